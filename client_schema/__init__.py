@@ -1,0 +1,129 @@
+"""The device replica's schema: versioned SQL steps plus change-capture triggers.
+
+The steps in ``steps/`` are plain SQL files applied in name order with
+``sqlite_utils.Migrations``, each in one transaction with the record of it; a replica
+made by an older release migrates forward by running the steps it lacks. The capture
+triggers are generated from :mod:`sync.registry` and rebuilt on every open, so they
+always match the tables; ``tests/test_client_schema.py`` checks the tables against the
+registry.
+
+A trigger copies each local insert, update or delete into ``_outbox`` in the same
+transaction as the write, stamped by the SQL function ``fieldsync_hlc()`` that the
+device engine registers on its connection (a client in another language registers its
+own: it returns the next hybrid-logical-clock timestamp, see docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from sync.registry import REGISTRY, Entity, Registry
+
+__all__ = ["SQL_TYPES", "migrations", "apply", "capture_triggers", "steps"]
+
+SQL_TYPES = {
+    "text": "TEXT",
+    "ref": "TEXT",
+    "time": "TEXT",
+    "json": "TEXT",
+    "integer": "INTEGER",
+    "boolean": "INTEGER",
+    "real": "REAL",
+}
+
+_STEPS_DIR = Path(__file__).with_name("steps")
+_TRIGGER_PREFIX = "fs_capture_"
+_NOT_A_KEY = "$.\"\""
+
+migrations = Migrations("fieldsync-replica")
+
+
+def steps() -> list[Path]:
+    return sorted(_STEPS_DIR.glob("*.sql"))
+
+
+def _statements(script: str) -> list[str]:
+    """Split a SQL script into statements (``executescript`` would commit mid-step)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(l.strip().startswith("--") or not l.strip() for l in current.splitlines()):
+        raise ValueError(f"incomplete SQL statement at the end: {current.strip()[:80]!r}")
+    return statements
+
+
+def _register(path: Path) -> None:
+    def run(db: sqlite_utils.Database) -> None:
+        for statement in _statements(path.read_text()):
+            db.conn.execute(statement)
+
+    migrations(name=path.stem)(run)
+
+
+for _path in steps():
+    _register(_path)
+
+
+def apply(db: sqlite_utils.Database, registry: Registry = REGISTRY) -> None:
+    """Bring a replica to the newest schema and rebuild its capture triggers."""
+    migrations.apply(db)
+    with db.conn:
+        for (name,) in db.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?", (_TRIGGER_PREFIX + "%",)
+        ).fetchall():
+            db.conn.execute(f'DROP TRIGGER "{name}"')
+        for entity in registry:
+            for sql in capture_triggers(entity):
+                db.conn.execute(sql)
+
+
+def _captured(entity: Entity) -> list:
+    """Fields a local write sends: server-owned ones are only ever pulled."""
+    return [f for f in entity.fields if not f.server_owned]
+
+
+def _json_pairs(entity: Entity) -> str:
+    parts = []
+    for f in _captured(entity):
+        value = f"json(NEW.\"{f.name}\")" if f.type == "json" else f'NEW."{f.name}"'
+        parts.append(f"'{f.name}', {value}")
+    return ", ".join(parts)
+
+
+def _outbox_insert(entity: Entity, op: str, fields_sql: str, row: str) -> str:
+    return (
+        "INSERT INTO _outbox (mutation_id, entity, row_id, op, fields, hlc, base_version) "
+        f"SELECT lower(hex(randomblob(16))), '{entity.name}', {row}.id, '{op}', f, fieldsync_hlc(), "
+        f"(SELECT version FROM _row_version WHERE entity = '{entity.name}' AND id = {row}.id) "
+        f"FROM (SELECT {fields_sql} AS f)"
+    )
+
+
+def capture_triggers(entity: Entity) -> list[str]:
+    """The three triggers that copy writes on ``entity``'s table into the outbox."""
+    table, quiet = entity.name, "(SELECT applying FROM _sync_control) = 0"
+    pairs = _json_pairs(entity)
+    nulls = ", ".join(
+        f"CASE WHEN NEW.\"{f.name}\" IS NULL THEN '$.{f.name}' ELSE '{_NOT_A_KEY}' END" for f in _captured(entity)
+    )
+    unchanged = ", ".join(
+        f"CASE WHEN NEW.\"{f.name}\" IS OLD.\"{f.name}\" THEN '$.{f.name}' ELSE '{_NOT_A_KEY}' END"
+        for f in _captured(entity)
+    )
+    insert_fields = f"json_remove(json_object({pairs}), {nulls})"
+    update_fields = f"json_remove(json_object({pairs}), {unchanged})"
+    return [
+        f'CREATE TRIGGER "{_TRIGGER_PREFIX}{table}_insert" AFTER INSERT ON "{table}" WHEN {quiet} BEGIN '
+        f"{_outbox_insert(entity, 'insert', insert_fields, 'NEW')}; END",
+        f'CREATE TRIGGER "{_TRIGGER_PREFIX}{table}_update" AFTER UPDATE ON "{table}" WHEN {quiet} BEGIN '
+        f"{_outbox_insert(entity, 'update', update_fields, 'NEW')} WHERE f <> '{{}}'; END",
+        f'CREATE TRIGGER "{_TRIGGER_PREFIX}{table}_delete" AFTER DELETE ON "{table}" WHEN {quiet} BEGIN '
+        f"{_outbox_insert(entity, 'delete', repr('{}'), 'OLD')}; END",
+    ]

@@ -1,0 +1,42 @@
+"""What every blueprint shares: the services on the app, authentication, JSON answers."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import orjson
+import sqlalchemy as sa
+from flask import Response, current_app, g, request
+
+from sync.registry import Registry
+
+from ..auth import authenticate
+
+__all__ = ["Services", "services", "authenticated", "json_response"]
+
+
+@dataclass
+class Services:
+    engine: sa.Engine
+    registry: Registry
+
+
+def services() -> Services:
+    return current_app.extensions["fieldsync"]
+
+
+def authenticated(view):
+    """Resolve the bearer token to ``g.user`` and ``g.device`` before the view runs."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with services().engine.connect() as conn:
+            g.user, g.device = authenticate(conn, request.headers.get("Authorization"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def json_response(body: dict, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")

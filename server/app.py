@@ -1,0 +1,68 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_smorest import Api
+
+from sync.registry import REGISTRY
+
+from . import errors
+from .api import sync as sync_api
+from .api.common import Services
+from .db import create_schema, make_engine
+from .schemas import ErrorSchema
+
+__all__ = ["create_app", "API_TITLE"]
+
+API_TITLE = "fieldsync"
+
+
+class FieldsyncApi(Api):
+    """flask-smorest's Api, documenting errors in fieldsync's one error shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def _default_database(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "fieldsync.db")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Defaults, then ``FIELDSYNC_*`` environment variables (and ``DATABASE_URL``), then ``config``."""
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.config.from_mapping(
+        DATABASE_URL=None,
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        API_TITLE=API_TITLE,
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Offline-first sync for after-sales field service. See docs/protocol.md."},
+            "security": [{"bearerAuth": []}],
+        },
+        CREATE_SCHEMA=True,
+    )
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("FIELDSYNC")
+    if config:
+        app.config.from_mapping(config)
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = _default_database(app.instance_path)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    if app.config["CREATE_SCHEMA"]:
+        create_schema(engine)
+    app.extensions["fieldsync"] = Services(engine=engine, registry=REGISTRY)
+
+    api = FieldsyncApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(sync_api.blp)
+    errors.register(app)
+    return app

@@ -1,0 +1,146 @@
+"""The ``fieldsync`` command: a thin edge over the server library.
+
+Expected failures are messages (``click.ClickException``), never tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from sync import hlc
+from sync.errors import SyncError
+
+from . import auth
+
+__all__ = ["main"]
+
+
+def _app():
+    from .app import create_app
+
+    return create_app()
+
+
+def _friendly(command):
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SyncError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return wrapper
+
+
+@click.group(help="fieldsync: offline-first sync server for after-sales field service.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Serve the API with gunicorn (DATABASE_URL picks the database).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    _app()  # create the schema once, before the workers fork
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", None)
+
+        def load(self):
+            return _app()
+
+    click.echo(f"fieldsync serving on http://{host}:{port} with {workers} worker(s)")
+    _Gunicorn().run()
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Create or upgrade the schema.")
+@_friendly
+def db_upgrade() -> None:
+    _app()
+    click.echo("schema is current")
+
+
+@main.command(help="Load demo people and records (once) and print their device tokens.")
+@_friendly
+def demo() -> None:
+    from .demo import load_demo
+
+    app = _app()
+    services = app.extensions["fieldsync"]
+    clock = {}
+
+    def hlc_for(device: str) -> str:
+        clock.setdefault(device, hlc.Clock(device))
+        return str(clock[device].tick())
+
+    for name, role, token in load_demo(services.engine, services.registry, hlc_for):
+        click.echo(f"{role:9} {name:28} token: {token}")
+
+
+@main.group(help="People.")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="Add a person with a role.")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["engineer", "depot", "desk", "manager"]))
+@click.option("--depot", "depot_id", default=None, help="the depot a depot keeper works at")
+@_friendly
+def user_add(name: str, role: str, depot_id: str | None) -> None:
+    with _app().extensions["fieldsync"].engine.begin() as conn:
+        click.echo(auth.add_user(conn, name, role, depot_id=depot_id))
+
+
+@main.group(help="Devices and their tokens.")
+def device() -> None:
+    pass
+
+
+@device.command("add", help="Register a device for a person; prints its id and token once.")
+@click.argument("user_id")
+@click.option("--name", default="device", show_default=True)
+@_friendly
+def device_add(user_id: str, name: str) -> None:
+    with _app().extensions["fieldsync"].engine.begin() as conn:
+        device_id, token = auth.add_device(conn, user_id, name)
+    click.echo(f"device {device_id}\ntoken  {token}")
+
+
+@device.command("revoke", help="Revoke a device at once (a lost phone).")
+@click.argument("device_id")
+@_friendly
+def device_revoke(device_id: str) -> None:
+    with _app().extensions["fieldsync"].engine.begin() as conn:
+        auth.revoke_device(conn, device_id)
+    click.echo(f"revoked {device_id}")
+
+
+@main.group(help="The OpenAPI document.")
+def openapi() -> None:
+    pass
+
+
+@openapi.command("write", help="Write openapi.yaml from the code.")
+@click.argument("path", default="openapi.yaml", type=click.Path(dir_okay=False, path_type=Path))
+def openapi_write(path: Path) -> None:
+    from .openapi import render
+
+    path.write_text(render(_app()))
+    click.echo(f"wrote {path}")

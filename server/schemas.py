@@ -1,0 +1,96 @@
+"""Marshmallow schemas of the wire protocol, for the OpenAPI document.
+
+Requests are validated by :mod:`sync.changeset` (shared with the device, and precise
+about which mutation is wrong); these schemas describe the same shapes for clients in
+other languages, and schemathesis checks the server's answers against them.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from sync.changeset import MAX_MUTATIONS, OPS
+
+__all__ = [
+    "ErrorSchema",
+    "MutationSchema",
+    "ChangeSetSchema",
+    "PushAnswerSchema",
+    "PullAnswerSchema",
+]
+
+_ID = {"validate": validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$")}
+_HLC = validate.Regexp(r"^[0-9]{15}:[0-9]{5}:.+$")
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "stable machine-readable code"})
+    message = fields.String(required=True)
+    field = fields.String()
+    details = fields.Dict()
+
+
+class MutationSchema(Schema):
+    mutation_id = fields.String(required=True, **_ID)
+    entity = fields.String(required=True)
+    id = fields.String(required=True, **_ID)
+    op = fields.String(required=True, validate=validate.OneOf(OPS))
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), load_default=dict)
+    hlc = fields.String(required=True, validate=_HLC)
+    base_version = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+
+
+class ChangeSetSchema(Schema):
+    changeset_id = fields.String(required=True, **_ID)
+    device_id = fields.String(required=True, **_ID)
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    mutations = fields.List(fields.Nested(MutationSchema), required=True, validate=validate.Length(max=MAX_MUTATIONS))
+
+
+class ConflictNoteSchema(Schema):
+    conflict_id = fields.String(required=True)
+    field = fields.String(required=True)
+    winner = fields.String(required=True, validate=validate.OneOf(["incoming", "stored"]))
+    kept_value = fields.Raw(allow_none=True)
+    lost_value = fields.Raw(allow_none=True)
+    kept_hlc = fields.String(allow_none=True)
+    lost_hlc = fields.String(allow_none=True)
+
+
+class ServerRowSchema(Schema):
+    version = fields.Integer(required=True)
+    data = fields.Dict(required=True)
+
+
+class MutationResultSchema(Schema):
+    mutation_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["applied", "merged", "conflict", "rejected"]))
+    version = fields.Integer()
+    restamped_hlc = fields.String()
+    conflicts = fields.List(fields.Nested(ConflictNoteSchema))
+    code = fields.String()
+    message = fields.String()
+    field = fields.String()
+    server_row = fields.Nested(ServerRowSchema, allow_none=True)
+
+
+class PushAnswerSchema(Schema):
+    changeset_id = fields.String(required=True)
+    results = fields.List(fields.Nested(MutationResultSchema), required=True)
+    server_time = fields.Integer(required=True, metadata={"description": "server clock, ms since the epoch"})
+    replayed = fields.Boolean(metadata={"description": "true when answered from the record of an earlier attempt"})
+
+
+class ChangeSchema(Schema):
+    entity = fields.String(required=True)
+    id = fields.String(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(["upsert", "delete", "evict"]))
+    version = fields.Integer(required=True)
+    hlc = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+
+
+class PullAnswerSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
+    has_more = fields.Boolean(required=True)

@@ -1,0 +1,128 @@
+"""One error hierarchy for the whole project.
+
+Every error carries a stable ``code`` (what a client switches on), an HTTP ``status``
+(what the server answers with) and a human ``message``. The server maps them to JSON in
+one place; the device shows the message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SyncError",
+    "ValidationError",
+    "UnknownEntityError",
+    "PayloadTooLargeError",
+    "AuthError",
+    "ForbiddenError",
+    "NotFoundError",
+    "ResyncRequiredError",
+    "ConflictError",
+    "RateLimitedError",
+    "TransportError",
+    "SchemaVersionError",
+    "error_from_response",
+]
+
+
+class SyncError(Exception):
+    """Base of every error fieldsync raises on purpose."""
+
+    code = "sync_error"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details or {}
+
+    def to_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ValidationError(SyncError):
+    """Input that does not fit the protocol or the registry."""
+
+    code = "invalid"
+    status = 422
+
+
+class UnknownEntityError(ValidationError):
+    code = "unknown_entity"
+
+
+class SchemaVersionError(ValidationError):
+    """The device speaks a schema version the server cannot read."""
+
+    code = "schema_version"
+
+
+class PayloadTooLargeError(SyncError):
+    code = "too_large"
+    status = 413
+
+
+class AuthError(SyncError):
+    """No token, an unknown token or a revoked device."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class ForbiddenError(SyncError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFoundError(SyncError):
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(SyncError):
+    code = "conflict"
+    status = 409
+
+
+class ResyncRequiredError(SyncError):
+    """The pull cursor is older than what the server's log still holds."""
+
+    code = "resync_required"
+    status = 410
+
+
+class RateLimitedError(SyncError):
+    code = "rate_limited"
+    status = 429
+
+
+class TransportError(SyncError):
+    """The network failed or the server answered something unreadable."""
+
+    code = "transport"
+    status = 503
+
+
+_BY_CODE = {
+    cls.code: cls
+    for cls in (
+        ValidationError, UnknownEntityError, SchemaVersionError, PayloadTooLargeError, AuthError,
+        ForbiddenError, NotFoundError, ConflictError, ResyncRequiredError, RateLimitedError, TransportError,
+    )
+}
+
+
+def error_from_response(status: int, body: object) -> SyncError:
+    """Rebuild the error a server answered, so a device can catch it by class."""
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return TransportError(f"the server answered {status} with no readable error")
+    cls = _BY_CODE.get(body["code"], SyncError)
+    error = cls(str(body.get("message", body["code"])), field=body.get("field"), details=body.get("details") or {})
+    if cls is SyncError:
+        error.code, error.status = body["code"], status
+    return error

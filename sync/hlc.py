@@ -1,0 +1,92 @@
+"""Hybrid logical clock.
+
+A timestamp is a string ``WWWWWWWWWWWWWWW:CCCCC:node`` (wall milliseconds, counter,
+node id), fixed width so that string order is time order and SQLite triggers can mint
+the same format without Python. Ties on wall time and counter fall back to the node id,
+so two replicas always agree on which write is later.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+__all__ = ["Timestamp", "Clock", "parse", "format_hlc", "MAX_DRIFT_MS", "now_ms"]
+
+#: No timestamp further than this ahead of the server's clock enters the log.
+MAX_DRIFT_MS = 5 * 60 * 1000
+_WALL_DIGITS = 15
+_COUNTER_DIGITS = 5
+_MAX_COUNTER = 10**_COUNTER_DIGITS - 1
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, order=True)
+class Timestamp:
+    wall: int
+    counter: int
+    node: str
+
+    def __str__(self) -> str:
+        return format_hlc(self.wall, self.counter, self.node)
+
+
+def format_hlc(wall: int, counter: int, node: str) -> str:
+    return f"{wall:0{_WALL_DIGITS}d}:{counter:0{_COUNTER_DIGITS}d}:{node}"
+
+
+def parse(text: str) -> Timestamp:
+    """Parse a timestamp; raise ``ValueError`` on anything that is not one."""
+    if not isinstance(text, str):
+        raise ValueError("an HLC timestamp is a string")
+    parts = text.split(":", 2)
+    if len(parts) != 3 or len(parts[0]) != _WALL_DIGITS or len(parts[1]) != _COUNTER_DIGITS:
+        raise ValueError(f"not an HLC timestamp: {text[:60]!r}")
+    if not (parts[0].isdigit() and parts[1].isdigit()) or not parts[2]:
+        raise ValueError(f"not an HLC timestamp: {text[:60]!r}")
+    return Timestamp(int(parts[0]), int(parts[1]), parts[2])
+
+
+class Clock:
+    """One node's clock: ``tick`` for a local event, ``observe`` for a remote one."""
+
+    def __init__(self, node: str, wall: Callable[[], int] = now_ms, last: Timestamp | None = None):
+        self.node = node
+        self._wall = wall
+        self._last_wall = last.wall if last else 0
+        self._last_counter = last.counter if last else 0
+
+    def tick(self) -> Timestamp:
+        wall = self._wall()
+        if wall > self._last_wall:
+            self._last_wall, self._last_counter = wall, 0
+        else:
+            self._bump()
+        return Timestamp(self._last_wall, self._last_counter, self.node)
+
+    def observe(self, remote: Timestamp) -> Timestamp:
+        """Advance past a timestamp seen from another node."""
+        wall = self._wall()
+        top = max(wall, self._last_wall, remote.wall)
+        if top == self._last_wall == remote.wall:
+            self._last_counter = max(self._last_counter, remote.counter)
+            self._bump()
+        elif top == self._last_wall:
+            self._bump()
+        elif top == remote.wall:
+            self._last_wall, self._last_counter = top, remote.counter
+            self._bump()
+        else:
+            self._last_wall, self._last_counter = top, 0
+        return Timestamp(self._last_wall, self._last_counter, self.node)
+
+    def _bump(self) -> None:
+        if self._last_counter >= _MAX_COUNTER:
+            self._last_wall += 1
+            self._last_counter = 0
+        else:
+            self._last_counter += 1

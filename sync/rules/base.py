@@ -1,0 +1,65 @@
+"""The types every merge rule speaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FieldClock", "StoredRow", "Overwrite", "Merge", "APPLIED", "MERGED", "CONFLICT"]
+
+APPLIED, MERGED, CONFLICT = "applied", "merged", "conflict"
+
+
+@dataclass(frozen=True)
+class FieldClock:
+    """When a field was last written: its HLC and the row version that write made."""
+
+    hlc: str
+    version: int
+
+    def to_list(self) -> list:
+        return [self.hlc, self.version]
+
+    @classmethod
+    def from_list(cls, raw: list) -> "FieldClock":
+        return cls(raw[0], raw[1])
+
+
+@dataclass
+class StoredRow:
+    """A row as the server holds it."""
+
+    values: dict[str, Any]
+    clock: dict[str, FieldClock]
+    version: int
+    #: A tombstone; ``clock["_deleted"]`` says when the delete was made.
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    """One value that lost: kept in a conflict record with both sides."""
+
+    field: str
+    kept_value: Any
+    kept_hlc: str | None
+    lost_value: Any
+    lost_hlc: str
+    #: ``incoming`` when the mutation's value won over the stored one, ``stored`` otherwise.
+    winner: str
+
+
+@dataclass
+class Merge:
+    outcome: str
+    #: Field values to write (only the ones that change).
+    writes: dict[str, Any] = field(default_factory=dict)
+    clock: dict[str, FieldClock] = field(default_factory=dict)
+    deleted: bool = False
+    overwrites: list[Overwrite] = field(default_factory=list)
+    #: The tombstone flag flips (a delete, or an update reviving a deleted row).
+    deleted_changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.writes) or self.deleted_changed

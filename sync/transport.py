@@ -1,0 +1,87 @@
+"""The device's HTTP transport: JSON over httpx, with retries and backoff.
+
+The same code talks to a live server and, in tests, to the app in-process (hand it an
+``httpx.Client`` built on ``httpx.WSGITransport``). Only failures that a retry can mend
+are retried (no answer, 429, 502-504); a 4xx is the server's word and is raised as the
+matching :mod:`sync.errors` class at once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx
+import orjson
+
+from .errors import TransportError, error_from_response
+
+__all__ = ["HttpTransport", "RETRYABLE_STATUS"]
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+
+class HttpTransport:
+    def __init__(
+        self,
+        client: httpx.Client,
+        token: str,
+        *,
+        attempts: int = 5,
+        backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.client = client
+        self.token = token
+        self.attempts = attempts
+        self.backoff = backoff
+        self._sleep = sleep
+
+    @classmethod
+    def connect(cls, base_url: str, token: str, **kw: Any) -> "HttpTransport":
+        return cls(httpx.Client(base_url=base_url, timeout=30.0), token, **kw)
+
+    def push(self, changeset: dict) -> dict:
+        return self._request("POST", "/v1/sync/push", content=orjson.dumps(changeset))
+
+    def pull(self, cursor: str | None, limit: int) -> dict:
+        params = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return self._request("GET", "/v1/sync/pull", params=params)
+
+    def put_blob(self, sha256: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
+        return self._request("PUT", f"/v1/blobs/{sha256}", content=data, content_type=content_type)
+
+    def get_blob(self, sha256: str) -> bytes:
+        return self._send("GET", f"/v1/blobs/{sha256}").content
+
+    def _request(self, method: str, path: str, **kw: Any) -> dict:
+        response = self._send(method, path, **kw)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise TransportError(f"{method} {path}: the answer is not JSON") from None
+
+    def _send(self, method: str, path: str, *, content_type: str = "application/json", **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type}
+        last: Exception | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.client.request(method, path, headers=headers, **kw)
+            except httpx.HTTPError as exc:
+                last = exc
+                continue
+            if response.status_code in RETRYABLE_STATUS:
+                last = TransportError(f"{method} {path}: the server answered {response.status_code}")
+                continue
+            if response.status_code >= 400:
+                try:
+                    body = orjson.loads(response.content)
+                except orjson.JSONDecodeError:
+                    body = None
+                raise error_from_response(response.status_code, body)
+            return response
+        raise TransportError(f"{method} {path} failed after {self.attempts} attempts: {last}")

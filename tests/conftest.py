@@ -1,0 +1,125 @@
+"""Shared fixtures: the real app on a real database, people with device tokens, and
+device replicas on real SQLite files talking to the app through httpx.
+
+``FIELDSYNC_TEST_DATABASE_URL`` picks the server database: unset, each test gets a new
+SQLite file; a PostgreSQL URL runs the same suite there (tables emptied per test).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from server import create_app
+from server.auth import add_device, add_user
+from server.db import create_schema, make_engine
+from server.tables import log_head, metadata
+from sync.client import Replica
+from sync.transport import HttpTransport
+
+PG_URL = os.environ.get("FIELDSYNC_TEST_DATABASE_URL")
+
+
+@dataclass
+class Person:
+    user_id: str
+    role: str
+    device_id: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def _pg_engine():
+    if not PG_URL:
+        yield None
+        return
+    engine = make_engine(PG_URL)
+    metadata.drop_all(engine)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        conn.execute(sa.text(f"TRUNCATE {names}"))
+        conn.execute(log_head.insert().values(id=1, last_seq=0, horizon=0))
+
+
+@pytest.fixture
+def database_url(tmp_path, _pg_engine) -> str:
+    if _pg_engine is not None:
+        _empty(_pg_engine)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'server.db'}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    yield app
+    app.extensions["fieldsync"].engine.dispose()
+
+
+@pytest.fixture
+def engine(app) -> sa.Engine:
+    return app.extensions["fieldsync"].engine
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def people(engine) -> dict[str, Person]:
+    """The desk, a manager, engineers Wang and Chen, and a depot keeper, one device each."""
+    cast = {"desk": "desk", "manager": "manager", "wang": "engineer", "chen": "engineer", "depot": "depot"}
+    out = {}
+    with engine.begin() as conn:
+        for name, role in cast.items():
+            user_id = add_user(conn, name, role, user_id=f"u-{name}", depot_id="depot-main" if role == "depot" else None)
+            device_id, token = add_device(conn, user_id, f"{name}'s device", device_id=f"d-{name}")
+            out[name] = Person(user_id, role, device_id, token)
+    return out
+
+
+def http_client(app) -> httpx.Client:
+    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://fieldsync")
+
+
+@pytest.fixture
+def transport_for(app) -> Callable[[Person], HttpTransport]:
+    def make(person: Person) -> HttpTransport:
+        return HttpTransport(http_client(app), person.token, sleep=lambda _s: None)
+
+    return make
+
+
+@pytest.fixture
+def replica_for(tmp_path, transport_for) -> Callable[..., Replica]:
+    """``replica_for(person)`` opens (or reopens) that person's device replica."""
+    opened = []
+
+    def make(person: Person, *, transport=None, **kw) -> Replica:
+        replica = Replica(tmp_path / f"{person.device_id}.replica", person.device_id,
+                          transport or transport_for(person), **kw)
+        opened.append(replica)
+        return replica
+
+    yield make
+    for replica in opened:
+        try:
+            replica.close()
+        except Exception:
+            pass
+
+
+def auth_header(person: Person) -> dict:
+    return {"Authorization": f"Bearer {person.token}"}

@@ -1,0 +1,79 @@
+"""Per-field last-writer-wins: the cases sync/rules/lww.py decides."""
+
+from __future__ import annotations
+
+from sync.changeset import Mutation
+from sync.rules import FieldClock, StoredRow
+from sync.rules.lww import merge
+
+
+def stamp(wall: int, node: str = "a") -> str:
+    return f"{wall:015d}:00000:{node}"
+
+
+def mutation(op="update", fields=None, wall=10, node="b", base=1) -> Mutation:
+    return Mutation("m", "ticket", "t1", op, fields or {}, stamp(wall, node), base)
+
+
+def stored(**fields) -> StoredRow:
+    return StoredRow(dict(fields), {k: FieldClock(stamp(5, "a"), 1) for k in fields}, version=1)
+
+
+def test_new_row_takes_every_field():
+    result = merge(None, mutation("insert", {"status": "reported"}), 1)
+    assert (result.outcome, result.writes) == ("applied", {"status": "reported"})
+
+
+def test_later_write_to_a_field_wins_and_an_unseen_earlier_value_is_kept_as_overwritten():
+    row = stored(urgency="normal")
+    row.clock["urgency"] = FieldClock(stamp(5, "a"), 2)
+    result = merge(row, mutation(fields={"urgency": "emergency"}, base=1), 3)
+    assert result.writes == {"urgency": "emergency"}
+    [lost] = result.overwrites
+    assert (lost.winner, lost.lost_value, result.outcome) == ("incoming", "normal", "conflict")
+
+
+def test_later_write_over_a_value_its_author_had_seen_is_a_plain_edit():
+    result = merge(stored(urgency="normal"), mutation(fields={"urgency": "emergency"}, base=1), 2)
+    assert (result.outcome, result.overwrites) == ("applied", [])
+
+
+def test_earlier_write_loses_and_its_value_is_kept():
+    row = stored(urgency="normal")
+    result = merge(row, mutation(fields={"urgency": "low"}, wall=1), 2)
+    assert result.writes == {}
+    [lost] = result.overwrites
+    assert (lost.winner, lost.lost_value, lost.kept_value) == ("stored", "low", "normal")
+
+
+def test_different_fields_merge_without_conflict():
+    row = stored(urgency="normal")
+    row.version = 3
+    result = merge(row, mutation(fields={"diagnosis": "belt"}, base=1), 4)
+    assert (result.outcome, result.writes) == ("merged", {"diagnosis": "belt"})
+
+
+def test_update_against_a_tombstone_revives_the_row_and_records_the_delete_as_lost():
+    row = stored(urgency="normal")
+    row.deleted = True
+    result = merge(row, mutation(fields={"diagnosis": "belt"}), 2)
+    assert result.deleted_changed and not result.deleted
+    assert result.overwrites[0].field == "_deleted" and result.outcome == "conflict"
+
+
+def test_delete_that_did_not_see_a_concurrent_update_loses():
+    row = stored(diagnosis="belt")
+    row.clock["diagnosis"] = FieldClock(stamp(5, "a"), 2)
+    result = merge(row, mutation("delete", base=1), 3)
+    assert not result.deleted and result.outcome == "conflict"
+
+
+def test_delete_after_seeing_everything_makes_a_tombstone():
+    result = merge(stored(diagnosis="belt"), mutation("delete", base=1), 2)
+    assert result.deleted and result.outcome == "applied"
+
+
+def test_a_device_never_conflicts_with_its_own_earlier_write():
+    row = StoredRow({"name": "a"}, {"name": FieldClock(stamp(5, "b"), 1)}, 1)
+    result = merge(row, mutation(fields={"name": "b"}, node="b", base=None), 2)
+    assert (result.outcome, result.overwrites) == ("applied", [])
