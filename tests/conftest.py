@@ -33,13 +33,42 @@ class Person:
     token: str
 
 
+def _private_database(base_url: str) -> tuple[str, Callable[[], None]]:
+    """A database of this test run's own on the server of ``base_url``, and its dropper.
+
+    Runs of the suite side by side (two engineers, CI) never share tables.
+    """
+    admin = sa.create_engine(make_engine(base_url).url, isolation_level="AUTOCOMMIT")
+    name = f"fieldsync_test_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_engine(base_url).url.set(database=name).render_as_string(hide_password=False), drop
+
+
 @pytest.fixture(scope="session")
-def _pg_engine():
+def pg_url():
+    """The URL of this run's private PostgreSQL database, or None on SQLite runs."""
     if not PG_URL:
         yield None
         return
-    engine = make_engine(PG_URL)
-    metadata.drop_all(engine)
+    url, drop = _private_database(PG_URL)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def _pg_engine(pg_url):
+    if not pg_url:
+        yield None
+        return
+    engine = make_engine(pg_url)
     create_schema(engine)
     yield engine
     engine.dispose()
@@ -53,10 +82,10 @@ def _empty(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def database_url(tmp_path, _pg_engine) -> str:
+def database_url(tmp_path, _pg_engine, pg_url) -> str:
     if _pg_engine is not None:
         _empty(_pg_engine)
-        return PG_URL
+        return pg_url
     return f"sqlite:///{tmp_path / 'server.db'}"
 
 
