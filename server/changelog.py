@@ -101,7 +101,7 @@ def read(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limi
                change_log.c.version, change_log.c.hlc, change_log.c.data]
     if scope_keys is None:
         query = sa.select(*columns).where(change_log.c.seq > after).order_by(change_log.c.seq).limit(limit)
-        return list(conn.execute(query))
+        return conn.execute(query).all()
     keys = sorted(set(scope_keys))
     if not keys:
         return []
@@ -119,4 +119,4 @@ def read(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limi
     merged = sa.union(*per_key).subquery() if len(per_key) > 1 else per_key[0].subquery()
     page = sa.select(merged.c.seq).order_by(merged.c.seq).limit(limit).subquery()
     query = sa.select(*columns).join(page, page.c.seq == change_log.c.seq).order_by(change_log.c.seq)
-    return list(conn.execute(query))
+    return conn.execute(query).all()

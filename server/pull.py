@@ -39,15 +39,12 @@ def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int) 
         records = changelog.read(conn, scopes.reader_keys(user), after, limit + 1)
     has_more = len(records) > limit
     records = records[:limit]
+    # Unpacking each row as a tuple and embedding the stored JSON as is: this loop runs
+    # once per row of every snapshot, and named access cost five times as much.
+    fragment = orjson.Fragment
     changes = [
-        {
-            "entity": r.entity,
-            "id": r.row_id,
-            "op": r.op,
-            "version": r.version,
-            "hlc": r.hlc,
-            "data": orjson.Fragment(r.data) if r.data is not None else None,
-        }
-        for r in records
+        {"entity": entity, "id": row_id, "op": op, "version": version, "hlc": stamp,
+         "data": None if data is None else fragment(data)}
+        for _seq, entity, row_id, op, version, stamp, data in records
     ]
     return {"changes": changes, "cursor": str(records[-1].seq if records else after), "has_more": has_more}

@@ -45,6 +45,7 @@ class LocalRows:
         self.db = db
         self.registry = registry
         self._upsert_sql: dict[str, str] = {}
+        self._layouts: dict[str, tuple] = {}
 
     def _entity(self, name: str) -> Entity:
         entity = self.registry.get(name)
@@ -63,8 +64,20 @@ class LocalRows:
             self._upsert_sql[entity.name] = sql
         return sql
 
-    def row_values(self, entity: Entity, row_id: str, data: dict) -> tuple:
-        return (row_id, *(to_column(f.type, data.get(f.name)) for f in entity.fields))
+    def row_values(self, entity: Entity, row_id: str, data: dict) -> list:
+        """The upsert's parameters; only json and boolean fields need converting."""
+        names, converted = self._layout(entity)
+        values = [row_id, *map(data.get, names)]
+        for index, kind in converted:
+            values[index] = to_column(kind, values[index])
+        return values
+
+    def _layout(self, entity: Entity) -> tuple[tuple[str, ...], tuple[tuple[int, str], ...]]:
+        layout = self._layouts.get(entity.name)
+        if layout is None:
+            converted = tuple((i, f.type) for i, f in enumerate(entity.fields, start=1) if f.type in ("json", "boolean"))
+            layout = self._layouts[entity.name] = (entity.field_names, converted)
+        return layout
 
     def put_rows(self, entity_name: str, rows: Iterable[tuple[str, dict]]) -> None:
         """Replace whole rows with the server's state."""
