@@ -80,6 +80,8 @@ def apply(db: sqlite_utils.Database, registry: Registry = REGISTRY) -> None:
         ).fetchall():
             db.conn.execute(f'DROP TRIGGER "{name}"')
         for entity in registry:
+            if not _captured(entity):
+                continue  # written by the server only (conflict notes): nothing to send
             for sql in capture_triggers(entity):
                 db.conn.execute(sql)
 

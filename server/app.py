@@ -9,12 +9,17 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_smorest import Api
 
+from sync import hlc
 from sync.registry import REGISTRY
 
 from . import errors
+from .api import blobs as blobs_api
+from .api import depot as depot_api
+from .api import office as office_api
 from .api import sync as sync_api
 from .api.common import Services
 from .db import create_schema, make_engine
+from .domain.config import from_mapping as domain_config
 from .schemas import ErrorSchema
 
 __all__ = ["create_app", "API_TITLE"]
@@ -59,10 +64,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     if app.config["CREATE_SCHEMA"]:
         create_schema(engine)
-    app.extensions["fieldsync"] = Services(engine=engine, registry=REGISTRY)
+    app.extensions["fieldsync"] = Services(
+        engine=engine,
+        registry=REGISTRY,
+        config=domain_config(app.config.get("DOMAIN")),
+        now_ms=app.config.get("CLOCK_MS") or hlc.now_ms,
+    )
 
     api = FieldsyncApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(sync_api.blp)
+    api.register_blueprint(blobs_api.blp)
+    api.register_blueprint(office_api.blp)
+    api.register_blueprint(depot_api.blp)
     errors.register(app)
     return app

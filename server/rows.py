@@ -26,6 +26,8 @@ class RowState:
     row: StoredRow
     exists: bool
     dirty: bool = False
+    #: for a new row: device_time, skew_ms, author_device (see server.tables)
+    meta: dict | None = None
 
 
 def _decode(entity: Entity, name: str, value: Any) -> Any:
@@ -76,6 +78,7 @@ def save(conn: sa.Connection, entity: Entity, states: dict[str, RowState]) -> No
             updates.append(record)
         else:
             record["created_at"] = now
+            record.update(state.meta or {})
             inserts.append(record)
             state.exists = True
     if inserts:

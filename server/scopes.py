@@ -1,82 +1,145 @@
 """Sync scopes: which devices' pulls a change belongs to.
 
-Each log entry carries scope keys; a pull reads only the caller's keys. Keys:
+Each log entry carries scope keys; a pull reads only the caller's keys. The registry
+declares each entity's scope (``sync.registry``: ``Catalog``, ``Owner``, ``Via``,
+``ReferencedBy``); this module turns a row into its keys:
 
-* ``engineer:<user id>`` — an engineer's tickets and what they need of them;
+* ``engineer:<user id>`` — an engineer's tickets and all they need of them;
+* ``depot:<depot id>`` — a depot's stock, requisitions and returns;
 * ``catalog`` — reference data every device gets.
 
-Desk and manager read the whole log (no keys).
+Desk and manager read the whole log (no keys). When a row's keys change (a ticket
+reassigned), :func:`follow` re-sends the rows that hang on it to the keys it gained and
+evicts them from the keys it lost.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from sync.registry import Registry
+from sync.registry import Catalog, Owner, ReferencedBy, Registry, Via
 
 from .changelog import LogEntry
 from .rows import load, public_data
 from .tables import entity_table
 
-__all__ = ["reader_keys", "entry_keys", "follow_ticket", "EVERYTHING"]
+__all__ = ["reader_keys", "person_key", "entry_keys", "follow", "scope_moved", "EVERYTHING", "CATALOG"]
 
 EVERYTHING = None
-_OFFICE_ROLES = {"desk", "manager"}
-#: Rows a ticket pulls into its engineer's scope: (entity, field of the ticket naming it).
-TICKET_DEPENDENTS = (("customer", "customer_id"), ("equipment", "equipment_id"))
+CATALOG = "catalog"
+OFFICE_ROLES = frozenset({"desk", "manager"})
+_MAX_DEPTH = 4
+
+
+def person_key(user_id: str, role: str, depot_id: str | None) -> str | None:
+    """The scope key a person's devices read (office: none, they read everything)."""
+    if role == "engineer":
+        return f"engineer:{user_id}"
+    if role == "depot":
+        return f"depot:{depot_id or user_id}"
+    return None
 
 
 def reader_keys(user: dict) -> list[str] | None:
-    if user["role"] in _OFFICE_ROLES:
+    if user["role"] in OFFICE_ROLES:
         return EVERYTHING
-    if user["role"] == "engineer":
-        return [f"engineer:{user['id']}", "catalog"]
-    return [f"depot:{user.get('depot_id') or user['id']}", "catalog"]
+    return [person_key(user["id"], user["role"], user.get("depot_id")), CATALOG]
 
 
-def _engineers_of(conn: sa.Connection, field: str, row_id: str) -> list[str]:
-    ticket = entity_table("ticket")
-    rows = conn.execute(
-        sa.select(ticket.c.assignee_id).distinct().where(
-            getattr(ticket.c, field) == row_id, ticket.c.assignee_id.is_not(None), ticket.c.deleted.is_(False)
-        )
-    )
-    return [f"engineer:{r[0]}" for r in rows]
+def _row_data(conn: sa.Connection, registry: Registry, entity: str, row_id: str) -> dict | None:
+    row = load(conn, registry.get(entity), [row_id]).get(row_id)
+    return None if row is None or row.deleted else public_data(registry.get(entity), row)
 
 
-def entry_keys(conn: sa.Connection, entity: str, row_id: str, data: dict) -> list[str]:
+def _referencing(conn: sa.Connection, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
+    table = entity_table(entity)
+    found = conn.execute(
+        sa.select(table).where(getattr(table.c, field) == row_id, table.c.deleted.is_(False))
+    ).mappings()
+    return [(r["id"], dict(r)) for r in found]
+
+
+def entry_keys(conn: sa.Connection, registry: Registry, entity: str, row_id: str, data: dict, depth: int = 0) -> list[str]:
     """The scope keys of a row as it now stands."""
-    if entity == "ticket":
-        return [f"engineer:{data['assignee_id']}"] if data.get("assignee_id") else []
-    for dependent, field in TICKET_DEPENDENTS:
-        if dependent == entity:
-            return _engineers_of(conn, field, row_id)
-    return ["catalog"]
+    keys: list[str] = []
+    for part in registry.get(entity).scope:
+        if isinstance(part, Catalog):
+            keys.append(CATALOG)
+        elif isinstance(part, Owner):
+            value = data.get(part.field)
+            if value:
+                keys.append(f"{part.prefix}:{value}" if part.prefix else value)
+        elif depth >= _MAX_DEPTH:
+            continue
+        elif isinstance(part, Via):
+            parent_id = data.get(part.field)
+            parent = _row_data(conn, registry, part.entity, parent_id) if parent_id else None
+            if parent is not None:
+                keys += [k for k in entry_keys(conn, registry, part.entity, parent_id, parent, depth + 1) if k != CATALOG]
+        elif isinstance(part, ReferencedBy):
+            for other_id, other in _referencing(conn, part.entity, part.field, row_id):
+                keys += [k for k in entry_keys(conn, registry, part.entity, other_id, other, depth + 1) if k != CATALOG]
+    return list(dict.fromkeys(keys))
 
 
-def follow_ticket(conn: sa.Connection, registry: Registry, row_id: str, before: dict | None, after: dict) -> list[LogEntry]:
-    """Entries that move a ticket's scope when its assignee changes.
+def scope_moved(registry: Registry, entity: str, before: dict | None, after: dict) -> bool:
+    """Did a field the row's scope is read from change (an assignee, a parent)?"""
+    if before is None:
+        return False
+    fields = [p.field for p in registry.get(entity).scope if isinstance(p, (Owner, Via))]
+    return any(before.get(f) != after.get(f) for f in fields)
 
-    The new engineer gets the ticket's customer and equipment as they stand (the ticket
-    itself is logged under its new key by the push); the old one gets an ``evict``.
+
+def _hangers_on(registry: Registry, entity: str) -> list[tuple[str, str, str]]:
+    """Rows whose scope follows this entity's: ``(entity, field to match, by)``.
+
+    ``by`` is ``"child"`` (their ``field`` names this row) or ``"target"`` (this row's
+    ``field`` names them, and they are in scope because it does).
     """
-    old = (before or {}).get("assignee_id")
-    new = after.get("assignee_id")
+    found = []
+    for other in registry:
+        for part in other.scope:
+            if isinstance(part, Via) and part.entity == entity:
+                found.append((other.name, part.field, "child"))
+            if isinstance(part, ReferencedBy) and part.entity == entity:
+                found.append((other.name, part.field, "target"))
+    return found
+
+
+def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, before: dict | None,
+           after: dict) -> list[LogEntry]:
+    """Log entries moving the rows that hang on a row whose scope keys changed.
+
+    The row itself is logged under its new keys by the caller; here it is evicted from
+    the keys it lost, and each dependent row is sent to the keys it gained and evicted
+    from the ones it no longer has by any path.
+    """
+    if not scope_moved(registry, entity, before, after):
+        return []
+    old = set(entry_keys(conn, registry, entity, row_id, before)) - {CATALOG}
+    new = set(entry_keys(conn, registry, entity, row_id, after)) - {CATALOG}
     if old == new:
         return []
-    entries: list[LogEntry] = []
-    if old:
-        entries.append(LogEntry("ticket", row_id, "evict", 0, None, scope_keys=[f"engineer:{old}"]))
-    if new:
-        for dependent, field in TICKET_DEPENDENTS:
-            ref = after.get(field)
-            if not ref:
+    entries = []
+    if old - new:
+        entries.append(LogEntry(entity, row_id, "evict", 0, None, scope_keys=sorted(old - new)))
+    for other, field, by in _hangers_on(registry, entity):
+        if by == "child":
+            related = _referencing(conn, other, field, row_id)
+        else:
+            target_id = after.get(field) or (before or {}).get(field)
+            data = _row_data(conn, registry, other, target_id) if target_id else None
+            related = [(target_id, data)] if data is not None else []
+        spec = registry.get(other)
+        for other_id, _ in related:
+            stored = load(conn, spec, [other_id]).get(other_id)
+            if stored is None or stored.deleted:
                 continue
-            spec = registry.get(dependent)
-            row = load(conn, spec, [ref]).get(ref)
-            if row is None or row.deleted:
-                continue
-            entries.append(
-                LogEntry(dependent, ref, "upsert", row.version, public_data(spec, row), scope_keys=[f"engineer:{new}"])
-            )
+            data = public_data(spec, stored)
+            now_keys = set(entry_keys(conn, registry, other, other_id, data)) - {CATALOG}
+            gained, lost = (new - old) & now_keys, (old - new) - now_keys
+            if gained:
+                entries.append(LogEntry(other, other_id, "upsert", stored.version, data, scope_keys=sorted(gained)))
+            if lost:
+                entries.append(LogEntry(other, other_id, "evict", 0, None, scope_keys=sorted(lost)))
     return entries

@@ -10,7 +10,10 @@ import sqlalchemy as sa
 
 from sync.registry import REGISTRY, Entity, Registry
 
-__all__ = ["metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head", "conflicts"]
+__all__ = [
+    "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
+    "blobs", "blob_uploads", "number_series",
+]
 
 metadata = sa.MetaData()
 
@@ -38,8 +41,15 @@ def _entity_table(entity: Entity) -> sa.Table:
         sa.Column("deleted", sa.Boolean(), nullable=False, default=False),
         # {field: [hlc, version]}: when each field was last written
         sa.Column("clock", sa.Text(), nullable=False),
+        # when the server received the row first, and when it last changed
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        # when it happened on the device (its clock, before any re-stamp): the official
+        # time for SLA and reports; skew_ms is set when that clock was not credible
+        sa.Column("device_time", sa.DateTime(timezone=True)),
+        sa.Column("skew_ms", sa.BigInteger()),
+        sa.Column("author_device", sa.String(64)),
+        *[sa.Index(f"{entity.name}_{f.name}", f.name) for f in entity.fields if f.type == "ref"],
     )
 
 
@@ -119,25 +129,34 @@ log_head = sa.Table(
     sa.Column("horizon", sa.BigInteger(), nullable=False),
 )
 
-conflicts = sa.Table(
-    "conflicts",
+# Content-addressed images (signatures, receipt photos): the key is their SHA-256.
+blobs = sa.Table(
+    "blobs",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("entity", sa.String(40), nullable=False),
-    sa.Column("row_id", sa.String(64), nullable=False),
-    sa.Column("field", sa.String(80), nullable=False),
-    sa.Column("rule", sa.String(40), nullable=False),
-    sa.Column("winner", sa.String(10), nullable=False),
-    sa.Column("kept_value", sa.Text()),
-    sa.Column("kept_hlc", sa.String(120)),
-    sa.Column("lost_value", sa.Text()),
-    sa.Column("lost_hlc", sa.String(120)),
-    sa.Column("mutation_id", sa.String(64)),
-    sa.Column("device_id", sa.String(64)),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.Integer(), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, default="open"),
-    sa.Column("resolved_by", sa.String(64)),
-    sa.Column("resolution", sa.Text()),
-    sa.Column("resolved_at", sa.DateTime(timezone=True)),
-    sa.Index("conflicts_open", "status", "created_at"),
+    sa.Column("device_id", sa.String(64)),
+)
+
+# Uploads in progress: the bytes so far, resumed from their length.
+blob_uploads = sa.Table(
+    "blob_uploads",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("total", sa.Integer(), nullable=False),
+    sa.Column("received", sa.LargeBinary(), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Human numbers (T2611-00042, C2611-007): the last one handed out per series and month.
+number_series = sa.Table(
+    "number_series",
+    metadata,
+    sa.Column("series", sa.String(10), primary_key=True),
+    sa.Column("period", sa.String(10), primary_key=True),
+    sa.Column("last", sa.Integer(), nullable=False),
 )

@@ -185,6 +185,8 @@ def coerce_value(spec: Field, value: Any) -> Any:
     """Return ``value`` as the field's type, or raise ``ValueError`` saying why not."""
     if value is None:
         return None
+    if spec.choices is not None and value not in spec.choices:
+        raise ValueError(f"expected one of {', '.join(map(str, spec.choices))}")
     kind = spec.type
     if kind in ("text", "ref", "time"):
         if not isinstance(value, str):

@@ -13,6 +13,7 @@ one SQLite transaction, so a crash at any point leaves a replica that the next
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +31,7 @@ from .errors import ResyncRequiredError, ValidationError
 from .ids import new_id
 from .local import LocalRows, from_column, to_column
 from .registry import REGISTRY, Registry
+from .report import report_hash
 
 __all__ = ["Replica", "Transport", "SyncReport", "Parked"]
 
@@ -38,6 +40,15 @@ class Transport(Protocol):
     def push(self, changeset: dict) -> dict: ...
 
     def pull(self, cursor: str | None, limit: int) -> dict: ...
+
+    def blob_status(self, sha256: str) -> dict: ...
+
+    def put_blob(self, sha256: str, data: bytes, content_type: str = ..., start: int | None = None,
+                 total: int | None = None) -> dict: ...
+
+
+#: Blob uploads go in pieces of this size, so a dropped link resumes, not restarts.
+BLOB_CHUNK = 256 * 1024
 
 
 @dataclass
@@ -199,11 +210,45 @@ class Replica:
     # -- sync ----------------------------------------------------------------------------
 
     def sync(self) -> SyncReport:
-        """Push everything pending, then pull until the server has nothing more."""
+        """Upload images, push everything pending, then pull until the server has nothing more.
+
+        Images go first: a ticket is ``signed`` on the server only once its signature's
+        image has arrived whole.
+        """
         report = SyncReport()
+        self.upload_blobs()
         self.push(report)
         self.pull(report)
         return report
+
+    # -- blobs ---------------------------------------------------------------------------
+
+    def put_blob(self, data: bytes, content_type: str = "image/png") -> str:
+        """Keep an image (a signature, a receipt) for upload; return its SHA-256 name."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        self.db.execute("INSERT OR IGNORE INTO _blobs (sha256, data, content_type) VALUES (?, ?, ?)",
+                        (sha256, data, content_type))
+        return sha256
+
+    def upload_blobs(self) -> int:
+        """Upload every image not yet on the server, resuming where each stopped."""
+        pending = self.db.execute("SELECT sha256, data, content_type FROM _blobs WHERE uploaded = 0").fetchall()
+        for sha256, data, content_type in pending:
+            state = self.transport.blob_status(sha256)
+            offset = 0 if state.get("complete") else int(state.get("received") or 0)
+            while not state.get("complete"):
+                piece = data[offset:offset + BLOB_CHUNK]
+                state = self.transport.put_blob(sha256, piece, content_type, start=offset, total=len(data))
+                offset = int(state.get("received") or 0)
+            self.db.execute("UPDATE _blobs SET uploaded = 1 WHERE sha256 = ?", (sha256,))
+        return len(pending)
+
+    def report_hash(self, ticket_id: str) -> str:
+        """The SHA-256 of the ticket's service report as this replica holds it (to sign)."""
+        ticket = self.get("ticket", ticket_id) or {}
+        consumed = [m for m in self.all("stock_movement").values()
+                    if m.get("ticket_id") == ticket_id and m.get("kind") == "consume"]
+        return report_hash(ticket_id, ticket, consumed)
 
     def push(self, report: SyncReport | None = None) -> SyncReport:
         report = report or SyncReport()
@@ -277,8 +322,22 @@ class Replica:
                     report.pushed += 1
                 self.db.execute("DELETE FROM _outbox WHERE mutation_id = ?", (mutation.mutation_id,))
             self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
+            self._evict_pushed()
             self._set_state("inflight_changeset", None)
             self._set_state("last_hlc", str(self.clock.tick()))
+
+    def _evict_pushed(self) -> None:
+        """Rows that left the scope while edits were pending go once those are pushed."""
+        done = self.db.execute(
+            "SELECT entity, id FROM _evict_after_push e WHERE NOT EXISTS "
+            "(SELECT 1 FROM _outbox o WHERE o.entity = e.entity AND o.row_id = e.id)"
+        ).fetchall()
+        with _Quiet(self.db):
+            for entity, row_id in done:
+                if entity in self.registry:
+                    self.rows.delete_rows(entity, [row_id])
+                self.rows.forget_versions([(entity, row_id)])
+        self.db.executemany("DELETE FROM _evict_after_push WHERE entity = ? AND id = ?", done)
 
     def _keep_conflict(self, mutation: Mutation, result: dict) -> None:
         detail = {k: v for k, v in result.items() if k != "status"}
@@ -358,15 +417,19 @@ class Replica:
 
     def _apply_entity(self, entity: str, changes: list[dict], pending: set) -> None:
         known = self.rows.versions(entity, [c["id"] for c in changes])
-        fresh = [c for c in changes if c.get("version", 0) >= known.get(c["id"], 0)]
+        # an eviction is about scope, not content: it always applies
+        fresh = [c for c in changes if c["op"] == "evict" or c.get("version", 0) >= known.get(c["id"], 0)]
         upserts = [(c["id"], c.get("data") or {}) for c in fresh if c["op"] == "upsert"]
         self.rows.put_rows(entity, upserts)
         gone = [c for c in fresh if c["op"] == "delete"]
         self.rows.delete_rows(entity, [c["id"] for c in gone])
         self.rows.set_versions((entity, c["id"], c["version"]) for c in fresh if c["op"] != "evict")
-        evicted = [c["id"] for c in fresh if c["op"] == "evict" and (entity, c["id"]) not in pending]
+        evicts = [c["id"] for c in fresh if c["op"] == "evict"]
+        evicted = [i for i in evicts if (entity, i) not in pending]
         self.rows.delete_rows(entity, evicted)
         self.rows.forget_versions((entity, i) for i in evicted)
+        self.db.executemany("INSERT OR IGNORE INTO _evict_after_push (entity, id) VALUES (?, ?)",
+                            [(entity, i) for i in evicts if (entity, i) in pending])
         for change in fresh:
             if (entity, change["id"]) in pending:
                 self.rows.rebase(entity, change["id"])

@@ -13,23 +13,62 @@ from typing import Iterable
 
 __all__ = [
     "ROLES",
+    "OFFICE",
+    "FIELD",
+    "DEPOT",
     "FIELD_TYPES",
     "Field",
     "Entity",
     "Registry",
-    "REGISTRY",
     "RESERVED_COLUMNS",
+    "Catalog",
+    "Owner",
+    "Via",
+    "ReferencedBy",
+    "REGISTRY",
 ]
 
 ROLES = frozenset({"engineer", "depot", "desk", "manager"})
 OFFICE = frozenset({"desk", "manager"})
 FIELD = frozenset({"engineer"})
+DEPOT = frozenset({"depot"})
 
 #: text, integer, real, boolean, json (object or list), time (ISO-8601 text), ref (an id).
 FIELD_TYPES = frozenset({"text", "integer", "real", "boolean", "json", "time", "ref"})
 
 #: Columns every synced table has that only the sync engine writes.
-RESERVED_COLUMNS = frozenset({"id", "version", "deleted", "clock", "created_at", "updated_at"})
+RESERVED_COLUMNS = frozenset(
+    {"id", "version", "deleted", "clock", "created_at", "updated_at", "device_time", "skew_ms", "author_device"}
+)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Reference data: every device pulls it (scope key ``catalog``)."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The row belongs to ``<prefix>:<value of field>`` (``prefix`` empty: the value is the key)."""
+
+    field: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Via:
+    """The row goes wherever the ``entity`` row named by ``field`` goes (catalog excepted)."""
+
+    field: str
+    entity: str
+
+
+@dataclass(frozen=True)
+class ReferencedBy:
+    """The row goes wherever the ``entity`` rows whose ``field`` names it go."""
+
+    entity: str
+    field: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +80,8 @@ class Field:
     server_owned: bool = False
     max_length: int = 4000
     ref: str | None = None
+    #: The only values a device may write, when the field is an enumeration.
+    choices: tuple | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -64,6 +105,8 @@ class Entity:
     creators: frozenset[str] = ROLES
     #: Roles that may delete rows (a tombstone).
     deleters: frozenset[str] = OFFICE
+    #: Who pulls the row; empty: the office only (desk and manager read everything).
+    scope: tuple = ()
     _by_name: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -100,54 +143,4 @@ class Registry:
         return tuple(self._entities)
 
 
-def _f(name: str, type_: str = "text", *, owners: frozenset[str] = frozenset(), **kw) -> Field:
-    return Field(name, type_, owners=owners, **kw)
-
-
-CUSTOMER = Entity(
-    "customer",
-    (
-        _f("name", max_length=200),
-        _f("address", max_length=500),
-        _f("phone", max_length=50),
-        _f("contact", max_length=100),
-        _f("zone", max_length=50),
-    ),
-    creators=OFFICE | FIELD,
-)
-
-EQUIPMENT = Entity(
-    "equipment",
-    (
-        _f("customer_id", "ref", ref="customer"),
-        _f("model", max_length=200),
-        _f("serial", max_length=100),
-        _f("warranty_end", "time"),
-        _f("run_hours", "real"),
-        _f("mileage_km", "real"),
-    ),
-    creators=OFFICE | FIELD,
-)
-
-TICKET = Entity(
-    "ticket",
-    (
-        _f("number", server_owned=True, max_length=20),
-        _f("provisional_number", max_length=40),
-        _f("customer_id", "ref", ref="customer"),
-        _f("equipment_id", "ref", ref="equipment"),
-        _f("channel", max_length=20),
-        _f("fault_description"),
-        _f("reported_at", "time"),
-        _f("status", max_length=20),
-        _f("assignee_id", "ref", owners=OFFICE),
-        _f("urgency", owners=OFFICE, max_length=20),
-        _f("category", owners=OFFICE | FIELD, max_length=1),
-        _f("deadline", "time", owners=OFFICE),
-        _f("diagnosis", owners=FIELD),
-        _f("actions", owners=FIELD),
-        _f("arrived_at", "time", owners=FIELD),
-    ),
-)
-
-REGISTRY = Registry([CUSTOMER, EQUIPMENT, TICKET])
+from .entities import REGISTRY  # noqa: E402  (the entities need the types above)

@@ -50,8 +50,16 @@ class HttpTransport:
             params["cursor"] = cursor
         return self._request("GET", "/v1/sync/pull", params=params)
 
-    def put_blob(self, sha256: str, data: bytes, content_type: str = "application/octet-stream") -> dict:
-        return self._request("PUT", f"/v1/blobs/{sha256}", content=data, content_type=content_type)
+    def put_blob(self, sha256: str, data: bytes, content_type: str = "application/octet-stream",
+                 start: int | None = None, total: int | None = None) -> dict:
+        """Upload a blob whole, or the piece of it that starts at ``start``."""
+        extra = {}
+        if start is not None:
+            extra["Content-Range"] = f"bytes {start}-{start + len(data) - 1}/{total}"
+        return self._request("PUT", f"/v1/blobs/{sha256}", content=data, content_type=content_type, headers=extra)
+
+    def blob_status(self, sha256: str) -> dict:
+        return self._request("GET", f"/v1/blobs/{sha256}/status")
 
     def get_blob(self, sha256: str) -> bytes:
         return self._send("GET", f"/v1/blobs/{sha256}").content
@@ -63,8 +71,9 @@ class HttpTransport:
         except orjson.JSONDecodeError:
             raise TransportError(f"{method} {path}: the answer is not JSON") from None
 
-    def _send(self, method: str, path: str, *, content_type: str = "application/json", **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type}
+    def _send(self, method: str, path: str, *, content_type: str = "application/json",
+              headers: dict | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type, **(headers or {})}
         last: Exception | None = None
         for attempt in range(self.attempts):
             if attempt:

@@ -97,6 +97,20 @@ def app(database_url):
 
 
 @pytest.fixture
+def app_factory(database_url):
+    """``app_factory(**config)``: another app on the test database (its engine closed after)."""
+    made = []
+
+    def make(**config):
+        made.append(create_app({"DATABASE_URL": database_url, "TESTING": True, **config}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        other.extensions["fieldsync"].engine.dispose()
+
+
+@pytest.fixture
 def engine(app) -> sa.Engine:
     return app.extensions["fieldsync"].engine
 

@@ -6,7 +6,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from server.tables import conflicts, entity_table
+from server.tables import entity_table
 from sync.errors import TransportError
 from sync.hlc import now_ms
 from tests.scenario import desk_opens_ticket
@@ -40,25 +40,26 @@ def test_both_edit_the_same_field_later_hlc_wins_everywhere_and_loser_is_kept(pe
     times = {"desk": start, "manager": start}
     desk = replica_for(people["desk"], wall=lambda: times["desk"])
     manager = replica_for(people["manager"], wall=lambda: times["manager"])
-    ids = desk_opens_ticket(desk, people["wang"].user_id)
+    ids = desk_opens_ticket(desk, people["wang"].user_id, zone="ring2")
     manager.sync()
     times["desk"] += 60_000
     times["manager"] += 120_000  # the manager's edit is later
-    manager.update("ticket", ids["ticket"], urgency="emergency")
-    desk.update("ticket", ids["ticket"], urgency="low")
+    manager.update("ticket", ids["ticket"], zone="ring1")
+    desk.update("ticket", ids["ticket"], zone="ring3")
     manager.sync()  # the later write reaches the server first
     desk.sync()  # the earlier one arrives after it and loses
     for _ in range(2):
         manager.sync()
         desk.sync()
-    assert server_row(engine, "ticket", ids["ticket"])["urgency"] == "emergency"
-    assert desk.get("ticket", ids["ticket"])["urgency"] == "emergency"
-    assert manager.get("ticket", ids["ticket"])["urgency"] == "emergency"
+    assert server_row(engine, "ticket", ids["ticket"])["zone"] == "ring1"
+    assert desk.get("ticket", ids["ticket"])["zone"] == "ring1"
+    assert manager.get("ticket", ids["ticket"])["zone"] == "ring1"
+    conflicts = entity_table("conflict")
     with engine.connect() as conn:
-        record = conn.execute(sa.select(conflicts).where(conflicts.c.field == "urgency")).mappings().one()
-    assert orjson.loads(record["lost_value"]) == "low"
-    assert orjson.loads(record["kept_value"]) == "emergency"
-    assert desk.conflicts()[0]["conflicts"][0]["lost_value"] == "low"
+        record = conn.execute(sa.select(conflicts).where(conflicts.c.field == "zone")).mappings().one()
+    assert orjson.loads(record["lost_value"]) == "ring3"
+    assert orjson.loads(record["kept_value"]) == "ring1"
+    assert desk.conflicts()[0]["conflicts"][0]["lost_value"] == "ring3"
 
 
 class LoseResponses:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import orjson
 import sqlalchemy as sa
 from flask import Response, current_app, g, request
 
 from sync.registry import Registry
+
+from ..domain.config import DomainConfig
 
 from ..auth import authenticate
 
@@ -20,6 +23,9 @@ __all__ = ["Services", "services", "authenticated", "json_response"]
 class Services:
     engine: sa.Engine
     registry: Registry
+    config: DomainConfig
+    #: the server's clock (ms since the epoch); a deployment never sets it
+    now_ms: Callable[[], int]
 
 
 def services() -> Services:

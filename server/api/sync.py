@@ -40,7 +40,8 @@ def push():
         raise ValidationError("the body is not valid JSON") from None
     user, device = g.user, g.device
     caller = Caller(user["id"], user["role"], device["id"], user.get("depot_id"))
-    answer = apply_push(services().engine, services().registry, caller, payload)
+    answer = apply_push(services().engine, services().registry, caller, payload, config=services().config,
+                        now_ms=services().now_ms())
     return json_response(answer)
 
 

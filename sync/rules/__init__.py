@@ -1,22 +1,29 @@
 """Merge rules, one module each. The registry names the rule an entity uses.
 
-Every rule takes the server's stored row (or ``None``) and one incoming mutation and
-returns a :class:`~sync.rules.base.Merge`: what to write, and whose data lost. Rules are
-pure functions: no I/O, no clock, no randomness, so every replica would decide alike.
+Every rule takes the server's stored row (or ``None``), one incoming mutation, the row
+version it would make and a :class:`~sync.rules.base.MergeContext`, and returns a
+:class:`~sync.rules.base.Merge`: what to write, whose data lost, or why it is refused.
+Rules are pure functions: no I/O, no clock, no randomness.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from . import lww
-from .base import FieldClock, Merge, Overwrite, StoredRow
+from . import ledger, lifecycle, lww, signature, ticket
+from .base import SYSTEM, FieldClock, Merge, MergeContext, Overwrite, Refusal, StoredRow
 
-__all__ = ["FieldClock", "Merge", "Overwrite", "StoredRow", "rule_for"]
+__all__ = ["FieldClock", "Merge", "MergeContext", "Overwrite", "Refusal", "StoredRow", "SYSTEM", "rule_for", "RULES"]
 
-_RULES: dict[str, ModuleType] = {"lww": lww}
+RULES: dict[str, ModuleType] = {
+    "lww": lww,
+    "ticket": ticket,
+    "ledger": ledger,
+    "lifecycle": lifecycle,
+    "signature": signature,
+}
 
 
 def rule_for(name: str) -> ModuleType:
-    """The module implementing rule ``name``; it has ``merge(stored, mutation, version)``."""
-    return _RULES[name]
+    """The module implementing rule ``name``; it has ``merge(stored, mutation, version, ctx)``."""
+    return RULES[name]

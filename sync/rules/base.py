@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["FieldClock", "StoredRow", "Overwrite", "Merge", "APPLIED", "MERGED", "CONFLICT"]
+__all__ = [
+    "FieldClock", "StoredRow", "Overwrite", "Merge", "MergeContext", "Refusal",
+    "APPLIED", "MERGED", "CONFLICT", "REJECTED", "SYSTEM",
+]
 
-APPLIED, MERGED, CONFLICT = "applied", "merged", "conflict"
+APPLIED, MERGED, CONFLICT, REJECTED = "applied", "merged", "conflict", "rejected"
+#: The role of the server's own writes (numbering, resolutions): bound by no ownership.
+SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,27 @@ class Overwrite:
     winner: str
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a rule refused a mutation outright (the server answers it ``rejected``)."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class MergeContext:
+    """What a rule may know beyond the row: the author's role and other rows.
+
+    ``lookup(entity, id)`` returns a row as it stands at this point of the push (earlier
+    mutations of the same change-set included), or ``None``.
+    """
+
+    role: str
+    lookup: Callable[[str, str], StoredRow | None] = lambda entity, row_id: None
+
+
 @dataclass
 class Merge:
     outcome: str
@@ -59,6 +85,11 @@ class Merge:
     overwrites: list[Overwrite] = field(default_factory=list)
     #: The tombstone flag flips (a delete, or an update reviving a deleted row).
     deleted_changed: bool = False
+    refusal: Refusal | None = None
+
+    @classmethod
+    def refused(cls, code: str, message: str, field: str | None = None) -> "Merge":
+        return cls(REJECTED, refusal=Refusal(code, message, field))
 
     @property
     def changed(self) -> bool:

@@ -22,14 +22,14 @@ the author's right to touch the row and fields (the server's authorization).
 from __future__ import annotations
 
 from ..changeset import Mutation
-from .base import APPLIED, CONFLICT, MERGED, FieldClock, Merge, Overwrite, StoredRow
+from .base import APPLIED, CONFLICT, MERGED, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
-__all__ = ["merge"]
+__all__ = ["merge", "node_of", "concurrent"]
 
 DELETED = "_deleted"
 
 
-def merge(stored: StoredRow | None, mutation: Mutation, version: int) -> Merge:
+def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: MergeContext | None = None) -> Merge:
     """Merge ``mutation`` into ``stored``; ``version`` is the row version it would make."""
     if stored is None:
         if mutation.op == "delete":
@@ -41,17 +41,18 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int) -> Merge:
     return _update(stored, mutation, version)
 
 
-def _node(stamp: str) -> str:
+def node_of(stamp: str) -> str:
+    """The node (device id) that issued an HLC timestamp."""
     return stamp.split(":", 2)[-1]
 
 
-def _concurrent(stored_clock: FieldClock | None, mutation: Mutation) -> bool:
+def concurrent(stored_clock: FieldClock | None, mutation: Mutation) -> bool:
     """Was the stored write unseen by the mutation's author?
 
     A device always sees its own writes; another's it has seen once its ``base_version``
     reaches the version that write made.
     """
-    if stored_clock is None or _node(stored_clock.hlc) == _node(mutation.hlc):
+    if stored_clock is None or node_of(stored_clock.hlc) == node_of(mutation.hlc):
         return False
     return mutation.base_version is None or stored_clock.version > mutation.base_version
 
@@ -73,7 +74,7 @@ def _update(stored: StoredRow, mutation: Mutation, version: int) -> Merge:
             if value != old:
                 result.writes[name] = value
                 result.clock[name] = FieldClock(mutation.hlc, version)
-                if _concurrent(current, mutation):
+                if concurrent(current, mutation):
                     result.overwrites.append(Overwrite(name, value, mutation.hlc, old, current.hlc, "incoming"))
             continue
         if value != old:
@@ -91,7 +92,7 @@ def _delete(stored: StoredRow, mutation: Mutation, version: int) -> Merge:
     unseen = [
         name
         for name, clock in stored.clock.items()
-        if name != DELETED and _concurrent(clock, mutation)
+        if name != DELETED and concurrent(clock, mutation)
     ]
     if unseen:
         lost = Overwrite(DELETED, False, max(stored.clock[n].hlc for n in unseen), True, mutation.hlc, "stored")

@@ -1,0 +1,56 @@
+"""``/v1/depot``: parts reconciliation, ledger against what was drawn and returned."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from sync.errors import ForbiddenError
+
+from ..domain import stock
+from ..schemas import ErrorSchema
+from .common import authenticated, json_response, services
+
+blp = Blueprint("depot", __name__, url_prefix="/v1/depot", description="Depot: stock reconciliation")
+
+
+class LevelSchema(Schema):
+    location_id = fields.String(required=True)
+    part_id = fields.String(allow_none=True, required=True)
+    condition = fields.String(required=True)
+    qty = fields.Float(required=True)
+    negative = fields.Boolean(required=True)
+
+
+class OutstandingSchema(Schema):
+    return_id = fields.String(required=True)
+    engineer_id = fields.String(allow_none=True)
+    ticket_id = fields.String(allow_none=True)
+    part_id = fields.String(allow_none=True)
+    qty = fields.Float(allow_none=True)
+    status = fields.String(required=True)
+    age_days = fields.Float(required=True)
+
+
+class ReconciliationSchema(Schema):
+    levels = fields.List(fields.Nested(LevelSchema), required=True)
+    negative = fields.List(fields.Nested(LevelSchema), required=True)
+    outstanding_old_parts = fields.List(fields.Nested(OutstandingSchema), required=True)
+
+
+@blp.route("/reconciliation", methods=["GET"])
+@blp.doc(operationId="reconciliation")
+@blp.response(200, ReconciliationSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="error")
+@blp.alt_response(403, schema=ErrorSchema, description="error")
+@authenticated
+def reconciliation():
+    """Stock per location from the ledger, what went negative, and old parts still out."""
+    if g.user["role"] not in {"depot", "desk", "manager"}:
+        raise ForbiddenError("for depot keepers and head office")
+    with services().engine.connect() as conn:
+        levels = stock.levels(conn)
+        outstanding = stock.outstanding_old_parts(conn)
+    return json_response({"levels": levels, "negative": [lv for lv in levels if lv["negative"]],
+                          "outstanding_old_parts": outstanding})

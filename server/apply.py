@@ -1,0 +1,232 @@
+"""Applying mutations to stored rows: the one path every write takes.
+
+A :class:`Batch` lives inside one transaction. For each mutation, in order: check its
+values and the author's rights, re-stamp a clock too far ahead, merge by the entity's
+rule, keep conflict notes, and run the domain's effects (numbers, deadlines, stale
+signatures). :meth:`Batch.finish` writes every changed row and appends its log entry.
+Pushes from devices and the server's own writes (office resolutions, escalations) both
+go through here, so the same rules hold for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from sync import hlc
+from sync.changeset import Mutation, Rejection, check_values
+from sync.ids import new_id
+from sync.registry import Entity, Registry
+from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
+from sync.rules.lww import node_of
+
+from . import authz, changelog, rows, scopes
+from .changelog import LogEntry
+from .domain import checks, effects
+from .domain.config import DomainConfig
+from .tables import devices, entity_table, users
+
+__all__ = ["Caller", "Batch", "SYSTEM_CALLER"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    role: str
+    device_id: str
+    depot_id: str | None = None
+
+
+SYSTEM_CALLER = Caller("server", SYSTEM, "server")
+
+
+class Batch:
+    def __init__(self, conn: sa.Connection, registry: Registry, config: DomainConfig, now_ms: int | None = None):
+        self.conn = conn
+        self.registry = registry
+        self.config = config
+        self.now_ms = now_ms or hlc.now_ms()
+        self.states: dict[str, dict[str, rows.RowState]] = {}
+        self.before: dict[tuple[str, str], dict | None] = {}
+        self.last_hlc: dict[tuple[str, str], str] = {}
+        self.authors: dict[tuple[str, str], str] = {}
+        self._server_clock = hlc.Clock("server", wall=lambda: self.now_ms)
+        self._notify_keys: dict[str, str | None] = {}
+
+    # -- rows ------------------------------------------------------------------------
+
+    def load(self, entity_name: str, ids: list[str]) -> None:
+        """Bring rows into the batch (one query per call), once each."""
+        known = self.states.setdefault(entity_name, {})
+        missing = [i for i in dict.fromkeys(ids) if i not in known and (entity_name, i) not in self.before]
+        if not missing:
+            return
+        entity = self.registry.get(entity_name)
+        for row_id, row in rows.load(self.conn, entity, missing).items():
+            known[row_id] = rows.RowState(row, exists=True)
+            self.before[(entity_name, row_id)] = None if row.deleted else rows.public_data(entity, row)
+        for row_id in missing:
+            self.before.setdefault((entity_name, row_id), None)
+
+    def lookup(self, entity_name: str, row_id: str) -> StoredRow | None:
+        """A row as it stands now in this batch, or ``None``."""
+        if entity_name not in self.registry or not isinstance(row_id, str):
+            return None
+        self.load(entity_name, [row_id])
+        state = self.states[entity_name].get(row_id)
+        return state.row if state is not None and not state.row.deleted else None
+
+    def find(self, entity_name: str, field: str, value: Any) -> dict[str, StoredRow]:
+        """Live rows whose ``field`` equals ``value``, stored or made in this batch."""
+        table = entity_table(entity_name)
+        ids = [r[0] for r in self.conn.execute(sa.select(table.c.id).where(getattr(table.c, field) == value))]
+        self.load(entity_name, ids)
+        return {
+            row_id: state.row
+            for row_id, state in self.states.get(entity_name, {}).items()
+            if not state.row.deleted and state.row.values.get(field) == value
+        }
+
+    # -- mutations -------------------------------------------------------------------
+
+    def apply(self, mutation: Mutation, caller: Caller) -> dict:
+        """Apply one mutation; return its result for the push answer."""
+        entity = self.registry.get(mutation.entity)
+        stored = self.lookup_any(mutation.entity, mutation.id)
+        refusal = self._refusal(entity, stored, mutation, caller)
+        if refusal is not None:
+            return self._rejected(mutation, refusal, entity, stored, caller)
+        result: dict[str, Any] = {"mutation_id": mutation.mutation_id}
+        device_wall = hlc.parse(mutation.hlc).wall
+        if device_wall > self.now_ms + hlc.MAX_DRIFT_MS:
+            stamp = hlc.parse(mutation.hlc)
+            mutation.hlc = hlc.format_hlc(self.now_ms, stamp.counter, stamp.node)
+            result["restamped_hlc"] = mutation.hlc
+        version = (stored.version if stored else 0) + 1
+        ctx = MergeContext(caller.role, self.lookup)
+        merge = rule_for(entity.rule).merge(stored, mutation, version, ctx)
+        if merge.refusal is not None:
+            refused = Rejection(merge.refusal.code, merge.refusal.message, merge.refusal.field)
+            return self._rejected(mutation, refused, entity, stored, caller)
+        if merge.changed:
+            self._keep(mutation, stored, merge, version, caller, device_wall)
+            effects.after_change(self, entity, mutation.id, merge, mutation, caller)
+        result["status"] = merge.outcome
+        current = self.states[mutation.entity].get(mutation.id)
+        result["version"] = current.row.version if current else 0
+        if merge.overwrites:
+            result["conflicts"] = self.note_conflicts(entity.name, entity.rule, mutation, merge.overwrites)
+        return result
+
+    def system_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
+        """The server's own write, stamped by its clock and merged like any other."""
+        current = self.lookup_any(entity_name, row_id)
+        mutation = Mutation(new_id(), entity_name, row_id, op, dict(fields), str(self._server_clock.tick()),
+                            current.version if current else None)
+        return self.apply(mutation, SYSTEM_CALLER)
+
+    def lookup_any(self, entity_name: str, row_id: str) -> StoredRow | None:
+        """Like :meth:`lookup`, tombstones included."""
+        self.load(entity_name, [row_id])
+        state = self.states[entity_name].get(row_id)
+        return state.row if state is not None else None
+
+    def _refusal(self, entity: Entity, stored: StoredRow | None, mutation: Mutation, caller: Caller) -> Rejection | None:
+        if caller.role != SYSTEM:
+            refusal = check_values(entity, mutation, caller.role) or authz.check_row(caller, entity, stored, mutation)
+            if refusal is not None:
+                return refusal
+        return checks.before_merge(self, caller, entity, stored, mutation)
+
+    def _keep(self, mutation: Mutation, stored: StoredRow | None, merge: Merge, version: int,
+              caller: Caller, device_wall: int) -> None:
+        states = self.states[mutation.entity]
+        if stored is None:
+            stored = StoredRow({}, {}, 0)
+            skew = device_wall - self.now_ms
+            states[mutation.id] = rows.RowState(stored, exists=False, meta={
+                "device_time": datetime.fromtimestamp(device_wall / 1000, timezone.utc),
+                "skew_ms": skew if abs(skew) > self.config.credible_skew_ms else None,
+                "author_device": caller.device_id,
+            })
+        stored.values.update(merge.writes)
+        stored.clock.update(merge.clock)
+        if merge.deleted_changed:
+            stored.deleted = merge.deleted
+        stored.version = version
+        states[mutation.id].dirty = True
+        self.last_hlc[(mutation.entity, mutation.id)] = mutation.hlc
+        self.authors[(mutation.entity, mutation.id)] = caller.device_id
+
+    def _rejected(self, mutation: Mutation, refusal: Rejection, entity: Entity, stored: StoredRow | None,
+                  caller: Caller) -> dict:
+        result = {"mutation_id": mutation.mutation_id, "status": "rejected", "code": refusal.code,
+                  "message": refusal.message}
+        if refusal.field:
+            result["field"] = refusal.field
+        visible = stored is not None and not stored.deleted and authz.may_read(self.conn, self.registry, caller, entity, mutation.id, stored)
+        result["server_row"] = {"version": stored.version, "data": rows.public_data(entity, stored)} if visible else None
+        return result
+
+    # -- conflicts -------------------------------------------------------------------
+
+    def note_conflicts(self, entity_name: str, rule: str, mutation: Mutation, overwrites: list[Overwrite]) -> list[dict]:
+        """Keep a conflict record per losing value; its author's devices pull it."""
+        notes = []
+        for o in overwrites:
+            loser = node_of(o.lost_hlc) if o.lost_hlc else None
+            fields = {
+                "entity": entity_name, "row_id": mutation.id, "field": o.field, "rule": rule,
+                "winner": o.winner, "kept_value": o.kept_value, "kept_hlc": o.kept_hlc,
+                "lost_value": o.lost_value, "lost_hlc": o.lost_hlc, "mutation_id": mutation.mutation_id,
+                "device_id": loser, "notify_key": self._notify_key(loser), "status": "open",
+            }
+            conflict_id = new_id()
+            self.system_write("conflict", conflict_id, fields, op="insert")
+            notes.append({"conflict_id": conflict_id, "field": o.field, "winner": o.winner,
+                          "kept_value": o.kept_value, "lost_value": o.lost_value,
+                          "kept_hlc": o.kept_hlc, "lost_hlc": o.lost_hlc})
+        return notes
+
+    def _notify_key(self, device_id: str | None) -> str | None:
+        """The scope of the person behind a device, so their device pulls the note."""
+        if not device_id or device_id == "server":
+            return None
+        if device_id not in self._notify_keys:
+            row = self.conn.execute(
+                sa.select(users.c.id, users.c.role, users.c.depot_id)
+                .join(devices, devices.c.user_id == users.c.id).where(devices.c.id == device_id)
+            ).first()
+            self._notify_keys[device_id] = scopes.person_key(row.id, row.role, row.depot_id) if row else None
+        return self._notify_keys[device_id]
+
+    # -- finish ----------------------------------------------------------------------
+
+    def finish(self, last_seq: int) -> int:
+        """Write every changed row and append the log; return the new log head."""
+        for entity_name, states in self.states.items():
+            rows.save(self.conn, self.registry.get(entity_name), states)
+        return changelog.append(self.conn, self._log_entries(), last_seq)
+
+    def _log_entries(self) -> list[LogEntry]:
+        entries: list[LogEntry] = []
+        for entity_name, states in self.states.items():
+            entity = self.registry.get(entity_name)
+            for row_id, state in states.items():
+                if not state.dirty:
+                    continue
+                key = (entity_name, row_id)
+                data = rows.public_data(entity, state.row)
+                before = self.before.get(key)
+                stamp, author = self.last_hlc.get(key), self.authors.get(key)
+                if state.row.deleted:
+                    keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, before or data)
+                    entries.append(LogEntry(entity_name, row_id, "delete", state.row.version, None, stamp, author, keys))
+                    continue
+                keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, data)
+                entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, data, stamp, author, keys))
+                entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, data))
+        return entries

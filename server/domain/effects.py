@@ -1,0 +1,135 @@
+"""What a change does to other fields and rows, inside the same push.
+
+* a new ticket gets its number (``TYYMM-NNNNN``) and, unless the desk set one, its
+  response deadline from zone × urgency × contract; a change to any of those moves it;
+* a new complaint gets its number (``CYYMM-NNN``) and its deadline (13 days, 17 abroad);
+* field work pushed by an engineer on a ticket the desk meanwhile gave to another is
+  kept, and a ``reassignment`` conflict record tells the desk;
+* a new signature is checked against the ticket's current report; a report changed
+  after signing (its fields, or the parts consumed on it) marks the signatures that no
+  longer match stale — they are kept, and the ticket needs a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from sync import hlc
+from sync.changeset import Mutation
+from sync.entities import REPORT_FIELDS
+from sync.registry import Entity
+from sync.report import report_hash
+from sync.rules import Merge, Overwrite
+
+from . import sla
+from .numbering import next_number
+
+if TYPE_CHECKING:
+    from ..apply import Batch, Caller
+
+__all__ = ["after_change"]
+
+_DEADLINE_INPUTS = ("zone", "urgency", "contract_id", "reported_at")
+
+
+def after_change(batch: "Batch", entity: Entity, row_id: str, merge: Merge, mutation: Mutation,
+                 caller: "Caller") -> None:
+    handler = _EFFECTS.get(entity.name)
+    if handler is not None and not merge.deleted:
+        handler(batch, row_id, merge, mutation)
+    if entity.name == "ticket" and caller.role == "engineer":
+        _work_after_reassignment(batch, row_id, mutation, caller)
+
+
+def _work_after_reassignment(batch: "Batch", row_id: str, mutation: Mutation, caller: "Caller") -> None:
+    row = batch.states["ticket"][row_id].row
+    assignee = row.values.get("assignee_id")
+    if assignee and assignee != caller.user_id:
+        given = row.clock.get("assignee_id")
+        batch.note_conflicts("ticket", "reassignment", mutation, [Overwrite(
+            "assignee_id", assignee, given.hlc if given else None, caller.user_id, mutation.hlc, "stored")])
+
+
+def _created(batch: "Batch", entity: str, row_id: str) -> bool:
+    state = batch.states[entity][row_id]
+    return not state.exists and state.row.version == 1
+
+
+def _parse_time(value: str | None, fallback_ms: int) -> datetime:
+    if value:
+        try:
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(fallback_ms / 1000, timezone.utc)
+
+
+def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    row = batch.states["ticket"][row_id].row
+    writes: dict = {}
+    if _created(batch, "ticket", row_id) and not row.values.get("number"):
+        writes["number"] = next_number(batch.conn, "T", hlc.parse(mutation.hlc).wall, batch.config.local_utc_offset_hours)
+    if any(k in merge.writes for k in _DEADLINE_INPUTS) and "deadline" not in mutation.fields:
+        contract = batch.lookup("contract", row.values.get("contract_id") or "")
+        start = _parse_time(row.values.get("reported_at"), hlc.parse(mutation.hlc).wall)
+        due = sla.deadline(batch.config, start, row.values.get("zone"), row.values.get("urgency"),
+                           contract.values.get("response_hours") if contract else None)
+        writes["deadline"] = due.isoformat()
+    if writes:
+        batch.system_write("ticket", row_id, writes)
+    if any(k in merge.writes for k in REPORT_FIELDS):
+        _restale(batch, row_id)
+
+
+def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    if not _created(batch, "complaint", row_id):
+        return
+    row = batch.states["complaint"][row_id].row
+    writes = {"number": next_number(batch.conn, "C", hlc.parse(mutation.hlc).wall,
+                                    batch.config.local_utc_offset_hours)}
+    if not row.values.get("deadline"):
+        days = batch.config.complaint_days_abroad if row.values.get("abroad") else batch.config.complaint_days_domestic
+        received = _parse_time(row.values.get("received_at"), hlc.parse(mutation.hlc).wall)
+        writes["deadline"] = (received + timedelta(days=days)).isoformat()
+    batch.system_write("complaint", row_id, writes)
+
+
+def current_report_hash(batch: "Batch", ticket_id: str) -> str | None:
+    ticket = batch.lookup("ticket", ticket_id)
+    if ticket is None:
+        return None
+    consumed = [m.values for m in batch.find("stock_movement", "ticket_id", ticket_id).values()
+                if m.values.get("kind") == "consume"]
+    return report_hash(ticket_id, ticket.values, consumed)
+
+
+def _restale(batch: "Batch", ticket_id: str) -> None:
+    """Mark the ticket's signatures that no longer match its report stale."""
+    current = current_report_hash(batch, ticket_id)
+    for sig_id, sig in batch.find("signature", "ticket_id", ticket_id).items():
+        if not sig.values.get("stale") and sig.values.get("report_hash") != current:
+            batch.system_write("signature", sig_id, {"stale": True})
+
+
+def _signature(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    if not _created(batch, "signature", row_id):
+        return
+    row = batch.states["signature"][row_id].row
+    if row.values.get("report_hash") != current_report_hash(batch, row.values.get("ticket_id")):
+        batch.system_write("signature", row_id, {"stale": True})
+
+
+def _movement(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    row = batch.states["stock_movement"][row_id].row
+    if row.values.get("kind") == "consume" and row.values.get("ticket_id") and _created(batch, "stock_movement", row_id):
+        _restale(batch, row.values["ticket_id"])
+
+
+_EFFECTS = {
+    "ticket": _ticket,
+    "complaint": _complaint,
+    "signature": _signature,
+    "stock_movement": _movement,
+}

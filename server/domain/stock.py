@@ -1,0 +1,56 @@
+"""Stock is the sum of its movements; reconciliation shows what does not add up.
+
+Nothing here refuses a movement: a part that was physically used is recorded, and a
+shelf that went negative, or an old part still out, shows up here for the depot keeper.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from ..tables import entity_table
+
+__all__ = ["levels", "outstanding_old_parts"]
+
+
+def levels(conn: sa.Connection) -> list[dict]:
+    """Ledger quantity per location, part and condition (new / old)."""
+    moves = entity_table("stock_movement")
+    live = moves.c.deleted.is_(False)
+    condition = sa.func.coalesce(moves.c.condition, "new")
+    inbound = sa.select(moves.c.to_location_id.label("location_id"), moves.c.part_id, condition.label("condition"),
+                        moves.c.qty.label("qty")).where(live, moves.c.to_location_id.is_not(None))
+    outbound = sa.select(moves.c.from_location_id.label("location_id"), moves.c.part_id,
+                         condition.label("condition"), (-moves.c.qty).label("qty")).where(
+        live, moves.c.from_location_id.is_not(None))
+    both = sa.union_all(inbound, outbound).subquery()
+    query = (
+        sa.select(both.c.location_id, both.c.part_id, both.c.condition, sa.func.sum(both.c.qty).label("qty"))
+        .group_by(both.c.location_id, both.c.part_id, both.c.condition)
+        .order_by(both.c.location_id, both.c.part_id, both.c.condition)
+    )
+    return [
+        {"location_id": r.location_id, "part_id": r.part_id, "condition": r.condition, "qty": float(r.qty),
+         "negative": r.qty < 0}
+        for r in conn.execute(query)
+    ]
+
+
+def outstanding_old_parts(conn: sa.Connection, now: datetime | None = None) -> list[dict]:
+    """Old parts expected or collected but not yet received at the depot, oldest first."""
+    returns = entity_table("old_part_return")
+    now = now or datetime.now(timezone.utc)
+    rows = conn.execute(
+        sa.select(returns.c.id, returns.c.engineer_id, returns.c.ticket_id, returns.c.part_id, returns.c.qty,
+                  returns.c.status, returns.c.created_at)
+        .where(returns.c.deleted.is_(False), returns.c.status.in_(["expected", "collected"]))
+        .order_by(returns.c.created_at)
+    )
+    out = []
+    for r in rows:
+        created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=timezone.utc)
+        out.append({"return_id": r.id, "engineer_id": r.engineer_id, "ticket_id": r.ticket_id, "part_id": r.part_id,
+                    "qty": r.qty, "status": r.status, "age_days": round((now - created).total_seconds() / 86400, 1)})
+    return out

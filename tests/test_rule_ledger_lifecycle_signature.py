@@ -1,0 +1,92 @@
+"""The append-only ledger, the old-part lifecycle and the signature rule, case by case."""
+
+from __future__ import annotations
+
+from sync.changeset import Mutation
+from sync.rules import FieldClock, MergeContext, StoredRow
+from sync.rules import ledger, lifecycle, signature
+from sync.rules.ticket import COMPLETED_MARK
+
+
+def stamp(wall: int, node: str = "dev") -> str:
+    return f"{wall:015d}:00000:{node}"
+
+
+def mutation(entity, op="insert", fields=None, wall=10, base=None) -> Mutation:
+    return Mutation("m", entity, "r1", op, dict(fields or {}), stamp(wall), base)
+
+
+def row(values, wall=5, version=1) -> StoredRow:
+    return StoredRow(dict(values), {k: FieldClock(stamp(wall, "other"), version) for k in values}, version)
+
+
+def test_ledger_takes_a_new_entry_whole():
+    result = ledger.merge(None, mutation("stock_movement", fields={"qty": 1.0}), 1)
+    assert result.outcome == "applied" and result.writes == {"qty": 1.0}
+
+
+def test_ledger_replay_of_the_same_entry_counts_once():
+    result = ledger.merge(row({"qty": 1.0}), mutation("stock_movement", fields={"qty": 1.0}), 2)
+    assert result.outcome == "applied" and not result.changed
+
+
+def test_ledger_refuses_edits_and_deletes():
+    for op in ("update", "delete"):
+        result = ledger.merge(row({"qty": 1.0}), mutation("stock_movement", op, {"qty": 9.0}), 2)
+        assert result.refusal.code == "append_only"
+
+
+def test_lifecycle_never_goes_back_and_keeps_the_late_steps_fields():
+    stored = row({"status": "received", "received_at": "t2"})
+    late = mutation("old_part_return", "update", {"status": "collected", "collected_at": "t1"}, wall=20)
+    result = lifecycle.merge(stored, late, 2, MergeContext("engineer"))
+    assert "status" not in result.writes and result.writes["collected_at"] == "t1"
+    assert result.overwrites[0].lost_value == "collected"
+
+
+def test_lifecycle_moves_forward_by_the_steps_role():
+    result = lifecycle.merge(row({"status": "collected"}), mutation("old_part_return", "update", {"status": "received"}),
+                             2, MergeContext("depot"))
+    assert result.writes["status"] == "received"
+
+
+def test_lifecycle_refuses_a_step_of_another_role():
+    result = lifecycle.merge(row({"status": "collected"}), mutation("old_part_return", "update", {"status": "received"}),
+                             2, MergeContext("engineer"))
+    assert result.refusal.code == "step_not_owned"
+
+
+def completed_ticket(wall: int) -> StoredRow:
+    ticket = row({"status": "completed"})
+    ticket.clock[COMPLETED_MARK] = FieldClock(stamp(wall), 2)
+    return ticket
+
+
+def sign(wall: int) -> Mutation:
+    return mutation("signature", fields={"ticket_id": "t1", "signer_name": "Mr. Liu"}, wall=wall)
+
+
+def test_signature_after_completion_by_the_devices_own_clock_is_taken():
+    result = signature.merge(None, sign(30), 1, MergeContext("engineer", lambda e, i: completed_ticket(20)))
+    assert result.outcome == "applied" and result.writes["signer_name"] == "Mr. Liu"
+
+
+def test_signature_before_completion_is_refused_even_if_completion_arrived_first():
+    result = signature.merge(None, sign(10), 1, MergeContext("engineer", lambda e, i: completed_ticket(20)))
+    assert result.refusal.code == "signed_before_completion"
+
+
+def test_signature_is_written_once_a_retry_is_harmless_a_change_refused():
+    stored = row({"ticket_id": "t1", "signer_name": "Mr. Liu"})
+    ctx = MergeContext("engineer", lambda e, i: completed_ticket(1))
+    assert signature.merge(stored, sign(30), 2, ctx).outcome == "applied"
+    changed = mutation("signature", "update", {"signer_name": "Someone Else"}, wall=40)
+    assert signature.merge(stored, changed, 2, ctx).refusal.code == "signature_immutable"
+    assert signature.merge(stored, mutation("signature", "delete"), 2, ctx).refusal.code == "signature_immutable"
+
+
+def test_the_server_may_mark_a_signature_stale():
+    stored = row({"ticket_id": "t1", "stale": False})
+    result = signature.merge(stored, mutation("signature", "update", {"stale": True}, wall=40), 2,
+                             MergeContext("system"))
+    assert result.writes == {"stale": True}
