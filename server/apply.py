@@ -10,9 +10,10 @@ go through here, so the same rules hold for both.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import sqlalchemy as sa
 
@@ -29,7 +30,7 @@ from .domain import checks, effects
 from .domain.config import DomainConfig
 from .tables import devices, entity_table, users
 
-__all__ = ["Caller", "Batch", "SYSTEM_CALLER"]
+__all__ = ["Caller", "Batch", "SYSTEM_CALLER", "server_batch"]
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class Batch:
 
     def _log_entries(self) -> list[LogEntry]:
         entries: list[LogEntry] = []
+        logged = frozenset((e, i) for e, states in self.states.items() for i, st in states.items() if st.dirty)
         for entity_name, states in self.states.items():
             entity = self.registry.get(entity_name)
             for row_id, state in states.items():
@@ -228,5 +230,15 @@ class Batch:
                     continue
                 keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, data)
                 entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, data, stamp, author, keys))
-                entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, data))
+                entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, data, logged))
         return entries
+
+
+@contextmanager
+def server_batch(engine: sa.Engine, registry: Registry, config: DomainConfig, now_ms: int | None = None) -> Iterator[Batch]:
+    """One transaction of the server's own writes, appended to the log like a push."""
+    with engine.begin() as conn:
+        last_seq = changelog.claim(conn)
+        batch = Batch(conn, registry, config, now_ms)
+        yield batch
+        batch.finish(last_seq)

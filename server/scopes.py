@@ -107,31 +107,36 @@ def _hangers_on(registry: Registry, entity: str) -> list[tuple[str, str, str]]:
 
 
 def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, before: dict | None,
-           after: dict) -> list[LogEntry]:
+           after: dict, logged: frozenset = frozenset()) -> list[LogEntry]:
     """Log entries moving the rows that hang on a row whose scope keys changed.
 
     The row itself is logged under its new keys by the caller; here it is evicted from
     the keys it lost, and each dependent row is sent to the keys it gained and evicted
-    from the ones it no longer has by any path.
+    from the ones it no longer has by any path. A new row brings the rows it refers to
+    (a new ticket for a known customer brings the customer). Rows in ``logged`` are
+    already in this append with their full keys.
     """
-    if not scope_moved(registry, entity, before, after):
+    if before is not None and not scope_moved(registry, entity, before, after):
         return []
-    old = set(entry_keys(conn, registry, entity, row_id, before)) - {CATALOG}
+    hangers = [h for h in _hangers_on(registry, entity) if before is not None or h[2] == "target"]
+    if not hangers:
+        return []
+    old = set(entry_keys(conn, registry, entity, row_id, before)) - {CATALOG} if before is not None else set()
     new = set(entry_keys(conn, registry, entity, row_id, after)) - {CATALOG}
     if old == new:
         return []
     entries = []
     if old - new:
         entries.append(LogEntry(entity, row_id, "evict", 0, None, scope_keys=sorted(old - new)))
-    for other, field, by in _hangers_on(registry, entity):
+    for other, field, by in hangers:
         if by == "child":
-            related = _referencing(conn, other, field, row_id)
+            related = [other_id for other_id, _ in _referencing(conn, other, field, row_id)]
         else:
-            target_id = after.get(field) or (before or {}).get(field)
-            data = _row_data(conn, registry, other, target_id) if target_id else None
-            related = [(target_id, data)] if data is not None else []
+            related = [i for i in {after.get(field), (before or {}).get(field)} if i]
         spec = registry.get(other)
-        for other_id, _ in related:
+        for other_id in related:
+            if (other, other_id) in logged:
+                continue
             stored = load(conn, spec, [other_id]).get(other_id)
             if stored is None or stored.deleted:
                 continue

@@ -389,6 +389,8 @@ EXPENSE_CLAIM = Entity(
         _f("status", max_length=20, choices=("submitted", "approved", "refused", "paid")),
         _ref("decided_by", "user", OFFICE),
         _f("decision_note", owners=OFFICE, max_length=1000),
+        #: site days × the configured daily allowance, worked out by the server
+        _f("allowance", "real", server_owned=True),
     ),
     creators=FIELD | OFFICE,
     scope=(Owner("engineer_id", "engineer"),),

@@ -289,3 +289,15 @@ def test_engineer_may_not_mark_a_part_received_at_the_depot(people, replica_for)
                 engineer_id=people["wang"].user_id)
     wang.sync()
     assert wang.parked()[-1].code == "step_not_owned"
+
+
+def test_new_ticket_for_a_known_customer_brings_the_customer_to_its_engineer(people, replica_for):
+    desk, chen = replica_for(people["desk"]), replica_for(people["chen"])
+    first = desk_opens_ticket(desk, people["wang"].user_id)
+    second = desk.insert("ticket", customer_id=first["customer"], equipment_id=first["equipment"],
+                         status="dispatched", assignee_id=people["chen"].user_id)
+    desk.sync()
+    chen.sync()
+    assert chen.get("ticket", second) is not None
+    assert chen.get("customer", first["customer"])["name"] == "Huaxin Printing"
+    assert chen.get("equipment", first["equipment"]) is not None

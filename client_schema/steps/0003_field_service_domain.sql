@@ -222,7 +222,8 @@ CREATE TABLE expense_claim (
     receipts TEXT,
     status TEXT,
     decided_by TEXT,
-    decision_note TEXT
+    decision_note TEXT,
+    allowance REAL
 );
 
 CREATE TABLE conflict (

@@ -11,13 +11,15 @@ from marshmallow import ValidationError as SchemaError
 
 from sync.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 
-from .. import changelog
-from ..apply import Batch
+from ..apply import Batch, server_batch
+from ..domain.complaints import escalate_overdue
+from ..domain.maintenance import generate_visits
 from ..schemas import ErrorSchema
 from ..tables import entity_table
 from .common import authenticated, json_response, services
 
-blp = Blueprint("office", __name__, url_prefix="/v1/office", description="Head office: conflicts")
+blp = Blueprint("office", __name__, url_prefix="/v1/office",
+                description="Head office: conflicts, maintenance visits, complaint escalation")
 
 _OFFICE = {"desk", "manager"}
 
@@ -99,16 +101,9 @@ def list_conflicts():
 def resolve_conflict(conflict_id: str):
     """Settle a conflict: keep the value that won, restore the one that lost, or set another."""
     _office_only()
-    try:
-        body = ResolveSchema().load(orjson.loads(request.get_data(cache=False) or b"null") or {})
-    except orjson.JSONDecodeError:
-        raise ValidationError("the body is not valid JSON") from None
-    except SchemaError as exc:
-        raise ValidationError("the resolution is not valid", details={"errors": exc.messages}) from None
+    body = _body(ResolveSchema())
     svc = services()
-    with svc.engine.begin() as conn:
-        last_seq = changelog.claim(conn)
-        batch = Batch(conn, svc.registry, svc.config, svc.now_ms())
+    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
         record = batch.lookup("conflict", conflict_id)
         if record is None:
             raise NotFoundError(f"no conflict {conflict_id}")
@@ -118,8 +113,7 @@ def resolve_conflict(conflict_id: str):
         resolution = {"choose": body["choose"], "value": body.get("value"), "reason": body["reason"],
                       "by": g.user["id"], "device_id": g.device["id"]}
         batch.system_write("conflict", conflict_id, {"status": "resolved", "resolution": resolution})
-        batch.finish(last_seq)
-        table = entity_table("conflict")
+    table = entity_table("conflict")
     with svc.engine.connect() as conn:
         return json_response(_as_dict(conn.execute(sa.select(table).where(table.c.id == conflict_id)).one()))
 
@@ -138,3 +132,53 @@ def _settle(batch: Batch, conflict: dict, body: dict) -> None:
     if spec is None or spec.field(field) is None:
         raise ValidationError(f"{entity}.{field} cannot be set from here")
     batch.system_write(entity, row_id, {field: value})
+
+
+class GenerateSchema(Schema):
+    horizon_days = fields.Integer(load_default=31, validate=validate.Range(min=1, max=366))
+
+
+class IdsSchema(Schema):
+    ids = fields.List(fields.String(), required=True)
+
+
+def _body(schema: Schema) -> dict:
+    try:
+        return schema.load(orjson.loads(request.get_data(cache=False) or b"{}") or {})
+    except orjson.JSONDecodeError:
+        raise ValidationError("the body is not valid JSON") from None
+    except SchemaError as exc:
+        raise ValidationError("the request is not valid", details={"errors": exc.messages}) from None
+
+
+@blp.route("/maintenance/generate", methods=["POST"])
+@blp.doc(operationId="generateVisits",
+         requestBody={"required": False, "content": {"application/json": {"schema": GenerateSchema}}})
+@blp.response(200, IdsSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="error")
+@blp.alt_response(403, schema=ErrorSchema, description="error")
+@blp.alt_response(422, schema=ErrorSchema, description="error")
+@authenticated
+def generate_maintenance_visits():
+    """Create the maintenance visits due within the horizon, with their checklists (idempotent)."""
+    _office_only()
+    body = _body(GenerateSchema())
+    svc = services()
+    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
+        made = generate_visits(batch, body["horizon_days"])
+    return json_response({"ids": made})
+
+
+@blp.route("/complaints/escalate", methods=["POST"])
+@blp.doc(operationId="escalateComplaints")
+@blp.response(200, IdsSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="error")
+@blp.alt_response(403, schema=ErrorSchema, description="error")
+@authenticated
+def escalate_complaints():
+    """Escalate every open complaint past its deadline; returns the ones escalated now."""
+    _office_only()
+    svc = services()
+    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
+        overdue = escalate_overdue(batch)
+    return json_response({"ids": overdue})

@@ -5,6 +5,7 @@
 * a new complaint gets its number (``CYYMM-NNN``) and its deadline (13 days, 17 abroad);
 * field work pushed by an engineer on a ticket the desk meanwhile gave to another is
   kept, and a ``reassignment`` conflict record tells the desk;
+* an expense claim's site allowance follows its site days;
 * a new signature is checked against the ticket's current report; a report changed
   after signing (its fields, or the parts consumed on it) marks the signatures that no
   longer match stale — they are kept, and the ticket needs a new one.
@@ -127,8 +128,17 @@ def _movement(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> 
         _restale(batch, row.values["ticket_id"])
 
 
+def _expense(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    """Site days × the configured daily allowance (001 §3.4.3)."""
+    if "site_days" not in merge.writes:
+        return
+    days = batch.states["expense_claim"][row_id].row.values.get("site_days") or 0
+    batch.system_write("expense_claim", row_id, {"allowance": round(days * batch.config.site_allowance_per_day, 2)})
+
+
 _EFFECTS = {
     "ticket": _ticket,
+    "expense_claim": _expense,
     "complaint": _complaint,
     "signature": _signature,
     "stock_movement": _movement,

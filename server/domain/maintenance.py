@@ -1,0 +1,83 @@
+"""Preventive maintenance: a contract's plan generates visits, each with its checklist.
+
+002 §4.3.1: engineers inspect on the schedule, "point by point, unit by unit, item by
+item, recording while checking". So each visit gets one ``inspection_item`` row per
+item of the plan's checklist — filled one by one on site, offline, each merging on its
+own — and a fault found becomes a ticket (``ticket.source_visit_id``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import orjson
+import sqlalchemy as sa
+
+from sync.ids import new_id
+
+from ..tables import entity_table
+
+if TYPE_CHECKING:
+    from ..apply import Batch
+
+__all__ = ["generate_visits", "add_months"]
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - a month always has 28 days
+
+
+def _due_dates(plan: dict, horizon: date) -> list[date]:
+    start = date.fromisoformat(str(plan["first_visit_on"])[:10])
+    every = max(1, int(plan.get("every_months") or 1))
+    dates, n = [], 0
+    while (due := add_months(start, every * n)) <= horizon:
+        dates.append(due)
+        n += 1
+    return dates
+
+
+def generate_visits(batch: "Batch", horizon_days: int = 31, today: date | None = None) -> list[str]:
+    """Create the visits (and their checklist items) due within the horizon; return their ids.
+
+    Idempotent: a plan's visit for a due date is made once.
+    """
+    today = today or datetime.now(timezone.utc).date()
+    horizon = today + timedelta(days=horizon_days)
+    plans = entity_table("maintenance_plan")
+    visits = entity_table("maintenance_visit")
+    made = []
+    for plan in batch.conn.execute(sa.select(plans).where(plans.c.deleted.is_(False))).mappings():
+        if not plan["first_visit_on"]:
+            continue
+        existing = {
+            str(r[0])[:10]
+            for r in batch.conn.execute(sa.select(visits.c.due_on).where(visits.c.plan_id == plan["id"]))
+        }
+        for due in _due_dates(dict(plan), horizon):
+            if due < today or due.isoformat() in existing:
+                continue
+            visit_id = new_id()
+            batch.system_write("maintenance_visit", visit_id, {
+                "plan_id": plan["id"], "contract_id": plan["contract_id"], "customer_id": plan["customer_id"],
+                "engineer_id": plan["engineer_id"], "due_on": due.isoformat(), "status": "planned",
+            }, op="insert")
+            for item in _checklist(plan["checklist"]):
+                batch.system_write("inspection_item", new_id(), {
+                    "visit_id": visit_id, "area": item.get("area"), "item": item.get("item"),
+                }, op="insert")
+            made.append(visit_id)
+    return made
+
+
+def _checklist(raw) -> list[dict]:
+    items = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    return [i for i in (items or []) if isinstance(i, dict)]
