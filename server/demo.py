@@ -55,12 +55,27 @@ def _seed_records(engine: sa.Engine, registry: Registry, hlc_for) -> None:
         return row_id
 
     engineers = ["u-wang", "u-chen"]
+    for code, name, price in (("BLT-200", "Drive belt", 80.0), ("BRG-6204", "Bearing 6204", 35.0),
+                              ("PCB-E07", "Controller board", 1200.0)):
+        add("part", code=code, name=name, unit="pc", returnable=True, price=price)
+    add("stock_location", kind="depot", name="Main depot", depot_id="depot-main")
+    for engineer in engineers:
+        add("stock_location", kind="van", name=f"van of {engineer}", engineer_id=engineer)
     for index, (name, address, phone, contact, zone) in enumerate(_CUSTOMERS):
         customer = add("customer", name=name, address=address, phone=phone, contact=contact, zone=zone)
         equipment = add("equipment", customer_id=customer, model=f"HX-{200 + index}", serial=f"SN2026{index:04d}",
                         warranty_end="2027-06-30", run_hours=1200.0 + index * 300)
         add("ticket", customer_id=customer, equipment_id=equipment, channel="phone",
             fault_description="Unit stops after ten minutes; error E07.", reported_at="2026-11-20T09:15:00+08:00",
-            status="dispatched", assignee_id=engineers[index % 2], urgency="normal", category="C")
+            status="dispatched", assignee_id=engineers[index % 2], urgency="normal", category="C", zone=zone)
+        if zone == "ring1":
+            contract = add("contract", number="MC-2026-001", customer_id=customer, starts_on="2026-01-01",
+                           ends_on="2026-12-31", response_hours=2.0)
+            add("maintenance_plan", contract_id=contract, customer_id=customer, every_months=1,
+                first_visit_on="2026-12-01", engineer_id=engineers[0],
+                checklist=[{"area": "front-end devices", "item": "cameras clean and focused"},
+                           {"area": "cabling and grounding", "item": "grounding resistance"},
+                           {"area": "central control equipment", "item": "recorder retention"},
+                           {"area": "system functions", "item": "alarm reaches the control room"}])
     changeset = {"changeset_id": new_id(), "device_id": "d-desk", "schema_version": 1, "mutations": mutations}
     apply_push(engine, registry, Caller("u-desk", "desk", "d-desk"), changeset)
