@@ -144,3 +144,36 @@ def openapi_write(path: Path) -> None:
 
     path.write_text(render(_app()))
     click.echo(f"wrote {path}")
+
+
+def _server_batch():
+    from .apply import server_batch
+
+    services = _app().extensions["fieldsync"]
+    return server_batch(services.engine, services.registry, services.config, services.now_ms())
+
+
+@main.group(help="Head office jobs, for a scheduler (cron) to run.")
+def office() -> None:
+    pass
+
+
+@office.command("generate-visits", help="Create the maintenance visits due within the horizon.")
+@click.option("--horizon-days", default=31, show_default=True, type=click.IntRange(1, 366))
+@_friendly
+def office_generate_visits(horizon_days: int) -> None:
+    from .domain.maintenance import generate_visits
+
+    with _server_batch() as batch:
+        made = generate_visits(batch, horizon_days)
+    click.echo(f"{len(made)} visit(s) created")
+
+
+@office.command("escalate-complaints", help="Escalate open complaints past their deadline.")
+@_friendly
+def office_escalate() -> None:
+    from .domain.complaints import escalate_overdue
+
+    with _server_batch() as batch:
+        overdue = escalate_overdue(batch)
+    click.echo(f"{len(overdue)} complaint(s) escalated")
