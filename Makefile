@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: run test test-sqlite test-postgres soak bench openapi clean
@@ -27,6 +28,14 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	FIELDSYNC_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Every benchmark in one process run; writes bench/RESULTS.md (see bench/README.md).
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench
 
 openapi: $(STAMP)
 	$(BIN)/fieldsync openapi write openapi.yaml

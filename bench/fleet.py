@@ -1,0 +1,172 @@
+"""Benchmark 4: 200 devices syncing at once against ``fieldsync serve --workers 2``.
+
+Each simulated device is a real :class:`sync.client.Replica` (its own SQLite file and
+HTTP connection) for its own engineer, who holds 10 tickets with their customers and
+equipment, a van and its stock movements, and the shared part catalog. Two phases,
+both with every device at once:
+
+* cold start: every device's first sync (its whole scope);
+* a working day compressed: :data:`ROUNDS` rounds each of a diagnosis on two tickets,
+  a part consumed, and ``sync()``, with a random pause of up to a second between
+  rounds (devices reconnect at scattered times, not in lockstep).
+
+A sync's latency is measured around ``Replica.sync()`` on the device, so it includes
+the device's own work. The simulated devices share the machine's two cores with the
+server: the figures are what this machine does with both loads at once. The run is
+bounded: at most ``DEVICES × (ROUNDS + 1)`` syncs, each with its own timeout, and a
+wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from server.db import create_schema, make_engine
+from sync.client import Replica
+from sync.registry import REGISTRY
+from sync.transport import HttpTransport
+
+from . import dataset, load, servers
+from .report import Row, Section
+from .stats import median, percentile
+from .wire import Counter, counting_client
+
+__all__ = ["run"]
+
+DEVICES = 200
+ROUNDS = 3
+TARGET_P99_S = 2.0
+#: the whole fleet phase is abandoned past this (the run must end by itself)
+TIME_LIMIT_S = 300
+SCOPE = dataset.Shape(counts=(("customer", 5), ("equipment", 10), ("ticket", 10), ("stock_location", 1),
+                              ("stock_movement", 20)))
+CATALOG = dataset.Shape(counts=(("part", 500),))
+
+
+def run(runs: int) -> list[Section]:
+    with servers.sqlite_database("fleet") as url:
+        engineers, parts = _load(url)
+        with servers.fieldsync_server(url, workers=2) as server:
+            counter = Counter()
+            devices = [_Device(server.url, engineer, parts, counter) for engineer in engineers]
+            try:
+                cold = _phase(devices, lambda d: d.first_sync())
+                requests_before = counter.requests
+                started = time.monotonic()
+                work = _phase(devices, lambda d: d.work(ROUNDS))
+                work_s = time.monotonic() - started
+            finally:
+                for device in devices:
+                    device.close()
+    return [_section(cold, work, counter.requests - requests_before, work_s)]
+
+
+def _load(url: str) -> tuple[list[str], list[str]]:
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+        engineers = [f"u-f{k:03d}" for k in range(DEVICES)]
+        load.add_people(engine, engineers, with_desk=False)
+        catalog = dataset.build(CATALOG, "nobody", prefix="cat")
+        load.load_dataset(engine, catalog)
+        parts = catalog.rows[0].ids if catalog.rows else []
+        for k, engineer in enumerate(engineers):
+            load.load_dataset(engine, dataset.build(SCOPE, engineer, prefix=f"f{k:03d}", seed=k,
+                                                    shared={"part": parts}))
+        return engineers, parts
+    finally:
+        engine.dispose()
+
+
+class _Device:
+    def __init__(self, base_url: str, engineer: str, parts: list[str], counter: Counter):
+        self.client, _ = counting_client(base_url, compressed=True, counter=counter)
+        self.replica = Replica(servers.fresh_replica(f"fleet-{engineer}"), f"d-{engineer}",
+                               HttpTransport(self.client, f"tok-{engineer}", attempts=3))
+        self.parts = parts
+        self.rng = random.Random(engineer)
+
+    def first_sync(self) -> list[float]:
+        return [self._timed_sync()]
+
+    def work(self, rounds: int) -> list[float]:
+        latencies = []
+        for _ in range(rounds):
+            time.sleep(self.rng.uniform(0, 1.0))
+            self._edit()
+            latencies.append(self._timed_sync())
+        return latencies
+
+    def _edit(self) -> None:
+        tickets = list(self.replica.all("ticket"))
+        for ticket in self.rng.sample(tickets, min(2, len(tickets))):
+            self.replica.update("ticket", ticket, diagnosis=f"worn belt, checked {self.rng.randrange(10**6)}")
+        vans = list(self.replica.all("stock_location")) if "stock_location" in REGISTRY else []
+        if "stock_movement" in REGISTRY and vans and tickets and self.parts:
+            self.replica.insert("stock_movement", kind="consume", part_id=self.rng.choice(self.parts), qty=1.0,
+                                condition="new", from_location_id=vans[0], ticket_id=self.rng.choice(tickets),
+                                occurred_at="2026-11-23T10:30:00+08:00")
+
+    def _timed_sync(self) -> float:
+        started = time.perf_counter()
+        report = self.replica.sync()
+        if report.rejected:
+            raise RuntimeError(f"{report.rejected} mutations rejected: {self.replica.parked()[:1]}")
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.replica.close()
+        self.client.close()
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+
+def _phase(devices: list[_Device], action) -> _Outcome:
+    """Run ``action`` on every device at once, one thread each; collect latencies and errors."""
+    outcome = _Outcome()
+    deadline = time.monotonic() + TIME_LIMIT_S
+
+    def one(device: _Device) -> None:
+        try:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the fleet phase ran out of time")
+            latencies = action(device)
+            with outcome.lock:
+                outcome.latencies += latencies
+        except Exception as exc:  # every failure is counted: the target is no error at all
+            with outcome.lock:
+                outcome.errors.append(f"{type(exc).__name__}: {exc}")
+
+    with ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        list(pool.map(one, devices, timeout=TIME_LIMIT_S + 60))
+    return outcome
+
+
+def _section(cold: _Outcome, work: _Outcome, requests: int, work_s: float) -> Section:
+    errors = len(cold.errors) + len(work.errors)
+    p99 = percentile(work.latencies, 99) if work.latencies else float("inf")
+    section = Section(f"4 fleet ({DEVICES} devices)", [
+        Row("cold start: p50 / p99 first sync (s)",
+            f"{median(cold.latencies):.2f} / {percentile(cold.latencies, 99):.2f}" if cold.latencies else "–"),
+        Row("working: p50 / p99 sync (s)",
+            f"{median(work.latencies):.2f} / {p99:.2f}" if work.latencies else "–", f"p99 < {TARGET_P99_S:.0f} s",
+            p99 < TARGET_P99_S),
+        Row("errors", f"{errors}", "0", errors == 0),
+        Row("working: syncs / requests / duration",
+            f"{len(work.latencies)} / {requests} / {work_s:.0f} s ({requests / work_s:.0f} req/s)"),
+    ])
+    section.notes.append(f"{DEVICES} engineers, each a replica of 10 tickets, 5 customers, 10 equipment, a van and 20 "
+                         f"stock movements, plus the shared catalog of {CATALOG.counts[0][1]} parts; server on SQLite.")
+    section.notes.append(f"Working phase: {ROUNDS} rounds per device of 2 ticket edits and 1 part consumed, then "
+                         "`sync()`, each after a random pause of 0–1 s.")
+    if cold.errors or work.errors:
+        section.notes.append("First errors: " + "; ".join((cold.errors + work.errors)[:3]))
+    return section

@@ -1,0 +1,142 @@
+"""Benchmarks 1 and 5: a new replica syncs an engineer's whole scope from a live server.
+
+The floor is plain SQLite ``executemany`` of the same rows into the same schema (the
+replica's own, same pragmas, one transaction): no sync can write a replica faster, so
+``sync rows/s ÷ floor rows/s`` says how much of the hardware the sync leaves unused.
+Runs alternate floor, sync with gzip, sync without, so each ratio is taken side by
+side on the same minute of a shared machine. Bytes on the wire come from the same
+syncs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sqlite_utils
+
+import client_schema
+from server.db import create_schema, make_engine
+from sync.client import Replica
+from sync.local import to_column
+from sync.transport import HttpTransport
+
+from . import dataset, load, servers
+from .report import Row, Section
+from .stats import median, spread, stopwatch
+from .wire import counting_client
+
+__all__ = ["run"]
+
+ENGINEER = "u-eng-1"
+TARGET_RATIO = 0.5
+
+
+def run(runs: int) -> list[Section]:
+    data = dataset.build(dataset.ENGINEER_SCOPE, ENGINEER)
+    with servers.sqlite_database("initial_sync") as url:
+        engine = make_engine(url)
+        create_schema(engine)
+        load.add_people(engine, [ENGINEER])
+        load.load_dataset(engine, data)
+        engine.dispose()
+        with servers.fieldsync_server(url, workers=2) as server:
+            results = _measure(server.url, data, runs)
+    return _sections(data, results)
+
+
+def _measure(base_url: str, data: dataset.Dataset, runs: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {k: [] for k in ("floor", "gzip", "identity", "ratio", "bytes_gzip", "bytes_identity")}
+    prepared = _prepared_rows(data)
+    _sync(base_url, data, compressed=True, check=True)  # warm the server's caches; checks what arrives
+    for _ in range(runs):
+        floor_s = _floor(prepared)
+        gzip_s, gzip_bytes = _sync(base_url, data, compressed=True)
+        identity_s, identity_bytes = _sync(base_url, data, compressed=False)
+        out["floor"].append(len(data) / floor_s)
+        out["gzip"].append(len(data) / gzip_s)
+        out["identity"].append(len(data) / identity_s)
+        out["ratio"].append(floor_s / gzip_s)
+        out["bytes_gzip"].append(gzip_bytes / len(data))
+        out["bytes_identity"].append(identity_bytes / len(data))
+    return out
+
+
+def _prepared_rows(data: dataset.Dataset) -> list[tuple[str, list[tuple]]]:
+    """The floor's input: each entity's INSERT and its rows as column values, made in advance."""
+    prepared = []
+    for part in data.rows:
+        entity = part.entity
+        columns = ["id", *entity.field_names]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        sql = f'INSERT INTO "{entity.name}" ({quoted}) VALUES ({", ".join("?" for _ in columns)})'
+        values = [(row_id, *(to_column(f.type, row[f.name]) for f in entity.fields)) for row_id, row in zip(part.ids, part.data)]
+        prepared.append((sql, values))
+    return prepared
+
+
+def _floor(prepared: list[tuple[str, list[tuple]]]) -> float:
+    """Seconds to write the rows with plain ``executemany`` into a new replica file."""
+    path = servers.fresh_replica("floor")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.create_function("fieldsync_hlc", 0, lambda: "")
+    client_schema.apply(sqlite_utils.Database(db))
+    db.execute("UPDATE _sync_control SET applying = 1")
+    with stopwatch() as elapsed:
+        db.execute("BEGIN")
+        for sql, values in prepared:
+            db.executemany(sql, values)
+        db.execute("COMMIT")
+    db.close()
+    return elapsed[0]
+
+
+def _sync(base_url: str, data: dataset.Dataset, *, compressed: bool, check: bool = False) -> tuple[float, int]:
+    """Seconds for ``Replica.sync()`` of the whole scope into a new replica, and the bytes moved."""
+    client, counter = counting_client(base_url, compressed=compressed)
+    replica = Replica(servers.fresh_replica("replica"), f"d-{ENGINEER}", HttpTransport(client, f"tok-{ENGINEER}"))
+    try:
+        with stopwatch() as elapsed:
+            report = replica.sync()
+        if check:
+            _check(replica, data, report.pulled)
+    finally:
+        replica.close()
+        client.close()
+    return elapsed[0], counter.total
+
+
+def _check(replica: Replica, data: dataset.Dataset, pulled: int) -> None:
+    """Every generated row arrived, and arrived as generated."""
+    if pulled != len(data):
+        raise RuntimeError(f"the replica pulled {pulled} changes, the scope holds {len(data)} rows")
+    for part in data.rows:
+        for index in (0, len(part.ids) - 1):
+            got = replica.get(part.entity.name, part.ids[index])
+            if got != part.data[index]:
+                raise RuntimeError(f"{part.entity.name} {part.ids[index]} arrived as {got}, not {part.data[index]}")
+
+
+def _sections(data: dataset.Dataset, r: dict[str, list[float]]) -> list[Section]:
+    ratio = median(r["ratio"])
+    shape = ", ".join(f"{n:,} {e}" for e, n in data.by_entity().items())
+    first = Section("1 initial sync", [
+        Row("sync rows/s (gzip, end to end)", f"{median(r['gzip']):,.0f}", runs=spread(r["gzip"])),
+        Row("floor: executemany rows/s", f"{median(r['floor']):,.0f}", runs=spread(r["floor"])),
+        Row("sync ÷ floor (same run)", f"{ratio:.2f}", f"≥ {TARGET_RATIO}", ratio >= TARGET_RATIO, spread(r["ratio"])),
+        Row("sync rows/s without compression", f"{median(r['identity']):,.0f}", runs=spread(r["identity"])),
+    ])
+    first.notes.append(f"{len(data):,} rows in the engineer's scope: {shape}.")
+    for wanted, used in data.stand_ins.items():
+        first.notes.append(f"`{wanted}` is not in the registry yet: {dict(dataset.ENGINEER_SCOPE.counts)[wanted]:,} "
+                           f"`{used}` rows stand in for it (same count, same scope).")
+    first.notes.append("Live `fieldsync serve --workers 2` on SQLite over loopback; a new replica file per run; "
+                       "`Replica.sync()` timed from the first request to the last commit.")
+    wire = Section("5 bytes on the wire", [
+        Row("bytes per synced row, gzip", f"{median(r['bytes_gzip']):,.0f}"),
+        Row("bytes per synced row, no compression", f"{median(r['bytes_identity']):,.0f}"),
+        Row("compression factor", f"{median(r['bytes_identity']) / median(r['bytes_gzip']):.1f}×"),
+    ])
+    wire.notes.append("Counted during benchmark 1's syncs: request and status lines, headers and bodies both ways "
+                      "(not TCP/IP framing), divided by the rows synced.")
+    return [first, wire]
