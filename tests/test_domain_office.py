@@ -180,3 +180,37 @@ def test_engineers_collect_charges_only_on_paid_service(people, replica_for):
     wang.sync()
     assert [p.code for p in wang.parked()] == ["not_paid_service", "approval_required"]
     assert len(wang.all("charge")) == 1
+
+
+@pytest.mark.parametrize(("warranty_end", "contract", "category"), [
+    ("2027-06-30", False, "C"), ("2025-01-31", True, "B"), ("2025-01-31", False, "A"),
+])
+def test_service_category_comes_from_warranty_and_contract_when_the_desk_leaves_it_open(
+        people, replica_for, engine, warranty_end, contract, category):
+    desk = replica_for(people["desk"])
+    customer = desk.insert("customer", name="Beiyuan Cold Storage")
+    contract_id = desk.insert("contract", customer_id=customer, starts_on="2026-01-01",
+                              ends_on="2026-12-31") if contract else None
+    equipment = desk.insert("equipment", customer_id=customer, warranty_end=warranty_end, contract_id=contract_id)
+    ticket = desk.insert("ticket", customer_id=customer, equipment_id=equipment, status="reported",
+                         reported_at="2026-11-23T08:00:00+08:00")
+    desk.sync()
+    assert server_row(engine, "ticket", ticket)["category"] == category
+
+
+def test_carried_back_repair_goes_through_the_workshop_with_receipt_and_repair_card(people, replica_for, engine):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
+    wang.sync()
+    wang.update("ticket", ticket, status="on_site")
+    wang.update("ticket", ticket, status="carried_back", carried_back=True, receipt_number="R-0042")
+    wang.sync()
+    wang.update("ticket", ticket, status="in_workshop")
+    wang.update("ticket", ticket, repair_card={"hours": 3.5, "parts": ["BLT-200"], "notes": "belt and pulley"})
+    wang.update("ticket", ticket, status="returned", returned_at="2026-11-25T15:00:00+08:00")
+    wang.update("ticket", ticket, status="completed")
+    wang.sync()
+    row = server_row(engine, "ticket", ticket)
+    assert (row["status"], row["carried_back"], row["receipt_number"]) == ("completed", True, "R-0042")
+    desk.sync()
+    assert desk.get("ticket", ticket)["repair_card"]["hours"] == 3.5

@@ -1,7 +1,9 @@
 """What a change does to other fields and rows, inside the same push.
 
-* a new ticket gets its number (``TYYMM-NNNNN``) and, unless the desk set one, its
-  response deadline from zone × urgency × contract; a change to any of those moves it;
+* a new ticket gets its number (``TYYMM-NNNNN``), its service category when the desk
+  left it open (C within the equipment's warranty, B under an active contract, else A;
+  the engineer re-checks it on site), and, unless the desk set one, its response
+  deadline from zone × urgency × contract; a change to any of those moves it;
 * a new complaint gets its number (``CYYMM-NNN``) and its deadline (13 days, 17 abroad);
 * field work pushed by an engineer on a ticket the desk meanwhile gave to another is
   kept, and a ``reassignment`` conflict record tells the desk;
@@ -72,6 +74,9 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
     writes: dict = {}
     if _created(batch, "ticket", row_id) and not row.values.get("number"):
         writes["number"] = next_number(batch.conn, "T", hlc.parse(mutation.hlc).wall, batch.config.local_utc_offset_hours)
+        if not row.values.get("category"):
+            writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
+                                                                           hlc.parse(mutation.hlc).wall))
     if any(k in merge.writes for k in _DEADLINE_INPUTS) and "deadline" not in mutation.fields:
         contract = batch.lookup("contract", row.values.get("contract_id") or "")
         start = _parse_time(row.values.get("reported_at"), hlc.parse(mutation.hlc).wall)
@@ -82,6 +87,22 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
         batch.system_write("ticket", row_id, writes)
     if any(k in merge.writes for k in REPORT_FIELDS):
         _restale(batch, row_id)
+
+
+def _category(batch: "Batch", ticket: dict, when: datetime) -> str:
+    """A paid, B contract, C free warranty (004 §6), from the equipment and contract."""
+    equipment = batch.lookup("equipment", ticket.get("equipment_id") or "")
+    warranty_end = equipment.values.get("warranty_end") if equipment else None
+    if warranty_end and _parse_time(warranty_end, 0).date() >= when.date():
+        return "C"
+    contract_id = ticket.get("contract_id") or (equipment.values.get("contract_id") if equipment else None)
+    contract = batch.lookup("contract", contract_id or "")
+    if contract is not None:
+        starts = _parse_time(contract.values.get("starts_on"), 0).date()
+        ends = contract.values.get("ends_on")
+        if starts <= when.date() and (not ends or _parse_time(ends, 0).date() >= when.date()):
+            return "B"
+    return "A"
 
 
 def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
