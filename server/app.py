@@ -12,7 +12,7 @@ from flask_smorest import Api
 from sync import hlc
 from sync.registry import REGISTRY
 
-from . import errors
+from . import compression, errors
 from .api import blobs as blobs_api
 from .api import depot as depot_api
 from .api import office as office_api
@@ -78,4 +78,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(office_api.blp)
     api.register_blueprint(depot_api.blp)
     errors.register(app)
+    compression.register(app)
     return app

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -378,19 +379,32 @@ class Replica:
     # -- pull ----------------------------------------------------------------------------
 
     def pull(self, report: SyncReport | None = None) -> SyncReport:
+        """Pull pages until the server has nothing more.
+
+        While a page is applied, the next one is already on its way (its cursor is in
+        the answer), so the server's work and the device's overlap instead of taking
+        turns. The transport is still called one request at a time; a page fetched
+        ahead of a failed apply is dropped, and the next pull starts from the cursor
+        committed with the last page applied.
+        """
         report = report or SyncReport()
-        while True:
-            try:
-                answer = self.transport.pull(self.cursor, self.page_size)
-            except ResyncRequiredError:
-                self._start_resync()
-                report.resynced = True
-                continue
-            page = _Page(answer.get("changes", []), answer.get("cursor"), bool(answer.get("has_more")))
-            self._apply_page(page)
-            report.pulled += len(page.changes)
-            if not page.has_more:
-                break
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
+            while True:
+                try:
+                    answer = fetch.result()
+                except ResyncRequiredError:
+                    self._start_resync()
+                    report.resynced = True
+                    fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
+                    continue
+                page = _Page(answer.get("changes", []), answer.get("cursor"), bool(answer.get("has_more")))
+                if page.has_more:
+                    fetch = ahead.submit(self.transport.pull, page.cursor, self.page_size)
+                self._apply_page(page)
+                report.pulled += len(page.changes)
+                if not page.has_more:
+                    break
         if self._state("resyncing") == "1":
             self._finish_resync()
         return report
