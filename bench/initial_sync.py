@@ -36,21 +36,22 @@ def run(runs: int) -> list[Section]:
         engine = make_engine(url)
         create_schema(engine)
         load.add_people(engine, [ENGINEER])
+        devices = iter(load.add_devices(engine, ENGINEER, 1 + 2 * runs))
         load.load_dataset(engine, data)
         engine.dispose()
         with servers.fieldsync_server(url, workers=2) as server:
-            results = _measure(server.url, data, runs)
+            results = _measure(server.url, data, runs, devices)
     return _sections(data, results)
 
 
-def _measure(base_url: str, data: dataset.Dataset, runs: int) -> dict[str, list[float]]:
+def _measure(base_url: str, data: dataset.Dataset, runs: int, devices) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in ("floor", "gzip", "identity", "ratio", "bytes_gzip", "bytes_identity")}
     prepared = _prepared_rows(data)
-    _sync(base_url, data, compressed=True, check=True)  # warm the server's caches; checks what arrives
+    _sync(base_url, data, next(devices), compressed=True, check=True)  # warm the server's caches; checks what arrives
     for _ in range(runs):
         floor_s = _floor(prepared)
-        gzip_s, gzip_bytes = _sync(base_url, data, compressed=True)
-        identity_s, identity_bytes = _sync(base_url, data, compressed=False)
+        gzip_s, gzip_bytes = _sync(base_url, data, next(devices), compressed=True)
+        identity_s, identity_bytes = _sync(base_url, data, next(devices), compressed=False)
         out["floor"].append(len(data) / floor_s)
         out["gzip"].append(len(data) / gzip_s)
         out["identity"].append(len(data) / identity_s)
@@ -91,10 +92,12 @@ def _floor(prepared: list[tuple[str, list[tuple]]]) -> float:
     return elapsed[0]
 
 
-def _sync(base_url: str, data: dataset.Dataset, *, compressed: bool, check: bool = False) -> tuple[float, int]:
+def _sync(base_url: str, data: dataset.Dataset, device: tuple[str, str], *, compressed: bool,
+          check: bool = False) -> tuple[float, int]:
     """Seconds for ``Replica.sync()`` of the whole scope into a new replica, and the bytes moved."""
     client, counter = counting_client(base_url, compressed=compressed)
-    replica = Replica(servers.fresh_replica("replica"), f"d-{ENGINEER}", HttpTransport(client, f"tok-{ENGINEER}"))
+    device_id, token = device
+    replica = Replica(servers.fresh_replica("replica"), device_id, HttpTransport(client, token))
     try:
         with stopwatch() as elapsed:
             report = replica.sync()

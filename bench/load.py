@@ -21,7 +21,7 @@ from sync.rules import FieldClock, StoredRow
 
 from .dataset import Dataset, Rows
 
-__all__ = ["add_people", "load_dataset", "LOADER_DEVICE"]
+__all__ = ["add_people", "add_devices", "load_dataset", "LOADER_DEVICE"]
 
 LOADER_DEVICE = "bench-loader"
 _CHUNK = 5_000
@@ -37,6 +37,22 @@ def add_people(engine: sa.Engine, engineers: list[str], *, with_desk: bool = Tru
             auth.add_device(conn, user_id, "bench", device_id=f"d-{user_id}", token=f"tok-{user_id}")
             tokens[user_id] = f"tok-{user_id}"
     return tokens
+
+
+def add_devices(engine: sa.Engine, user_id: str, count: int) -> list[tuple[str, str]]:
+    """More devices for one person: ``[(device id, token)]``.
+
+    A benchmark that syncs a new replica again and again gives each one its own device,
+    as a real new phone would; one device doing it would soon meet the per-device rate
+    limit, which is policy, not the cost being measured.
+    """
+    made = []
+    with engine.begin() as conn:
+        for k in range(count):
+            device_id, token = f"d-{user_id}-{k}", f"tok-{user_id}-{k}"
+            auth.add_device(conn, user_id, f"bench {k}", device_id=device_id, token=token)
+            made.append((device_id, token))
+    return made
 
 
 def load_dataset(engine: sa.Engine, dataset: Dataset) -> int:
