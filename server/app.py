@@ -12,7 +12,8 @@ from flask_smorest import Api
 from sync import hlc
 from sync.registry import REGISTRY
 
-from . import compression, errors
+from . import compression, errors, limits
+from .api import audit as audit_api
 from .api import blobs as blobs_api
 from .api import depot as depot_api
 from .api import office as office_api
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         config=domain_config(app.config.get("DOMAIN")),
         now_ms=app.config.get("CLOCK_MS") or hlc.now_ms,
     )
+    limits.init_app(app)
 
     api = FieldsyncApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
@@ -77,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(blobs_api.blp)
     api.register_blueprint(office_api.blp)
     api.register_blueprint(depot_api.blp)
+    api.register_blueprint(audit_api.blp)
     errors.register(app)
     compression.register(app)
     return app

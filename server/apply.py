@@ -1,9 +1,10 @@
 """Applying mutations to stored rows: the one path every write takes.
 
 A :class:`Batch` lives inside one transaction. For each mutation, in order: check its
-values and the author's rights, re-stamp a clock too far ahead, merge by the entity's
-rule, keep conflict notes, and run the domain's effects (numbers, deadlines, stale
-signatures). :meth:`Batch.finish` writes every changed row and appends its log entry.
+values, its size and the author's rights (:mod:`server.authz`), re-stamp a clock too
+far ahead, merge by the entity's rule, keep conflict notes, run the domain's effects
+(numbers, deadlines, stale signatures) and note it in the audit trail.
+:meth:`Batch.finish` writes every changed row, the trail, and the log entries.
 Pushes from devices and the server's own writes (office resolutions, escalations) both
 go through here, so the same rules hold for both.
 """
@@ -18,13 +19,13 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from sync import hlc
-from sync.changeset import Mutation, Rejection, check_values
+from sync.changeset import Mutation, Rejection
 from sync.ids import new_id
 from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
 from sync.rules.lww import node_of
 
-from . import authz, changelog, rows, scopes
+from . import audit, authz, changelog, limits, rows, scopes
 from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
@@ -54,6 +55,9 @@ class Batch:
         self.before: dict[tuple[str, str], dict | None] = {}
         self.last_hlc: dict[tuple[str, str], str] = {}
         self.authors: dict[tuple[str, str], str] = {}
+        #: the scope keys of the field devices that wrote each row (see _evictions)
+        self.writers: dict[tuple[str, str], set[str]] = {}
+        self.trail = audit.Trail()
         self._server_clock = hlc.Clock("server", wall=lambda: self.now_ms)
         self._notify_keys: dict[str, str | None] = {}
 
@@ -95,13 +99,20 @@ class Batch:
 
     def apply(self, mutation: Mutation, caller: Caller) -> dict:
         """Apply one mutation; return its result for the push answer."""
+        device_wall = hlc.parse(mutation.hlc).wall
+        result = self._apply(mutation, caller, device_wall)
+        if caller.role != SYSTEM:
+            self.trail.note(caller, mutation, result, device_wall,
+                            datetime.fromtimestamp(self.now_ms / 1000, timezone.utc))
+        return result
+
+    def _apply(self, mutation: Mutation, caller: Caller, device_wall: int) -> dict:
         entity = self.registry.get(mutation.entity)
         stored = self.lookup_any(mutation.entity, mutation.id)
         refusal = self._refusal(entity, stored, mutation, caller)
         if refusal is not None:
             return self._rejected(mutation, refusal, entity, stored, caller)
         result: dict[str, Any] = {"mutation_id": mutation.mutation_id}
-        device_wall = hlc.parse(mutation.hlc).wall
         if device_wall > self.now_ms + hlc.MAX_DRIFT_MS:
             stamp = hlc.parse(mutation.hlc)
             mutation.hlc = hlc.format_hlc(self.now_ms, stamp.counter, stamp.node)
@@ -137,7 +148,7 @@ class Batch:
 
     def _refusal(self, entity: Entity, stored: StoredRow | None, mutation: Mutation, caller: Caller) -> Rejection | None:
         if caller.role != SYSTEM:
-            refusal = check_values(entity, mutation, caller.role) or authz.check_row(caller, entity, stored, mutation)
+            refusal = limits.check_mutation(entity, mutation) or authz.check(self, caller, entity, stored, mutation)
             if refusal is not None:
                 return refusal
         return checks.before_merge(self, caller, entity, stored, mutation)
@@ -153,6 +164,8 @@ class Batch:
                 "skew_ms": skew if abs(skew) > self.config.credible_skew_ms else None,
                 "author_device": caller.device_id,
             })
+        entity = self.registry.get(mutation.entity)
+        stored.clock.update(scopes.departures(entity, stored.values, merge.writes, mutation.hlc, version))
         stored.values.update(merge.writes)
         stored.clock.update(merge.clock)
         if merge.deleted_changed:
@@ -161,6 +174,8 @@ class Batch:
         states[mutation.id].dirty = True
         self.last_hlc[(mutation.entity, mutation.id)] = mutation.hlc
         self.authors[(mutation.entity, mutation.id)] = caller.device_id
+        if (key := authz.my_key(caller)) is not None:
+            self.writers.setdefault((mutation.entity, mutation.id), set()).add(key)
 
     def _rejected(self, mutation: Mutation, refusal: Rejection, entity: Entity, stored: StoredRow | None,
                   caller: Caller) -> dict:
@@ -168,8 +183,9 @@ class Batch:
                   "message": refusal.message}
         if refusal.field:
             result["field"] = refusal.field
-        visible = stored is not None and not stored.deleted and authz.may_read(self.conn, self.registry, caller, entity, mutation.id, stored)
-        result["server_row"] = {"version": stored.version, "data": rows.public_data(entity, stored)} if visible else None
+        visible = stored is not None and not stored.deleted and authz.may_read(self, caller, entity, mutation.id, stored)
+        data = authz.visible_data(entity, rows.public_data(entity, stored), caller.role) if visible else None
+        result["server_row"] = {"version": stored.version, "data": data} if visible else None
         return result
 
     # -- conflicts -------------------------------------------------------------------
@@ -210,6 +226,7 @@ class Batch:
         """Write every changed row and append the log; return the new log head."""
         for entity_name, states in self.states.items():
             rows.save(self.conn, self.registry.get(entity_name), states)
+        self.trail.write(self.conn)
         return changelog.append(self.conn, self._log_entries(), last_seq)
 
     def _log_entries(self) -> list[LogEntry]:
@@ -231,7 +248,19 @@ class Batch:
                 keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, data)
                 entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, data, stamp, author, keys))
                 entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, data, logged))
+                entries.extend(self._evictions(entity_name, row_id, keys))
         return entries
+
+    def _evictions(self, entity_name: str, row_id: str, keys: list[str]) -> list[LogEntry]:
+        """A row its author wrote outside their own scope leaves their replica once pushed.
+
+        Work on a ticket taken from them while offline is accepted (:mod:`server.authz`),
+        and a row made before anything named it (a customer) belongs to nobody yet.
+        """
+        if scopes.CATALOG in keys:
+            return []
+        gone = sorted(self.writers.get((entity_name, row_id), set()) - set(keys))
+        return [LogEntry(entity_name, row_id, "evict", 0, None, scope_keys=gone)] if gone else []
 
 
 @contextmanager

@@ -1,20 +1,29 @@
-"""Bearer tokens: one per device, stored as a SHA-256 hash, revocable."""
+"""People and their devices: one bearer token per device, stored as a SHA-256 hash.
+
+Every request looks its token up afresh (no cache), so a revoked device — a lost
+phone — is refused from its very next request, by every server process, with
+``device_revoked``. What it synced before stays: revoking a device takes away its
+access, not its work.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from sync.errors import AuthError, NotFoundError, ValidationError
+from sync.errors import AuthError, DeviceRevokedError, NotFoundError, ValidationError
 from sync.ids import new_id
 from sync.registry import ROLES
 
 from .tables import devices, users
 
-__all__ = ["hash_token", "authenticate", "add_user", "add_device", "revoke_device"]
+__all__ = ["hash_token", "authenticate", "add_user", "add_device", "revoke_device", "list_users", "list_devices"]
+
+log = logging.getLogger("fieldsync")
 
 
 def hash_token(token: str) -> str:
@@ -36,17 +45,19 @@ def authenticate(conn: sa.Connection, header: str | None) -> tuple[dict, dict]:
     if row is None:
         raise AuthError("unknown device token")
     if row["revoked_at"] is not None:
-        error = AuthError("this device was revoked; ask head office for a new one")
-        error.code = "device_revoked"
-        raise error
+        log.warning("revoked device %s tried to connect", row["id"])
+        raise DeviceRevokedError("this device was revoked; ask head office for a new one")
     user = {"id": row["user_id"], "role": row["role"], "name": row["user_name"], "depot_id": row["depot_id"]}
     device = {"id": row["id"], "name": row["name"], "user_id": row["user_id"]}
     return user, device
 
 
-def add_user(conn: sa.Connection, name: str, role: str, *, user_id: str | None = None, depot_id: str | None = None) -> str:
+def add_user(conn: sa.Connection, name: str, role: str, *, user_id: str | None = None,
+             depot_id: str | None = None) -> str:
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(sorted(ROLES))}", field="role")
+    if role == "depot" and not depot_id:
+        raise ValidationError("a depot keeper works at a depot: name it", field="depot_id")
     user_id = user_id or new_id()
     conn.execute(users.insert().values(id=user_id, name=name, role=role, depot_id=depot_id,
                                        created_at=datetime.now(timezone.utc)))
@@ -73,3 +84,25 @@ def revoke_device(conn: sa.Connection, device_id: str) -> None:
     )
     if done.rowcount == 0:
         raise NotFoundError(f"no active device {device_id}")
+
+
+def list_users(conn: sa.Connection) -> list[dict]:
+    """Everyone, with how many active devices each has."""
+    active = (sa.select(devices.c.user_id, sa.func.count().label("devices"))
+              .where(devices.c.revoked_at.is_(None)).group_by(devices.c.user_id).subquery())
+    found = conn.execute(
+        sa.select(users.c.id, users.c.name, users.c.role, users.c.depot_id,
+                  sa.func.coalesce(active.c.devices, 0).label("devices"))
+        .outerjoin(active, active.c.user_id == users.c.id).order_by(users.c.role, users.c.name)
+    ).mappings()
+    return [dict(r) for r in found]
+
+
+def list_devices(conn: sa.Connection, user_id: str | None = None) -> list[dict]:
+    """Devices (never their tokens), a person's only when ``user_id`` is given."""
+    query = (sa.select(devices.c.id, devices.c.user_id, users.c.name.label("user_name"), devices.c.name,
+                       devices.c.created_at, devices.c.revoked_at)
+             .join(users, users.c.id == devices.c.user_id).order_by(users.c.name, devices.c.created_at))
+    if user_id is not None:
+        query = query.where(devices.c.user_id == user_id)
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,48 +1,189 @@
-"""Who may write and read which rows: the row-level half of authorization.
+"""Who may write which rows, and who may see them: authorization of a push.
 
-Field-level rights (which role owns which field) are declared in the registry and
-checked by :func:`sync.changeset.check_values`. Rows: the office may touch any row; a
-field device only rows in its own scope (see :mod:`server.scopes`), plus new rows it
-creates — which must land in its scope too.
+Field rights (which role owns which field) are declared in the registry and checked by
+:func:`sync.changeset.check_values`; this module adds the rows. The office (desk,
+manager) writes any row. A field device (engineer, depot keeper) writes a row only when:
+
+1. the row is theirs: their scope key is among the row's keys (:mod:`server.scopes`)
+   as it is stored and as the write would leave it, so nobody edits another person's
+   row, nor makes one in another person's reach — a work log on B's ticket, a
+   consumption from B's van — by guessing its id or otherwise;
+2. no reference of the row reaches into a peer's scope (another engineer's for an
+   engineer, another depot's for a depot keeper), except where a part is sent: an
+   engineer may hand a part to B's van, not take one from it;
+3. reference data (an entity in the catalog only: parts) is written by the roles that
+   create it, whoever reads it;
+4. a new row in nobody's scope belongs to nobody yet and may be made: a customer before
+   the ticket that names it (it then follows the ticket), a fault ticket left for the desk
+   to dispatch. The office sees it; its author's replica drops it once pushed.
+
+An engineer opening a ticket (a fault found on an inspection) assigns it to themself:
+a row's owner field may be set to the author's own id when the row is made, and by
+nobody else but its owners (the desk assigns).
+
+One exception to 1 and 2, for work its author could not know was no longer theirs: a
+ticket reassigned while its engineer worked offline remembers when it left them
+(:func:`server.scopes.departures`). Their writes made on an older version of it, and
+the rows they make on it (work log, consumption, signature, old part), are accepted;
+the desk is told by a conflict record (:mod:`server.domain.effects`), and the rows
+leave the engineer's replica once pushed. See docs/decisions.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from sync.changeset import Mutation, Rejection
-from sync.registry import Entity, Registry
+from sync.changeset import Mutation, Rejection, check_values
+from sync.registry import Catalog, Entity, Owner, Via
 from sync.rules import SYSTEM, StoredRow
 
 from . import scopes
-from .rows import public_data
 
 if TYPE_CHECKING:
-    from .apply import Caller
+    from .apply import Batch, Caller
 
-__all__ = ["check_row", "may_read"]
+__all__ = ["check", "may_read", "visible_data", "my_key", "DESTINATIONS"]
+
+#: References naming where a part is sent: they may reach into anyone's scope.
+DESTINATIONS = frozenset({("stock_movement", "to_location_id")})
 
 
-def _my_key(caller: "Caller") -> str | None:
+def my_key(caller: "Caller") -> str | None:
     return scopes.person_key(caller.user_id, caller.role, caller.depot_id)
 
 
-def check_row(caller: "Caller", entity: Entity, stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+class _BatchRows:
+    """The rows of a push in progress, as :class:`server.scopes.RowSource`."""
+
+    def __init__(self, batch: "Batch"):
+        self.batch = batch
+
+    def row(self, entity: str, row_id: str) -> StoredRow | None:
+        return self.batch.lookup(entity, row_id)
+
+    def referencing(self, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
+        return [(i, r.values) for i, r in self.batch.find(entity, field, row_id).items()]
+
+
+def check(batch: "Batch", caller: "Caller", entity: Entity, stored: StoredRow | None,
+          mutation: Mutation) -> Rejection | None:
+    """Why ``caller`` may not make ``mutation``, or ``None``. Coerces its values in place."""
     if caller.role == SYSTEM:
         return None
+    refusal = _fields(caller, entity, stored, mutation) or _role(caller, entity, stored, mutation)
+    if refusal is not None or caller.role in scopes.OFFICE_ROLES:
+        return refusal
+    return _row(batch, caller, entity, stored, mutation)
+
+
+def _claimed(caller: "Caller", entity: Entity, stored: StoredRow | None, mutation: Mutation) -> set[str]:
+    """Owner fields of a new row that the author sets to themself (the claim at birth)."""
+    me = my_key(caller)
+    if stored is not None or mutation.op == "delete" or me is None:
+        return set()
+    kind, own_id = me.split(":", 1)
+    return {p.field for p in entity.scope
+            if isinstance(p, Owner) and p.prefix == kind and mutation.fields.get(p.field) == own_id}
+
+
+def _fields(caller: "Caller", entity: Entity, stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+    claimed = _claimed(caller, entity, stored, mutation)
+    if not claimed:
+        return check_values(entity, mutation, caller.role)
+    rest = replace(mutation, fields={k: v for k, v in mutation.fields.items() if k not in claimed})
+    refusal = check_values(entity, rest, caller.role)
+    mutation.fields.update(rest.fields)
+    return refusal
+
+
+def _role(caller: "Caller", entity: Entity, stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
     if mutation.op == "delete" and caller.role not in entity.deleters:
         return Rejection("not_allowed", f"a {caller.role} may not delete a {entity.name}")
-    if (stored is None or stored.deleted) and mutation.op != "delete" and caller.role not in entity.creators:
-        return Rejection("not_allowed", f"a {caller.role} may not create a {entity.name}")
+    making = stored is None or stored.deleted or _reference_data(entity)
+    if making and mutation.op != "delete" and caller.role not in entity.creators:
+        verb = "create" if stored is None or stored.deleted else "change"
+        return Rejection("not_allowed", f"a {caller.role} may not {verb} a {entity.name}")
     return None
 
 
-def may_read(conn: sa.Connection, registry: Registry, caller: "Caller", entity: Entity, row_id: str,
-             stored: StoredRow) -> bool:
+def _reference_data(entity: Entity) -> bool:
+    return bool(entity.scope) and all(isinstance(p, Catalog) for p in entity.scope)
+
+
+def _row(batch: "Batch", caller: "Caller", entity: Entity, stored: StoredRow | None,
+         mutation: Mutation) -> Rejection | None:
+    if _reference_data(entity):
+        return None
+    me, rows = my_key(caller), _BatchRows(batch)
+    values = dict(stored.values) if stored is not None else {}
+    clock = stored.clock if stored is not None else {}
+    if stored is not None:
+        mine, _, _ = _reach(rows, batch, entity, mutation, values, clock, me)
+        if not mine:
+            return _not_yours(entity, "this row is not in your scope")
+    if mutation.op == "delete":
+        return None
+    values.update(mutation.fields)
+    mine, peer_field, anyone = _reach(rows, batch, entity, mutation, values, clock, me)
+    if peer_field is not None:
+        return _not_yours(entity, f"{entity.name}.{peer_field} names a row in someone else's scope", peer_field)
+    if not mine and (stored is not None or anyone):
+        return _not_yours(entity, "the row would not be in your scope: name your own ticket, van or id")
+    return None
+
+
+def _not_yours(entity: Entity, message: str, field: str | None = None) -> Rejection:
+    return Rejection("not_your_row", f"{entity.name}: {message}", field)
+
+
+def _reach(rows: _BatchRows, batch: "Batch", entity: Entity, mutation: Mutation, values: dict,
+           clock: dict, me: str) -> tuple[bool, str | None, bool]:
+    """``(is the row the caller's, a field reaching into a peer's scope or None, is it anyone's)``."""
+    mine, peer_field, anyone = False, None, False
+    for part in entity.scope:
+        if isinstance(part, Catalog):
+            continue
+        keys = set(scopes.part_keys(rows, batch.registry, part, mutation.id, values)) - {scopes.CATALOG}
+        anyone = anyone or bool(keys)
+        if me in keys or (keys and _left_unseen(rows, part, values, clock, me, mutation)):
+            mine = True
+        elif isinstance(part, (Owner, Via)) and _peer(keys, me) and (entity.name, part.field) not in DESTINATIONS:
+            peer_field = peer_field or part.field
+    return mine, peer_field, anyone
+
+
+def _left_unseen(rows: _BatchRows, part, values: dict, clock: dict, me: str, mutation: Mutation) -> bool:
+    """Did the row (an owner part) or its parent (a via part) leave ``me`` unknown to the author?
+
+    For the row itself: its author's ``base_version`` is older than the move. A new row
+    on a parent that left them carries no version of the parent: it is accepted, as the
+    device drops the parent once it learns, so only work from before can name it.
+    """
+    mark = scopes.left_mark(me)
+    if isinstance(part, Owner):
+        left = clock.get(mark)
+        return left is not None and (mutation.base_version is None or mutation.base_version < left.version)
+    if isinstance(part, Via):
+        parent = rows.row(part.entity, values.get(part.field) or "")
+        return parent is not None and mark in parent.clock
+    return False
+
+
+def _peer(keys: set[str], me: str) -> bool:
+    kind = me.split(":", 1)[0] + ":"
+    return any(k.startswith(kind) and k != me for k in keys)
+
+
+def may_read(batch: "Batch", caller: "Caller", entity: Entity, row_id: str, stored: StoredRow) -> bool:
     """May the caller see this row (in a rejection's ``server_row``, say)?"""
     if caller.role in scopes.OFFICE_ROLES or caller.role == SYSTEM:
         return True
-    keys = scopes.entry_keys(conn, registry, entity.name, row_id, public_data(entity, stored))
-    return _my_key(caller) in keys or scopes.CATALOG in keys
+    keys = scopes.keys_of(_BatchRows(batch), batch.registry, entity.name, row_id, stored.values)
+    return my_key(caller) in keys or scopes.CATALOG in keys
+
+
+def visible_data(entity: Entity, data: dict, role: str) -> dict:
+    """A row's fields as ``role`` may read them (``Field.readers``)."""
+    hidden = entity.hidden_from(role)
+    return {k: v for k, v in data.items() if k not in hidden} if hidden else data

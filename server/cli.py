@@ -6,9 +6,12 @@ Expected failures are messages (``click.ClickException``), never tracebacks.
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
+import sqlalchemy as sa
 
 from sync import hlc
 from sync.errors import SyncError
@@ -22,6 +25,16 @@ def _app():
     from .app import create_app
 
     return create_app()
+
+
+@contextmanager
+def _engine() -> Iterator[sa.Engine]:
+    """The database for one command; its connections are closed when it ends."""
+    engine = _app().extensions["fieldsync"].engine
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _friendly(command):
@@ -104,8 +117,16 @@ def user() -> None:
 @click.option("--depot", "depot_id", default=None, help="the depot a depot keeper works at")
 @_friendly
 def user_add(name: str, role: str, depot_id: str | None) -> None:
-    with _app().extensions["fieldsync"].engine.begin() as conn:
+    with _engine() as engine, engine.begin() as conn:
         click.echo(auth.add_user(conn, name, role, depot_id=depot_id))
+
+
+@user.command("list", help="List people: id, role, depot, active devices.")
+def user_list() -> None:
+    with _engine() as engine, engine.connect() as conn:
+        people = auth.list_users(conn)
+    for p in people:
+        click.echo(f"{p['id']}  {p['role']:9} {p['name']:28} depot={p['depot_id'] or '-'}  devices={p['devices']}")
 
 
 @main.group(help="Devices and their tokens.")
@@ -118,16 +139,26 @@ def device() -> None:
 @click.option("--name", default="device", show_default=True)
 @_friendly
 def device_add(user_id: str, name: str) -> None:
-    with _app().extensions["fieldsync"].engine.begin() as conn:
+    with _engine() as engine, engine.begin() as conn:
         device_id, token = auth.add_device(conn, user_id, name)
     click.echo(f"device {device_id}\ntoken  {token}")
+
+
+@device.command("list", help="List devices (never their tokens), with when each was revoked.")
+@click.option("--user", "user_id", default=None, help="only this person's devices")
+def device_list(user_id: str | None) -> None:
+    with _engine() as engine, engine.connect() as conn:
+        found = auth.list_devices(conn, user_id)
+    for d in found:
+        state = f"revoked {d['revoked_at']:%Y-%m-%d %H:%M}" if d["revoked_at"] else "active"
+        click.echo(f"{d['id']}  {d['user_name']:28} {d['name']:24} {state}")
 
 
 @device.command("revoke", help="Revoke a device at once (a lost phone).")
 @click.argument("device_id")
 @_friendly
 def device_revoke(device_id: str) -> None:
-    with _app().extensions["fieldsync"].engine.begin() as conn:
+    with _engine() as engine, engine.begin() as conn:
         auth.revoke_device(conn, device_id)
     click.echo(f"revoked {device_id}")
 

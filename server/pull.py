@@ -1,11 +1,19 @@
-"""Serving a pull: the caller's changes after a cursor, one page at a time."""
+"""Serving a pull: the caller's changes after a cursor, one page at a time.
+
+Only the caller's scope is read (:mod:`server.scopes`), and of each row only the fields
+their role may read (``Field.readers``): the log keeps whole rows, and a row a role sees
+in part is cut on the way out. Rows with nothing to cut go out as stored.
+"""
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import orjson
 import sqlalchemy as sa
 
 from sync.errors import ValidationError
+from sync.registry import REGISTRY, Registry
 
 from . import changelog, scopes
 
@@ -33,7 +41,8 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int) -> dict:
+def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
+                 registry: Registry = REGISTRY) -> dict:
     after = parse_cursor(cursor)
     with engine.connect() as conn:
         records = changelog.read(conn, scopes.reader_keys(user), after, limit + 1)
@@ -47,4 +56,16 @@ def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int) 
          "data": None if data is None else fragment(data)}
         for _seq, entity, row_id, op, version, stamp, data in records
     ]
+    hidden = _hidden(registry, user["role"])
+    if hidden:
+        for change, record in zip(changes, records):
+            cut = hidden.get(change["entity"])
+            if cut and record.data is not None:
+                change["data"] = {k: v for k, v in orjson.loads(record.data).items() if k not in cut}
     return {"changes": changes, "cursor": str(records[-1].seq if records else after), "has_more": has_more}
+
+
+@lru_cache(maxsize=None)
+def _hidden(registry: Registry, role: str) -> dict[str, frozenset[str]]:
+    """The fields each entity keeps from ``role``; empty for most roles."""
+    return {e.name: e.hidden_from(role) for e in registry if e.hidden_from(role)}

@@ -10,25 +10,35 @@ declares each entity's scope (``sync.registry``: ``Catalog``, ``Owner``, ``Via``
 
 Desk and manager read the whole log (no keys). When a row's keys change (a ticket
 reassigned), :func:`follow` re-sends the rows that hang on it to the keys it gained and
-evicts them from the keys it lost.
+evicts them from the keys it lost. The rows a scope is read from come from a
+:class:`RowSource`: the database (:class:`StoredRows`), or a push in progress, whose
+rows are not written yet (authorization, :mod:`server.authz`).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Protocol
+
 import sqlalchemy as sa
 
-from sync.registry import Catalog, Owner, ReferencedBy, Registry, Via
+from sync.registry import Catalog, Entity, Owner, ReferencedBy, Registry, Via
+from sync.rules import FieldClock, StoredRow
 
 from .changelog import LogEntry
 from .rows import load, public_data
 from .tables import entity_table
 
-__all__ = ["reader_keys", "person_key", "entry_keys", "follow", "scope_moved", "EVERYTHING", "CATALOG"]
+__all__ = [
+    "reader_keys", "person_key", "entry_keys", "keys_of", "part_keys", "follow", "scope_moved", "departures",
+    "left_mark", "RowSource", "StoredRows", "EVERYTHING", "CATALOG", "OFFICE_ROLES",
+]
 
 EVERYTHING = None
 CATALOG = "catalog"
 OFFICE_ROLES = frozenset({"desk", "manager"})
 _MAX_DEPTH = 4
+_LEFT = "_left:"
 
 
 def person_key(user_id: str, role: str, depot_id: str | None) -> str | None:
@@ -46,9 +56,29 @@ def reader_keys(user: dict) -> list[str] | None:
     return [person_key(user["id"], user["role"], user.get("depot_id")), CATALOG]
 
 
-def _row_data(conn: sa.Connection, registry: Registry, entity: str, row_id: str) -> dict | None:
-    row = load(conn, registry.get(entity), [row_id]).get(row_id)
-    return None if row is None or row.deleted else public_data(registry.get(entity), row)
+class RowSource(Protocol):
+    """Where the rows a row's scope is read from are found."""
+
+    def row(self, entity: str, row_id: str) -> StoredRow | None:
+        """A live row, or ``None``."""
+
+    def referencing(self, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
+        """``(id, values)`` of the live rows of ``entity`` whose ``field`` is ``row_id``."""
+
+
+class StoredRows:
+    """Rows as the database holds them, in the caller's transaction."""
+
+    def __init__(self, conn: sa.Connection, registry: Registry):
+        self.conn = conn
+        self.registry = registry
+
+    def row(self, entity: str, row_id: str) -> StoredRow | None:
+        found = load(self.conn, self.registry.get(entity), [row_id]).get(row_id)
+        return None if found is None or found.deleted else found
+
+    def referencing(self, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
+        return _referencing(self.conn, entity, field, row_id)
 
 
 def _referencing(conn: sa.Connection, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
@@ -60,37 +90,76 @@ def _referencing(conn: sa.Connection, entity: str, field: str, row_id: str) -> l
 
 
 def entry_keys(conn: sa.Connection, registry: Registry, entity: str, row_id: str, data: dict, depth: int = 0) -> list[str]:
-    """The scope keys of a row as it now stands."""
+    """The scope keys of a row as it now stands in the database."""
+    return keys_of(StoredRows(conn, registry), registry, entity, row_id, data, depth)
+
+
+def keys_of(rows: RowSource, registry: Registry, entity: str, row_id: str, data: dict, depth: int = 0) -> list[str]:
+    """The scope keys of a row whose field values are ``data``."""
     keys: list[str] = []
     for part in registry.get(entity).scope:
-        if isinstance(part, Catalog):
-            keys.append(CATALOG)
-        elif isinstance(part, Owner):
-            value = data.get(part.field)
-            if value:
-                keys.append(f"{part.prefix}:{value}" if part.prefix else value)
-        elif depth >= _MAX_DEPTH:
-            continue
-        elif isinstance(part, Via):
-            parent_id = data.get(part.field)
-            parent = _row_data(conn, registry, part.entity, parent_id) if parent_id else None
-            if parent is not None:
-                keys += [k for k in entry_keys(conn, registry, part.entity, parent_id, parent, depth + 1) if k != CATALOG]
-        elif isinstance(part, ReferencedBy):
-            for other_id, other in _referencing(conn, part.entity, part.field, row_id):
-                keys += [k for k in entry_keys(conn, registry, part.entity, other_id, other, depth + 1) if k != CATALOG]
+        keys += part_keys(rows, registry, part, row_id, data, depth)
     return list(dict.fromkeys(keys))
 
 
+def part_keys(rows: RowSource, registry: Registry, part, row_id: str, data: dict, depth: int = 0) -> list[str]:
+    """The keys one part of an entity's scope gives a row."""
+    if isinstance(part, Catalog):
+        return [CATALOG]
+    if isinstance(part, Owner):
+        value = data.get(part.field)
+        return [f"{part.prefix}:{value}" if part.prefix else value] if value else []
+    if depth >= _MAX_DEPTH:
+        return []
+    if isinstance(part, Via):
+        parent_id = data.get(part.field)
+        parent = rows.row(part.entity, parent_id) if parent_id else None
+        if parent is None:
+            return []
+        return [k for k in keys_of(rows, registry, part.entity, parent_id, parent.values, depth + 1) if k != CATALOG]
+    keys: list[str] = []
+    for other_id, other in rows.referencing(part.entity, part.field, row_id):
+        keys += [k for k in keys_of(rows, registry, part.entity, other_id, other, depth + 1) if k != CATALOG]
+    return keys
+
+
+def left_mark(key: str) -> str:
+    """The row-clock entry recording when a row left scope ``key``."""
+    return _LEFT + key
+
+
+def departures(entity: Entity, values: dict, writes: dict, stamp: str, version: int) -> dict[str, FieldClock]:
+    """Clock marks for the owners a write takes a row from: ``_left:<key>`` → when.
+
+    A ticket reassigned while its engineer worked offline keeps, in its clock, that it
+    left ``engineer:<id>`` at this version: authorization reads it to accept the work the
+    engineer did before their device could know (:mod:`server.authz`).
+    """
+    marks = {}
+    for part in entity.scope:
+        if isinstance(part, Owner) and part.prefix and part.field in writes:
+            old = values.get(part.field)
+            if old and old != writes[part.field]:
+                marks[left_mark(f"{part.prefix}:{old}")] = FieldClock(stamp, version)
+    return marks
+
+
 def scope_moved(registry: Registry, entity: str, before: dict | None, after: dict) -> bool:
-    """Did a field the row's scope is read from change (an assignee, a parent)?"""
+    """Did a field the row's scope is read from change (an assignee, a parent), or one
+    naming a row it brings with it (a ticket's customer)?"""
     if before is None:
         return False
-    fields = [p.field for p in registry.get(entity).scope if isinstance(p, (Owner, Via))]
-    return any(before.get(f) != after.get(f) for f in fields)
+    return any(before.get(f) != after.get(f) for f in _scope_fields(registry, entity))
 
 
-def _hangers_on(registry: Registry, entity: str) -> list[tuple[str, str, str]]:
+@lru_cache(maxsize=None)
+def _scope_fields(registry: Registry, entity: str) -> tuple[str, ...]:
+    own = [p.field for p in registry.get(entity).scope if isinstance(p, (Owner, Via))]
+    return tuple(own + [field for _, field, by in _hangers_on(registry, entity) if by == "target"])
+
+
+@lru_cache(maxsize=None)
+def _hangers_on(registry: Registry, entity: str) -> tuple[tuple[str, str, str], ...]:
     """Rows whose scope follows this entity's: ``(entity, field to match, by)``.
 
     ``by`` is ``"child"`` (their ``field`` names this row) or ``"target"`` (this row's
@@ -103,7 +172,7 @@ def _hangers_on(registry: Registry, entity: str) -> list[tuple[str, str, str]]:
                 found.append((other.name, part.field, "child"))
             if isinstance(part, ReferencedBy) and part.entity == entity:
                 found.append((other.name, part.field, "target"))
-    return found
+    return tuple(found)
 
 
 def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, before: dict | None,
@@ -113,7 +182,8 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
     The row itself is logged under its new keys by the caller; here it is evicted from
     the keys it lost, and each dependent row is sent to the keys it gained and evicted
     from the ones it no longer has by any path. A new row brings the rows it refers to
-    (a new ticket for a known customer brings the customer). Rows in ``logged`` are
+    (a new ticket for a known customer brings the customer), and so does a row that
+    refers to another one now (a ticket's customer corrected). Rows in ``logged`` are
     already in this append with their full keys.
     """
     if before is not None and not scope_moved(registry, entity, before, after):
@@ -123,28 +193,34 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
         return []
     old = set(entry_keys(conn, registry, entity, row_id, before)) - {CATALOG} if before is not None else set()
     new = set(entry_keys(conn, registry, entity, row_id, after)) - {CATALOG}
-    if old == new:
-        return []
     entries = []
     if old - new:
         entries.append(LogEntry(entity, row_id, "evict", 0, None, scope_keys=sorted(old - new)))
     for other, field, by in hangers:
-        if by == "child":
-            related = [other_id for other_id, _ in _referencing(conn, other, field, row_id)]
-        else:
-            related = [i for i in {after.get(field), (before or {}).get(field)} if i]
+        if by == "child" and old == new:
+            continue
         spec = registry.get(other)
-        for other_id in related:
-            if (other, other_id) in logged:
+        for other_id, was, now in _carried(conn, other, field, by, row_id, before or {}, after, old, new):
+            if (other, other_id) in logged or was == now:
                 continue
             stored = load(conn, spec, [other_id]).get(other_id)
             if stored is None or stored.deleted:
                 continue
             data = public_data(spec, stored)
             now_keys = set(entry_keys(conn, registry, other, other_id, data)) - {CATALOG}
-            gained, lost = (new - old) & now_keys, (old - new) - now_keys
+            gained, lost = (now - was) & now_keys, (was - now) - now_keys
             if gained:
                 entries.append(LogEntry(other, other_id, "upsert", stored.version, data, scope_keys=sorted(gained)))
             if lost:
                 entries.append(LogEntry(other, other_id, "evict", 0, None, scope_keys=sorted(lost)))
     return entries
+
+
+def _carried(conn: sa.Connection, other: str, field: str, by: str, row_id: str, before: dict, after: dict,
+             old: set, new: set) -> list[tuple[str, set, set]]:
+    """The related rows, each with the keys this row carried it to before and carries it to now."""
+    if by == "child":
+        return [(other_id, old, new) for other_id, _ in _referencing(conn, other, field, row_id)]
+    was_id, now_id = before.get(field), after.get(field)
+    return [(target, old if target == was_id else set(), new if target == now_id else set())
+            for target in dict.fromkeys((was_id, now_id)) if target]

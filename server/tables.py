@@ -12,7 +12,7 @@ from sync.registry import REGISTRY, Entity, Registry
 
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
-    "blobs", "blob_uploads", "number_series",
+    "blobs", "blob_uploads", "number_series", "audit",
 ]
 
 metadata = sa.MetaData()
@@ -159,4 +159,30 @@ number_series = sa.Table(
     sa.Column("series", sa.String(10), primary_key=True),
     sa.Column("period", sa.String(10), primary_key=True),
     sa.Column("last", sa.Integer(), nullable=False),
+)
+
+# Who did what from which device, and when: one row per mutation a device pushed,
+# applied or refused, written with the push (server.audit).
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    # the server's time, and the device's (from its clock, before any re-stamp)
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("device_time", sa.DateTime(timezone=True)),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("device_id", sa.String(64), nullable=False),
+    sa.Column("mutation_id", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("row_id", sa.String(64), nullable=False),
+    sa.Column("op", sa.String(10), nullable=False),
+    # the names of the fields written (their values are in the change log, or refused)
+    sa.Column("fields", sa.Text(), nullable=False),
+    # applied | merged | conflict | rejected, and a rejection's code
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("code", sa.String(40)),
+    sa.Column("version", sa.Integer()),
+    sa.Index("audit_row", "entity", "row_id", "id"),
+    sa.Index("audit_device", "device_id", "id"),
 )

@@ -28,7 +28,7 @@ import client_schema
 
 from . import hlc
 from .changeset import SCHEMA_VERSION, ChangeSet, Mutation
-from .errors import ResyncRequiredError, ValidationError
+from .errors import PayloadTooLargeError, ResyncRequiredError, ValidationError
 from .ids import new_id
 from .local import LocalRows, from_column, to_column
 from .registry import REGISTRY, Registry
@@ -253,7 +253,8 @@ class Replica:
 
     def push(self, report: SyncReport | None = None) -> SyncReport:
         report = report or SyncReport()
-        while (changeset := self._next_changeset()) is not None:
+        size = self.batch_size
+        while (changeset := self._next_changeset(size)) is not None:
             try:
                 answer = self.transport.push(changeset.to_dict())
             except ValidationError as exc:
@@ -263,10 +264,28 @@ class Replica:
                 self._park_malformed(changeset, changeset.mutations[index], exc)
                 report.rejected += 1
                 continue
+            except PayloadTooLargeError as exc:
+                size = self._recut(changeset, exc, report)
+                continue
             self._acknowledge(changeset, answer, report)
         return report
 
-    def _next_changeset(self) -> ChangeSet | None:
+    def _recut(self, changeset: ChangeSet, exc: PayloadTooLargeError, report: SyncReport) -> int:
+        """The server refused the change-set unread (413): send it in halves; a lone
+        mutation too large by itself is parked. Return the next change-set's size.
+
+        Re-cut under new ids, a mutation that had applied (an answer lost, then a lower
+        limit) applies again as a no-op: merges are idempotent by row id and clock.
+        """
+        with self._transaction():
+            if len(changeset.mutations) == 1:
+                self._park(changeset.mutations[0], {"code": exc.code, "message": exc.message, "field": exc.field})
+                report.rejected += 1
+            self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
+            self._set_state("inflight_changeset", None)
+        return self.batch_size if len(changeset.mutations) == 1 else len(changeset.mutations) // 2
+
+    def _next_changeset(self, size: int) -> ChangeSet | None:
         with self._transaction():
             changeset_id = self._state("inflight_changeset")
             if changeset_id is not None:
@@ -280,7 +299,7 @@ class Replica:
             rows = self.db.execute(
                 "SELECT mutation_id, entity, row_id, op, fields, hlc, base_version FROM _outbox "
                 "WHERE changeset_id IS NULL ORDER BY seq LIMIT ?",
-                (self.batch_size,),
+                (size,),
             ).fetchall()
             if not rows:
                 self._set_state("inflight_changeset", None)

@@ -89,15 +89,18 @@ EQUIPMENT = Entity(
 CONTRACT = Entity(
     "contract",
     (
-        _f("number", max_length=40),
-        _ref("customer_id", "customer"),
-        _time("starts_on"),
-        _time("ends_on"),
+        # Head office's alone to write: the deadlines of its tickets are read from it.
+        _f("number", owners=OFFICE, max_length=40),
+        _ref("customer_id", "customer", OFFICE),
+        _time("starts_on", OFFICE),
+        _time("ends_on", OFFICE),
         #: response promised by the contract, in hours (far cities and other provinces)
-        _f("response_hours", "real"),
+        _f("response_hours", "real", owners=OFFICE),
         #: the visit schedule (维护工作周期表): {"every_months": 1, "areas": [...]}
-        _f("visit_schedule", "json"),
-        _f("terms", max_length=4000),
+        _f("visit_schedule", "json", owners=OFFICE),
+        #: the commercial terms (prices, payment, penalties): not for the field; engineers
+        #: read coverage from the dates, the response hours and the schedule
+        _f("terms", owners=OFFICE, max_length=4000, readers=OFFICE),
     ),
     creators=OFFICE,
     scope=(ReferencedBy("ticket", "contract_id"), ReferencedBy("maintenance_visit", "contract_id")),

@@ -13,6 +13,7 @@ __all__ = [
     "UnknownEntityError",
     "PayloadTooLargeError",
     "AuthError",
+    "DeviceRevokedError",
     "ForbiddenError",
     "NotFoundError",
     "ResyncRequiredError",
@@ -74,6 +75,12 @@ class AuthError(SyncError):
     status = 401
 
 
+class DeviceRevokedError(AuthError):
+    """The device's token was revoked (a lost phone): it is refused from its next request."""
+
+    code = "device_revoked"
+
+
 class ForbiddenError(SyncError):
     code = "forbidden"
     status = 403
@@ -112,7 +119,8 @@ _BY_CODE = {
     cls.code: cls
     for cls in (
         ValidationError, UnknownEntityError, SchemaVersionError, PayloadTooLargeError, AuthError,
-        ForbiddenError, NotFoundError, ConflictError, ResyncRequiredError, RateLimitedError, TransportError,
+        DeviceRevokedError, ForbiddenError, NotFoundError, ConflictError, ResyncRequiredError, RateLimitedError,
+        TransportError,
     )
 }
 

@@ -3,7 +3,8 @@
 This is the single source of truth: the device schema (``client_schema``), the server
 tables (``server.tables``), validation (``sync.changeset``) and the merge rules all read
 it. A field's ``owners`` are the roles whose writes it accepts; an empty set means any
-role that may touch the row.
+role that may touch the row. Its ``readers`` are the roles a pull shows it to; an empty
+set means every role that pulls the row.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class Field:
     ref: str | None = None
     #: The only values a device may write, when the field is an enumeration.
     choices: tuple | None = None
+    #: The roles a pull shows the field to (empty: all); a role never writes what it cannot read.
+    readers: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -90,9 +93,16 @@ class Field:
             raise ValueError(f"{self.name} is reserved for the sync engine")
         if not self.owners <= ROLES:
             raise ValueError(f"{self.name}: unknown roles {set(self.owners - ROLES)}")
+        if not self.readers <= ROLES:
+            raise ValueError(f"{self.name}: unknown roles {set(self.readers - ROLES)}")
+        if self.readers and not self.owners <= self.readers:
+            raise ValueError(f"{self.name}: owners must be able to read what they write")
 
     def writable_by(self, role: str) -> bool:
-        return not self.server_owned and (not self.owners or role in self.owners)
+        return not self.server_owned and (not self.owners or role in self.owners) and self.readable_by(role)
+
+    def readable_by(self, role: str) -> bool:
+        return not self.readers or role in self.readers
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,10 @@ class Entity:
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def hidden_from(self, role: str) -> frozenset[str]:
+        """The fields a pull leaves out for ``role`` (usually none)."""
+        return frozenset(f.name for f in self.fields if not f.readable_by(role))
 
 
 class Registry:

@@ -12,9 +12,9 @@ from flask import Response, current_app, g, request
 
 from sync.registry import Registry
 
-from ..domain.config import DomainConfig
-
 from ..auth import authenticate
+from ..domain.config import DomainConfig
+from ..limits import limit_rate
 
 __all__ = ["Services", "services", "authenticated", "json_response"]
 
@@ -33,12 +33,14 @@ def services() -> Services:
 
 
 def authenticated(view):
-    """Resolve the bearer token to ``g.user`` and ``g.device`` before the view runs."""
+    """Resolve the bearer token to ``g.user`` and ``g.device``, and count the device's
+    request against its rate limit, before the view runs."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         with services().engine.connect() as conn:
             g.user, g.device = authenticate(conn, request.headers.get("Authorization"))
+        limit_rate(current_app, g.device["id"])
         return view(*args, **kwargs)
 
     return wrapper

@@ -1,0 +1,85 @@
+"""``/v1/office/audit``: who did what to a row, from which device, and when (head office)."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from sync.errors import ForbiddenError, ValidationError
+
+from .. import audit
+from ..schemas import ErrorSchema
+from .common import authenticated, json_response, services
+
+blp = Blueprint("audit", __name__, url_prefix="/v1/office", description="Head office: the audit trail")
+
+_OFFICE = {"desk", "manager"}
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer(required=True, metadata={"description": "newest first; page back with ?before=<id>"})
+    at = fields.String(required=True, metadata={"description": "when the server received it"})
+    device_time = fields.String(allow_none=True, metadata={"description": "when it was made, by the device's clock"})
+    user_id = fields.String(required=True)
+    role = fields.String(required=True)
+    device_id = fields.String(required=True)
+    mutation_id = fields.String(required=True)
+    entity = fields.String(required=True)
+    row_id = fields.String(required=True)
+    op = fields.String(required=True)
+    fields_ = fields.List(fields.String(), data_key="fields", required=True,
+                          metadata={"description": "the names of the fields written"})
+    status = fields.String(required=True, metadata={"description": "applied, merged, conflict or rejected"})
+    code = fields.String(allow_none=True, metadata={"description": "why it was rejected"})
+    version = fields.Integer(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    entries = fields.List(fields.Nested(AuditEntrySchema), required=True)
+
+
+def _text(name: str) -> str | None:
+    value = request.args.get(name)
+    if value is not None and (not value or len(value) > 64):
+        raise ValidationError(f"{name} is 1 to 64 characters", field=name)
+    return value
+
+
+def _whole(name: str, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ValidationError(f"{name} is a whole number from {low} to {high}", field=name)
+    return int(raw)
+
+
+_PARAMS = [
+    {"name": "entity", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
+    {"name": "row_id", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
+    {"name": "device_id", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64},
+     "description": "what one device did (a lost phone, say)"},
+    {"name": "before", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+     "description": "entries older than this id (the last id of the previous page)"},
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": audit.MAX_PAGE}},
+]
+
+
+@blp.route("/audit", methods=["GET"])
+@blp.doc(operationId="listAudit", parameters=_PARAMS)
+@blp.response(200, AuditPageSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="error")
+@blp.alt_response(403, schema=ErrorSchema, description="error")
+@blp.alt_response(422, schema=ErrorSchema, description="error")
+@blp.alt_response(429, schema=ErrorSchema, description="error")
+@authenticated
+def list_audit():
+    """Every mutation devices pushed for a row (or by a device), applied or refused, newest first."""
+    if g.user["role"] not in _OFFICE:
+        raise ForbiddenError("head office only")
+    query = {"entity": _text("entity"), "row_id": _text("row_id"), "device_id": _text("device_id"),
+             "before": _whole("before", 1, 2**62), "limit": _whole("limit", 1, audit.MAX_PAGE) or audit.MAX_PAGE}
+    with services().engine.connect() as conn:
+        return json_response({"entries": audit.read(conn, **query)})

@@ -1,0 +1,88 @@
+"""The audit trail: who did what to which row, from which device, and when.
+
+One entry per mutation a device pushes — applied, merged, in conflict or rejected —
+with the person, their role, the device, the server's time and the device's own (from
+the mutation's clock, before any re-stamp), the row, the operation, the names of the
+fields written and, for a refusal, its code. A refused write leaves no other trace, so
+an id-guessing device shows up here. Values are not copied: an accepted one is in the
+change log, a refused one is the device's alone.
+
+A push collects its entries in a :class:`Trail` and writes them with one bulk insert in
+its own transaction, so the trail and the data commit (or roll back) together. The
+server's own writes (numbers, stale marks, resolutions) are not entries: they follow
+from entries, or carry their author (a conflict's resolution).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import orjson
+import sqlalchemy as sa
+
+from sync.changeset import Mutation
+
+from .tables import audit
+
+if TYPE_CHECKING:
+    from .apply import Caller
+
+__all__ = ["Trail", "read", "MAX_FIELDS", "MAX_PAGE"]
+
+#: At most this many field names per entry, each cut to 80 characters: a refused
+#: mutation may carry any junk.
+MAX_FIELDS = 100
+MAX_PAGE = 500
+
+
+@dataclass
+class Trail:
+    """The entries of one push, written together by :meth:`write`."""
+
+    entries: list[dict] = field(default_factory=list)
+
+    def note(self, caller: "Caller", mutation: Mutation, result: dict, device_wall_ms: int, at: datetime) -> None:
+        names = [str(name)[:80] for name in list(mutation.fields)[:MAX_FIELDS]]
+        self.entries.append({
+            "at": at,
+            "device_time": datetime.fromtimestamp(device_wall_ms / 1000, timezone.utc),
+            "user_id": caller.user_id, "role": caller.role, "device_id": caller.device_id,
+            "mutation_id": mutation.mutation_id, "entity": mutation.entity, "row_id": mutation.id,
+            "op": mutation.op, "fields": orjson.dumps(names).decode(), "status": result.get("status", "rejected"),
+            "code": result.get("code"), "version": result.get("version"),
+        })
+
+    def write(self, conn: sa.Connection) -> None:
+        if self.entries:
+            conn.execute(audit.insert(), self.entries)
+            self.entries = []
+
+
+def read(conn: sa.Connection, *, entity: str | None = None, row_id: str | None = None,
+         device_id: str | None = None, before: int | None = None, limit: int = MAX_PAGE) -> list[dict]:
+    """Entries newest first, filtered by row and device; ``before`` pages back by id."""
+    query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+    for column, value in ((audit.c.entity, entity), (audit.c.row_id, row_id), (audit.c.device_id, device_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if before is not None:
+        query = query.where(audit.c.id < before)
+    return [_as_dict(r) for r in conn.execute(query).mappings()]
+
+
+def _as_dict(row) -> dict:
+    return {
+        "id": row["id"], "at": _iso(row["at"]), "device_time": _iso(row["device_time"]),
+        "user_id": row["user_id"], "role": row["role"], "device_id": row["device_id"],
+        "mutation_id": row["mutation_id"], "entity": row["entity"], "row_id": row["row_id"], "op": row["op"],
+        "fields": orjson.loads(row["fields"]), "status": row["status"], "code": row["code"],
+        "version": row["version"],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()

@@ -1,0 +1,238 @@
+"""Push authorization: each mutation is checked for its row (is it yours?) and its fields
+(does your role own them?); a refused one is ``rejected`` with a code and the rest of the
+change-set applies. Ids are guessed on purpose: knowing a row's id grants nothing."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from server.auth import add_device, add_user
+from server.tables import entity_table
+from sync import hlc
+from sync.ids import new_id
+from tests.conftest import Person, auth_header
+from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
+
+_CLOCKS: dict[str, hlc.Clock] = {}
+
+
+def mutation(person: Person, entity: str, row_id: str, op: str = "update", base: int | None = None, **fields) -> dict:
+    clock = _CLOCKS.setdefault(person.device_id, hlc.Clock(person.device_id))
+    return {"mutation_id": new_id(), "entity": entity, "id": row_id, "op": op, "fields": fields,
+            "hlc": str(clock.tick()), "base_version": base}
+
+
+def push(client, person: Person, *mutations: dict) -> list[dict]:
+    body = {"changeset_id": new_id(), "device_id": person.device_id, "schema_version": 1, "mutations": list(mutations)}
+    response = client.post("/v1/sync/push", data=orjson.dumps(body),
+                           headers={**auth_header(person), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.json
+    return response.json["results"]
+
+
+def server_row(engine, entity, row_id):
+    table = entity_table(entity)
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().first()
+    return dict(found) if found else None
+
+
+@pytest.fixture
+def world(people, replica_for):
+    """Wang's and Chen's tickets, the main depot, each engineer's van, a part."""
+    desk = replica_for(people["desk"])
+    where = stock_setup(desk, people)
+    wang = desk_opens_ticket(desk, people["wang"].user_id)
+    chen = desk_opens_ticket(desk, people["chen"].user_id)
+    return {**where, "wang": wang, "chen": chen, "desk": desk}
+
+
+def test_engineer_cannot_edit_another_engineers_ticket_by_guessing_its_id(client, people, world, engine):
+    chen_ticket = world["chen"]["ticket"]
+    [result] = push(client, people["wang"], mutation(people["wang"], "ticket", chen_ticket, base=1,
+                                                     diagnosis="nothing wrong", fault_description="cancel it"))
+    assert (result["status"], result["code"]) == ("rejected", "not_your_row")
+    assert result["server_row"] is None  # nothing of Chen's ticket leaks in the answer
+    row = server_row(engine, "ticket", chen_ticket)
+    assert row["diagnosis"] is None and row["fault_description"] == "stops after ten minutes"
+
+
+def test_engineer_cannot_log_work_sign_or_draw_parts_on_another_engineers_ticket_or_van(
+        client, people, world, engine):
+    wang, me = people["wang"], people["wang"].user_id
+    chen_ticket, mine = world["chen"]["ticket"], world["wang"]["ticket"]
+    attempts = {
+        "work log on B's ticket": mutation(wang, "work_log", new_id(), "insert", ticket_id=chen_ticket,
+                                           engineer_id=me, event="arrived", at="2026-11-23T09:40:00+08:00"),
+        "signature on B's ticket": mutation(wang, "signature", new_id(), "insert", ticket_id=chen_ticket,
+                                            blob_sha256="a" * 64, report_hash="b" * 64, signer_name="forged"),
+        "part from B's van for my ticket": mutation(wang, "stock_movement", new_id(), "insert", kind="consume",
+                                                    part_id=world["part"], qty=1.0, ticket_id=mine,
+                                                    from_location_id=world["van_chen"]),
+        "part moved out of B's van into mine": mutation(wang, "stock_movement", new_id(), "insert", kind="transfer",
+                                                        part_id=world["part"], qty=1.0,
+                                                        from_location_id=world["van_chen"],
+                                                        to_location_id=world["van_wang"]),
+        "old part on B's ticket": mutation(wang, "old_part_return", new_id(), "insert", ticket_id=chen_ticket,
+                                           part_id=world["part"], qty=1.0, engineer_id=me, status="expected"),
+        "work log in B's name on my ticket": mutation(wang, "work_log", new_id(), "insert", ticket_id=mine,
+                                                      engineer_id=people["chen"].user_id, event="note"),
+        "expense claim in B's name": mutation(wang, "expense_claim", new_id(), "insert",
+                                              engineer_id=people["chen"].user_id, kind="claim", amount=900.0),
+    }
+    mine_too = mutation(wang, "work_log", new_id(), "insert", ticket_id=mine, engineer_id=me, event="arrived",
+                        at="2026-11-23T09:40:00+08:00")
+    *refused, kept = push(client, wang, *attempts.values(), mine_too)
+    for name, result in zip(attempts, refused):
+        assert (result["status"], result["code"]) == ("rejected", "not_your_row"), name
+    assert kept["status"] == "applied"  # the rest of the change-set applies
+    for name, attempt in attempts.items():
+        assert server_row(engine, attempt["entity"], attempt["id"]) is None, name
+
+
+def test_engineer_may_hand_a_part_to_another_van_or_the_depot_but_only_from_his_own(client, people, world):
+    wang = people["wang"]
+    to_chen = mutation(wang, "stock_movement", new_id(), "insert", kind="transfer", part_id=world["part"], qty=1.0,
+                       from_location_id=world["van_wang"], to_location_id=world["van_chen"])
+    to_depot = mutation(wang, "stock_movement", new_id(), "insert", kind="transfer", part_id=world["part"],
+                        qty=1.0, from_location_id=world["van_wang"], to_location_id=world["depot"])
+    into_depot_alone = mutation(wang, "stock_movement", new_id(), "insert", kind="receive", part_id=world["part"],
+                                qty=5.0, to_location_id=world["depot"])
+    results = push(client, wang, to_chen, to_depot, into_depot_alone)
+    assert [r["status"] for r in results] == ["applied", "applied", "rejected"]
+    assert results[2]["code"] == "not_your_row"  # the depot's stock is the depot keeper's to book
+
+
+def test_engineer_cannot_write_the_assignee_nor_open_a_ticket_for_someone_else(client, people, world, replica_for):
+    wang, chen = people["wang"], people["chen"]
+    mine = world["wang"]["ticket"]
+    give_away, for_chen, for_me = push(
+        client, wang,
+        mutation(wang, "ticket", mine, base=1, assignee_id=chen.user_id),
+        mutation(wang, "ticket", new_id(), "insert", status="on_site", assignee_id=chen.user_id),
+        mutation(wang, "ticket", opened := new_id(), "insert", status="on_site", fault_description="found on site",
+                 customer_id=world["wang"]["customer"], assignee_id=wang.user_id),
+    )
+    assert (give_away["code"], give_away["field"]) == ("field_not_owned", "assignee_id")
+    assert (for_chen["code"], for_chen["field"]) == ("field_not_owned", "assignee_id")
+    assert for_me["status"] == "applied"  # an engineer opening a ticket takes it himself
+    replica = replica_for(wang)
+    replica.sync()
+    assert replica.get("ticket", opened)["fault_description"] == "found on site"
+    other = replica_for(chen)
+    other.sync()
+    assert other.get("ticket", opened) is None
+
+
+def test_depot_keeper_cannot_write_a_diagnosis_nor_touch_a_ticket(client, people, world, engine):
+    depot, ticket = people["depot"], world["wang"]["ticket"]
+    diagnosis, note = push(client, depot, mutation(depot, "ticket", ticket, base=1, diagnosis="belt"),
+                           mutation(depot, "ticket", ticket, base=1, fault_description="it is fine"))
+    assert (diagnosis["code"], diagnosis["field"]) == ("field_not_owned", "diagnosis")
+    assert note["code"] == "not_your_row"
+    assert server_row(engine, "ticket", ticket)["fault_description"] == "stops after ten minutes"
+
+
+def test_depot_keeper_writes_only_the_rows_of_his_own_depot(client, people, world, engine, replica_for):
+    with engine.begin() as conn:
+        add_user(conn, "north keeper", "depot", user_id="u-north", depot_id="depot-north")
+        _, token = add_device(conn, "u-north", "north's device", device_id="d-north")
+    north = Person("u-north", "depot", "d-north", token)
+    north_depot = world["desk"].insert("stock_location", kind="depot", name="North depot", depot_id="depot-north")
+    world["desk"].sync()
+    wang = people["wang"]
+    old = new_id()
+    [sent] = push(client, wang, mutation(wang, "old_part_return", old, "insert", ticket_id=world["wang"]["ticket"],
+                                         part_id=world["part"], qty=1.0, engineer_id=wang.user_id,
+                                         depot_location_id=world["depot"], status="collected"))
+    assert sent["status"] == "applied"
+    received, from_main, from_north = push(
+        client, north,
+        mutation(north, "old_part_return", old, base=1, status="received", received_by="u-north"),
+        mutation(north, "stock_movement", new_id(), "insert", kind="transfer", part_id=world["part"], qty=1.0,
+                 from_location_id=world["depot"], to_location_id=north_depot),
+        mutation(north, "stock_movement", new_id(), "insert", kind="transfer", part_id=world["part"], qty=1.0,
+                 from_location_id=north_depot, to_location_id=world["depot"]),
+    )
+    assert (received["code"], from_main["code"]) == ("not_your_row", "not_your_row")
+    assert from_north["status"] == "applied"  # sending to another depot is fine
+    main = people["depot"]
+    [ok] = push(client, main, mutation(main, "old_part_return", old, base=1, status="received",
+                                       received_by=main.user_id))
+    assert ok["status"] == "applied"
+
+
+def test_desk_and_manager_write_any_row(client, people, world, engine):
+    desk, manager, ticket = people["desk"], people["manager"], world["wang"]["ticket"]
+    [urgency] = push(client, manager, mutation(manager, "ticket", ticket, base=1, urgency="emergency"))
+    [logged] = push(client, desk, mutation(desk, "work_log", new_id(), "insert", ticket_id=ticket,
+                                           engineer_id=people["wang"].user_id, event="note", note="customer called"))
+    assert urgency["status"] != "rejected" and logged["status"] == "applied"
+
+
+def test_only_depot_and_office_change_the_part_catalog_and_only_the_office_a_contract(client, people, world, engine):
+    wang, depot = people["wang"], people["depot"]
+    contract = world["desk"].insert("contract", number="MC-1", response_hours=4.0)
+    world["desk"].update("ticket", world["wang"]["ticket"], contract_id=contract)
+    world["desk"].sync()
+    price, faster_deadline = push(client, wang, mutation(wang, "part", world["part"], base=1, price=1.0),
+                                  mutation(wang, "contract", contract, base=1, response_hours=400.0))
+    assert price["code"] == "not_allowed"
+    assert (faster_deadline["code"], faster_deadline["field"]) == ("field_not_owned", "response_hours")
+    [renamed] = push(client, depot, mutation(depot, "part", world["part"], base=1, name="Drive belt, 200 mm"))
+    assert renamed["status"] == "applied"
+    assert server_row(engine, "part", world["part"])["price"] == 80.0
+
+
+@pytest.mark.parametrize("field", ["number", "needs_review", "version", "created_at", "author_device", "deleted",
+                                   "clock", "id"])
+def test_server_owned_and_bookkeeping_fields_sent_by_a_device_are_never_stored(client, people, world, engine, field):
+    desk, ticket = people["desk"], world["wang"]["ticket"]
+    before = server_row(engine, "ticket", ticket)
+    [result] = push(client, desk, mutation(desk, "ticket", ticket, base=1, urgency="emergency", **{field: "7"}))
+    assert result["status"] == "rejected"
+    assert result["code"] in ("server_owned_field", "unknown_field") and result["field"] == field
+    assert server_row(engine, "ticket", ticket) == before
+
+
+def test_work_done_offline_on_a_ticket_reassigned_meanwhile_is_kept_whole(people, replica_for, world, engine):
+    """The engineer could not know: his edits, work log, parts, old part and the customer's
+    signature all count; the ticket then leaves his replica and his own records stay."""
+    wang, chen, desk = replica_for(people["wang"]), replica_for(people["chen"]), world["desk"]
+    ticket = world["wang"]["ticket"]
+    wang.sync()
+    me = people["wang"].user_id
+    log = wang.insert("work_log", ticket_id=ticket, engineer_id=me, event="arrived", at="2026-11-23T09:40:00+08:00")
+    used = wang.insert("stock_movement", kind="consume", part_id=world["part"], qty=1.0,
+                       from_location_id=world["van_wang"], ticket_id=ticket)
+    old = wang.insert("old_part_return", ticket_id=ticket, part_id=world["part"], qty=1.0, engineer_id=me,
+                      depot_location_id=world["depot"], status="collected")
+    signature = complete_and_sign(wang, ticket)
+    desk.update("ticket", ticket, assignee_id=people["chen"].user_id)
+    desk.sync()
+    report = wang.sync()
+    assert report.rejected == 0, wang.parked()
+    assert server_row(engine, "ticket", ticket)["diagnosis"] == "worn drive belt"
+    chen.sync()
+    for entity, row_id in (("work_log", log), ("stock_movement", used), ("old_part_return", old),
+                           ("signature", signature), ("ticket", ticket)):
+        assert chen.get(entity, row_id) is not None, entity
+    assert wang.get("ticket", ticket) is None and wang.get("signature", signature) is None
+    assert wang.get("work_log", log) is not None and wang.get("stock_movement", used) is not None
+
+
+def test_engineer_who_learned_of_the_reassignment_cannot_write_the_ticket_again(client, people, world, replica_for,
+                                                                                 engine):
+    wang = replica_for(people["wang"])
+    ticket = world["wang"]["ticket"]
+    wang.sync()
+    world["desk"].update("ticket", ticket, assignee_id=people["chen"].user_id)
+    world["desk"].sync()
+    wang.sync()
+    assert wang.get("ticket", ticket) is None
+    version = server_row(engine, "ticket", ticket)["version"]
+    [result] = push(client, people["wang"], mutation(people["wang"], "ticket", ticket, base=version,
+                                                     diagnosis="still mine?"))
+    assert (result["code"], result["server_row"]) == ("not_your_row", None)
