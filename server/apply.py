@@ -244,6 +244,8 @@ class Batch:
                 if state.row.deleted:
                     keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, before or data)
                     entries.append(LogEntry(entity_name, row_id, "delete", state.row.version, None, stamp, author, keys))
+                    # a deleted row is in no scope: the rows it brought leave with it
+                    entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, {}, logged))
                     continue
                 keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, data)
                 entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, data, stamp, author, keys))

@@ -10,7 +10,8 @@ Contract:
   write lock at once, so no deferred transaction deadlocks on upgrade.
 * :func:`append` gives entries consecutive sequence numbers above the head.
 * :func:`read` returns entries after a cursor, oldest first, reading only the index of
-  the caller's scope keys (or the primary key for a reader of everything).
+  the caller's scope keys (or the primary key for a reader of everything, who gets no
+  evictions: nothing ever leaves its scope).
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def read(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limi
     columns = [change_log.c.seq, change_log.c.entity, change_log.c.row_id, change_log.c.op,
                change_log.c.version, change_log.c.hlc, change_log.c.data]
     if scope_keys is None:
-        query = sa.select(*columns).where(change_log.c.seq > after).order_by(change_log.c.seq).limit(limit)
+        # A reader of everything never leaves a scope: evictions are for scoped readers.
+        query = (sa.select(*columns).where(change_log.c.seq > after, change_log.c.op != "evict")
+                 .order_by(change_log.c.seq).limit(limit))
         return conn.execute(query).all()
     keys = sorted(set(scope_keys))
     if not keys:

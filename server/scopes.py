@@ -184,7 +184,7 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
     from the ones it no longer has by any path. A new row brings the rows it refers to
     (a new ticket for a known customer brings the customer), and so does a row that
     refers to another one now (a ticket's customer corrected). Rows in ``logged`` are
-    already in this append with their full keys.
+    already in this append under the keys they have; they still get their evictions.
     """
     if before is not None and not scope_moved(registry, entity, before, after):
         return []
@@ -201,15 +201,17 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
             continue
         spec = registry.get(other)
         for other_id, was, now in _carried(conn, other, field, by, row_id, before or {}, after, old, new):
-            if (other, other_id) in logged or was == now:
+            if was == now:
                 continue
             stored = load(conn, spec, [other_id]).get(other_id)
-            if stored is None or stored.deleted:
+            if stored is None:
                 continue
             data = public_data(spec, stored)
-            now_keys = set(entry_keys(conn, registry, other, other_id, data)) - {CATALOG}
+            # deleted in this append: in no scope now, but the keys that had it must hear
+            now_keys = set() if stored.deleted else set(entry_keys(conn, registry, other, other_id, data)) - {CATALOG}
             gained, lost = (now - was) & now_keys, (was - now) - now_keys
-            if gained:
+            # a row logged in this append went to the keys it has; the ones it lost still need telling
+            if gained and (other, other_id) not in logged:
                 entries.append(LogEntry(other, other_id, "upsert", stored.version, data, scope_keys=sorted(gained)))
             if lost:
                 entries.append(LogEntry(other, other_id, "evict", 0, None, scope_keys=sorted(lost)))
