@@ -37,6 +37,11 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
+# The long runs (tests marked soak) at full size, on SQLite and on PostgreSQL.
+soak: $(STAMP)
+	FIELDSYNC_SOAK=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m soak
+	FIELDSYNC_SOAK=1 FIELDSYNC_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m soak
+
 openapi: $(STAMP)
 	$(BIN)/fieldsync openapi write openapi.yaml
 

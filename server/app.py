@@ -19,7 +19,7 @@ from .api import depot as depot_api
 from .api import office as office_api
 from .api import sync as sync_api
 from .api.common import Services
-from .db import create_schema, make_engine
+from .db import create_schema, is_sqlite, make_engine
 from .domain.config import from_mapping as domain_config
 from .schemas import ErrorSchema
 
@@ -39,7 +39,11 @@ def _default_database(instance_path: str) -> str:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Defaults, then ``FIELDSYNC_*`` environment variables (and ``DATABASE_URL``), then ``config``."""
+    """Defaults, then ``FIELDSYNC_*`` environment variables (and ``DATABASE_URL``), then ``config``.
+
+    ``CREATE_SCHEMA`` unset migrates an SQLite database to head at start-up and leaves
+    PostgreSQL to ``fieldsync db upgrade`` (docs/decisions.md, "Migrations at start-up").
+    """
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_mapping(
         DATABASE_URL=None,
@@ -51,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "info": {"description": "Offline-first sync for after-sales field service. See docs/protocol.md."},
             "security": [{"bearerAuth": []}],
         },
-        CREATE_SCHEMA=True,
+        CREATE_SCHEMA=None,
     )
     if os.environ.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
@@ -63,7 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = _default_database(app.instance_path)
 
     engine = make_engine(app.config["DATABASE_URL"])
-    if app.config["CREATE_SCHEMA"]:
+    if app.config["CREATE_SCHEMA"] or (app.config["CREATE_SCHEMA"] is None and is_sqlite(engine)):
         create_schema(engine)
     app.extensions["fieldsync"] = Services(
         engine=engine,

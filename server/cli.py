@@ -12,6 +12,7 @@ from typing import Iterator
 
 import click
 import sqlalchemy as sa
+from alembic.util import CommandError
 
 from sync import hlc
 from sync.errors import SyncError
@@ -44,6 +45,8 @@ def _friendly(command):
             return command(*args, **kwargs)
         except SyncError as exc:
             raise click.ClickException(exc.message) from None
+        except CommandError as exc:  # Alembic's refusal, e.g. a database newer than this code
+            raise click.ClickException(str(exc)) from None
 
     return wrapper
 
@@ -56,12 +59,23 @@ def main() -> None:
 @main.command(help="Serve the API with gunicorn (DATABASE_URL picks the database).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="processes; each holds its own database pool")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="request threads per worker")
+@_friendly
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
-    _app()  # create the schema once, before the workers fork
+    from .migrations import pending
+
+    # Before the fork: SQLite is migrated here once (create_app); PostgreSQL must already
+    # be at head, or every request would fail in every worker.
+    app = _app()
+    behind = pending(app.config["DATABASE_URL"])
+    app.extensions["fieldsync"].engine.dispose()  # no pooled connection crosses the fork
+    if behind:
+        raise click.ClickException(f"the database lacks migrations {', '.join(behind)}: run `fieldsync db upgrade` first")
 
     class _Gunicorn(BaseApplication):
         def load_config(self):
@@ -69,6 +83,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", None)
+            # gunicornc's socket sits at one path per user: two servers would share it.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return _app()
@@ -77,16 +93,29 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     _Gunicorn().run()
 
 
-@main.group(help="Database schema.")
+@main.group(help="Database schema (Alembic migrations in server/migrations).")
 def db() -> None:
     pass
 
 
-@db.command("upgrade", help="Create or upgrade the schema.")
+@db.command("upgrade", help="Create the schema or bring it to the newest migration; run before starting new code.")
 @_friendly
 def db_upgrade() -> None:
-    _app()
-    click.echo("schema is current")
+    from .db import create_schema
+
+    with _engine() as engine:
+        create_schema(engine)
+    click.echo("schema is at head")
+
+
+@db.command("revision", help="Write the next migration: what server.tables has that the migrations lack.")
+@click.option("-m", "--message", required=True, help="what the step does, e.g. 'add stock movements'")
+@_friendly
+def db_revision(message: str) -> None:
+    from .migrations import revision
+
+    path = revision(message)
+    click.echo(f"wrote {path}\nread it (renames show as drop + add), then commit it")
 
 
 @main.command(help="Load demo people and records (once) and print their device tokens.")

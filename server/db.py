@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .tables import log_head, metadata
-
 __all__ = ["make_engine", "create_schema", "is_sqlite"]
 
 
@@ -36,8 +34,7 @@ def is_sqlite(engine: sa.Engine) -> bool:
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every table that is missing, and the log head row."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        if conn.execute(sa.select(log_head.c.id)).first() is None:
-            conn.execute(log_head.insert().values(id=1, last_seq=0, horizon=0))
+    """Create the schema, or bring it to the newest revision: the Alembic migrations."""
+    from .migrations import upgrade  # the migrations build their engines here: import late
+
+    upgrade(engine.url.render_as_string(hide_password=False))

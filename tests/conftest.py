@@ -33,13 +33,13 @@ class Person:
     token: str
 
 
-def _private_database(base_url: str) -> tuple[str, Callable[[], None]]:
+def _private_database(base_url: str, suffix: str = "") -> tuple[str, Callable[[], None]]:
     """A database of this test run's own on the server of ``base_url``, and its dropper.
 
     Runs of the suite side by side (two engineers, CI) never share tables.
     """
     admin = sa.create_engine(make_engine(base_url).url, isolation_level="AUTOCOMMIT")
-    name = f"fieldsync_test_{os.getpid()}"
+    name = f"fieldsync_test_{os.getpid()}{suffix}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -87,6 +87,29 @@ def database_url(tmp_path, _pg_engine, pg_url) -> str:
         _empty(_pg_engine)
         return pg_url
     return f"sqlite:///{tmp_path / 'server.db'}"
+
+
+@pytest.fixture(scope="session")
+def _pg_empty_url(pg_url):
+    if not pg_url:
+        yield None
+        return
+    url, drop = _private_database(PG_URL, suffix="_empty")
+    yield url
+    drop()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path, _pg_empty_url) -> str:
+    """A database with no tables yet, on this run's backend: for migrations."""
+    if not _pg_empty_url:
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(_pg_empty_url)
+    with engine.begin() as conn:  # quicker than a new database: no checkpoint to wait for
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    return _pg_empty_url
 
 
 @pytest.fixture
