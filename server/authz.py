@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["check", "may_read", "visible_data", "my_key", "DESTINATIONS"]
 
+_NOWHERE = StoredRow({}, {}, 0)
+
 #: References naming where a part is sent: they may reach into anyone's scope.
 DESTINATIONS = frozenset({("stock_movement", "to_location_id")})
 
@@ -154,11 +156,13 @@ def _reach(rows: _BatchRows, batch: "Batch", entity: Entity, mutation: Mutation,
 
 
 def _left_unseen(rows: _BatchRows, part, values: dict, clock: dict, me: str, mutation: Mutation) -> bool:
-    """Did the row (an owner part) or its parent (a via part) leave ``me`` unknown to the author?
+    """Did the row (an owner part), its parent (via) or the row naming it (referenced by)
+    leave ``me`` unknown to the author?
 
-    For the row itself: its author's ``base_version`` is older than the move. A new row
-    on a parent that left them carries no version of the parent: it is accepted, as the
-    device drops the parent once it learns, so only work from before can name it.
+    For the row itself: its author's ``base_version`` is older than the move. A row on a
+    ticket that left them (a work log, the ticket's equipment) carries no version of the
+    ticket: it is accepted, as the device drops the ticket and what hangs on it once it
+    learns, so only work from before can name it.
     """
     mark = scopes.left_mark(me)
     if isinstance(part, Owner):
@@ -167,7 +171,8 @@ def _left_unseen(rows: _BatchRows, part, values: dict, clock: dict, me: str, mut
     if isinstance(part, Via):
         parent = rows.row(part.entity, values.get(part.field) or "")
         return parent is not None and mark in parent.clock
-    return False
+    return any(mark in (rows.row(part.entity, other_id) or _NOWHERE).clock
+               for other_id, _ in rows.referencing(part.entity, part.field, mutation.id))
 
 
 def _peer(keys: set[str], me: str) -> bool:

@@ -199,8 +199,9 @@ def test_server_owned_and_bookkeeping_fields_sent_by_a_device_are_never_stored(c
 
 
 def test_work_done_offline_on_a_ticket_reassigned_meanwhile_is_kept_whole(people, replica_for, world, engine):
-    """The engineer could not know: his edits, work log, parts, old part and the customer's
-    signature all count; the ticket then leaves his replica and his own records stay."""
+    """The engineer could not know: his edits (the equipment's run hours too), work log,
+    parts, old part and the customer's signature all count; the ticket then leaves his
+    replica and his own records stay."""
     wang, chen, desk = replica_for(people["wang"]), replica_for(people["chen"]), world["desk"]
     ticket = world["wang"]["ticket"]
     wang.sync()
@@ -211,11 +212,13 @@ def test_work_done_offline_on_a_ticket_reassigned_meanwhile_is_kept_whole(people
     old = wang.insert("old_part_return", ticket_id=ticket, part_id=world["part"], qty=1.0, engineer_id=me,
                       depot_location_id=world["depot"], status="collected")
     signature = complete_and_sign(wang, ticket)
+    wang.update("equipment", world["wang"]["equipment"], run_hours=1520.0)
     desk.update("ticket", ticket, assignee_id=people["chen"].user_id)
     desk.sync()
     report = wang.sync()
     assert report.rejected == 0, wang.parked()
     assert server_row(engine, "ticket", ticket)["diagnosis"] == "worn drive belt"
+    assert server_row(engine, "equipment", world["wang"]["equipment"])["run_hours"] == 1520.0
     chen.sync()
     for entity, row_id in (("work_log", log), ("stock_movement", used), ("old_part_return", old),
                            ("signature", signature), ("ticket", ticket)):
