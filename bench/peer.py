@@ -8,12 +8,12 @@ both over HTTP with JSON parsed by orjson and no compression:
 * push: N new records, 500 per request (fieldsync: change-sets of 500 inserts; Kinto:
   its ``/batch`` endpoint with 500 ``PUT`` requests, ``batch_max_requests`` raised
   from its default of 25 so it gets the same round trips);
-* pull: every change since a point taken before the push (fieldsync: ``cursor``;
+* pull: every change since a point taken before the pushes (fieldsync: ``cursor``;
   Kinto: ``_since`` with ``_sort=last_modified``), 1,000 per page, following each
-  server's paging.
+  server's paging; repeated, fieldsync then Kinto each time.
 
-Each run does fieldsync then Kinto, and the ratio is taken per run. Kinto also runs on
-its memory backend (no database at all), the fastest it can be.
+Each ratio is taken per pair of runs side by side. Kinto also runs on its memory
+backend (no database at all), the fastest it can be.
 """
 
 from __future__ import annotations
@@ -95,11 +95,11 @@ def run(runs: int) -> list[Section]:
         _migrate_kinto(kinto_url)
         with servers.fieldsync_server(fs_url, workers=1) as fs, \
                 servers.kinto_server(_ini("postgresql", kinto_url)) as kinto:
-            pg = _measure(fs.url, kinto.url, records)
+            pg = _measure(fs.url, kinto.url, records, pulls=2 * len(records) + 1)
     with servers.postgres_database("peer_fieldsync_mem") as fs_url:
         _prepare_fieldsync(fs_url)
         with servers.fieldsync_server(fs_url, workers=1) as fs, servers.kinto_server(_ini("memory", "")) as kinto:
-            memory = _measure(fs.url, kinto.url, records[:1])
+            memory = _measure(fs.url, kinto.url, records[:1], pulls=3)
     return [_section(pg, memory)]
 
 
@@ -131,7 +131,9 @@ def _migrate_kinto(url: str) -> None:
                    timeout=120, cwd=servers.WORK)
 
 
-def _measure(fs_url: str, kinto_url: str, batches: list[list[tuple[str, dict]]]) -> dict[str, list[float]]:
+def _measure(fs_url: str, kinto_url: str, batches: list[list[tuple[str, dict]]],
+             pulls: int) -> dict[str, list[float]]:
+    """Push each batch to both servers in turn, then pull everything pushed, ``pulls`` times each."""
     out: dict[str, list[float]] = {k: [] for k in ("fs_push", "kinto_push", "fs_pull", "kinto_pull",
                                                    "push_ratio", "pull_ratio")}
     fs_client = httpx.Client(base_url=fs_url, headers={"Accept-Encoding": "identity"}, timeout=120)
@@ -141,19 +143,19 @@ def _measure(fs_url: str, kinto_url: str, batches: list[list[tuple[str, dict]]])
         transport = HttpTransport(fs_client, f"tok-{DESK}")
         clock = hlc.Clock(f"d-{DESK}")
         _kinto_setup(kinto)
+        fs_start, kinto_start = _fieldsync_head(transport), _kinto_head(kinto)
         for index, records in enumerate(batches):
-            fs_cursor = _fieldsync_head(transport)
             fs_push = _fieldsync_push(transport, clock, records, index)
-            fs_pull = _fieldsync_pull(transport, fs_cursor, len(records))
-            since = _kinto_head(kinto)
             kinto_push = _kinto_push(kinto, records)
-            kinto_pull = _kinto_pull(kinto, since, len(records))
-            n = len(records)
-            out["fs_push"].append(n / fs_push)
-            out["kinto_push"].append(n / kinto_push)
-            out["fs_pull"].append(n / fs_pull)
-            out["kinto_pull"].append(n / kinto_pull)
+            out["fs_push"].append(len(records) / fs_push)
+            out["kinto_push"].append(len(records) / kinto_push)
             out["push_ratio"].append(kinto_push / fs_push)
+        total = sum(len(records) for records in batches)
+        for _ in range(pulls):
+            fs_pull = _fieldsync_pull(transport, fs_start, total)
+            kinto_pull = _kinto_pull(kinto, kinto_start, total)
+            out["fs_pull"].append(total / fs_pull)
+            out["kinto_pull"].append(total / kinto_pull)
             out["pull_ratio"].append(kinto_pull / fs_pull)
     finally:
         fs_client.close()
@@ -253,7 +255,8 @@ def _section(pg: dict[str, list[float]], memory: dict[str, list[float]]) -> Sect
         Row("Kinto on its memory backend: push ÷ / pull ÷",
             f"{median(memory['push_ratio']):.1f}× / {median(memory['pull_ratio']):.1f}×"),
     ])
-    section.notes.append(f"{RECORDS:,} new customer records per run, {BATCH} per request; each server is one process "
+    section.notes.append(f"{RECORDS:,} new customer records per push run, {BATCH} per request; each pull run reads "
+                         "every record pushed; each server is one process "
                          "(`fieldsync serve --workers 1`, 4 threads; Kinto on waitress, 4 threads) on the same "
                          "PostgreSQL server; no compression either side; Kinto's request log silenced like gunicorn's.")
     section.notes.append("The memory row compares fieldsync on PostgreSQL with Kinto holding everything in its "
