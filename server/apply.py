@@ -134,8 +134,14 @@ class Batch:
         return result
 
     def system_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
-        """The server's own write, stamped by its clock and merged like any other."""
+        """The server's own write, stamped by its clock and merged like any other.
+
+        The clock first moves past every stamp on the row: the server decides after
+        seeing the row (a resolution, a number), so its write is the latest.
+        """
         current = self.lookup_any(entity_name, row_id)
+        for clock in (current.clock.values() if current else ()):
+            self._server_clock.observe(hlc.parse(clock.hlc))
         mutation = Mutation(new_id(), entity_name, row_id, op, dict(fields), str(self._server_clock.tick()),
                             current.version if current else None)
         return self.apply(mutation, SYSTEM_CALLER)

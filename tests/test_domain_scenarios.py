@@ -126,7 +126,7 @@ def test_same_part_consumption_pushed_twice_counts_once(people, replica_for, tra
     except TransportError:
         pass
     wang.sync()
-    body = client.get("/v1/depot/reconciliation", headers=auth_header(people["depot"])).json
+    body = client.get("/v1/depot/reconciliation", headers=auth_header(people["manager"])).json
     [level] = [lv for lv in body["levels"] if lv["location_id"] == where["van_wang"]]
     assert level["qty"] == -2.0
 
@@ -301,3 +301,21 @@ def test_new_ticket_for_a_known_customer_brings_the_customer_to_its_engineer(peo
     assert chen.get("ticket", second) is not None
     assert chen.get("customer", first["customer"])["name"] == "Huaxin Printing"
     assert chen.get("equipment", first["equipment"]) is not None
+
+
+def test_depot_keeper_reconciles_his_own_depot_only(people, replica_for, client, engine):
+    from server.auth import add_device, add_user
+
+    desk = replica_for(people["desk"])
+    where = stock_setup(desk, people)
+    elsewhere = desk.insert("stock_location", kind="depot", name="Tianjin depot", depot_id="depot-tianjin")
+    for location in (where["depot"], elsewhere):
+        desk.insert("stock_movement", kind="receive", part_id=where["part"], qty=3.0, to_location_id=location)
+    desk.sync()
+    with engine.begin() as conn:
+        keeper = add_user(conn, "Tianjin keeper", "depot", depot_id="depot-tianjin")
+        _, token = add_device(conn, keeper, "tianjin tablet")
+    mine = client.get("/v1/depot/reconciliation", headers={"Authorization": f"Bearer {token}"}).json
+    assert [lv["location_id"] for lv in mine["levels"]] == [elsewhere]
+    office = client.get("/v1/depot/reconciliation", headers=auth_header(people["manager"])).json
+    assert {lv["location_id"] for lv in office["levels"]} == {where["depot"], elsewhere}

@@ -46,11 +46,15 @@ class ReconciliationSchema(Schema):
 @blp.alt_response(403, schema=ErrorSchema, description="error")
 @authenticated
 def reconciliation():
-    """Stock per location from the ledger, what went negative, and old parts still out."""
+    """Stock per location from the ledger, what went negative, and old parts still out.
+
+    A depot keeper sees their own depot; head office sees every location.
+    """
     if g.user["role"] not in {"depot", "desk", "manager"}:
         raise ForbiddenError("for depot keepers and head office")
     with services().engine.connect() as conn:
-        levels = stock.levels(conn)
-        outstanding = stock.outstanding_old_parts(conn)
+        only = stock.depot_locations(conn, g.user["depot_id"]) if g.user["role"] == "depot" else None
+        levels = stock.levels(conn, only)
+        outstanding = stock.outstanding_old_parts(conn, only)
     return json_response({"levels": levels, "negative": [lv for lv in levels if lv["negative"]],
                           "outstanding_old_parts": outstanding})

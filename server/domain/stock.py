@@ -12,11 +12,18 @@ import sqlalchemy as sa
 
 from ..tables import entity_table
 
-__all__ = ["levels", "outstanding_old_parts"]
+__all__ = ["levels", "outstanding_old_parts", "depot_locations"]
 
 
-def levels(conn: sa.Connection) -> list[dict]:
-    """Ledger quantity per location, part and condition (new / old)."""
+def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
+    """The stock locations of one depot (its shelves and service stations)."""
+    locations = entity_table("stock_location")
+    return [r[0] for r in conn.execute(
+        sa.select(locations.c.id).where(locations.c.depot_id == depot_id, locations.c.deleted.is_(False)))]
+
+
+def levels(conn: sa.Connection, only: list[str] | None = None) -> list[dict]:
+    """Ledger quantity per location, part and condition (new / old); ``only`` some locations."""
     moves = entity_table("stock_movement")
     live = moves.c.deleted.is_(False)
     condition = sa.func.coalesce(moves.c.condition, "new")
@@ -28,6 +35,7 @@ def levels(conn: sa.Connection) -> list[dict]:
     both = sa.union_all(inbound, outbound).subquery()
     query = (
         sa.select(both.c.location_id, both.c.part_id, both.c.condition, sa.func.sum(both.c.qty).label("qty"))
+        .where(both.c.location_id.in_(only) if only is not None else sa.true())
         .group_by(both.c.location_id, both.c.part_id, both.c.condition)
         .order_by(both.c.location_id, both.c.part_id, both.c.condition)
     )
@@ -38,14 +46,17 @@ def levels(conn: sa.Connection) -> list[dict]:
     ]
 
 
-def outstanding_old_parts(conn: sa.Connection, now: datetime | None = None) -> list[dict]:
-    """Old parts expected or collected but not yet received at the depot, oldest first."""
+def outstanding_old_parts(conn: sa.Connection, only: list[str] | None = None,
+                          now: datetime | None = None) -> list[dict]:
+    """Old parts expected or collected but not yet received, oldest first; ``only`` bound
+    for some depot locations."""
     returns = entity_table("old_part_return")
     now = now or datetime.now(timezone.utc)
     rows = conn.execute(
         sa.select(returns.c.id, returns.c.engineer_id, returns.c.ticket_id, returns.c.part_id, returns.c.qty,
                   returns.c.status, returns.c.created_at)
-        .where(returns.c.deleted.is_(False), returns.c.status.in_(["expected", "collected"]))
+        .where(returns.c.deleted.is_(False), returns.c.status.in_(["expected", "collected"]),
+               returns.c.depot_location_id.in_(only) if only is not None else sa.true())
         .order_by(returns.c.created_at)
     )
     out = []
