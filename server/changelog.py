@@ -89,15 +89,27 @@ def horizon(conn: sa.Connection) -> int:
     return head(conn)[1]
 
 
-def read(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limit: int) -> list[sa.Row]:
+def read(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limit: int, *,
+         seen_horizon: int | None = 0) -> list[sa.Row]:
     """Up to ``limit`` entries with ``seq > after`` in the given scopes, oldest first.
 
-    Raises ``ResyncRequiredError`` when ``after`` is older than what the log still holds.
+    ``seen_horizon`` is the horizon when the caller's cursor was handed out (``None``: no
+    cursor, a snapshot, which the compacted log always holds whole). Raises
+    ``ResyncRequiredError`` when a compaction since then may have removed news the caller
+    needs: the horizon rose above both the cursor and what the caller had seen (see
+    :mod:`server.compaction`). The horizon is read after the page: a compaction that
+    commits between the two makes the answer ``resync_required``, never a page with a
+    hole in it.
     """
-    if after < horizon(conn):
+    page = _page(conn, scope_keys, after, limit)
+    if seen_horizon is not None and max(after, seen_horizon) < horizon(conn):
         raise ResyncRequiredError(
             "this cursor is older than the server's log: resync the scope (pending edits are kept)"
         )
+    return page
+
+
+def _page(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limit: int) -> list[sa.Row]:
     columns = [change_log.c.seq, change_log.c.entity, change_log.c.row_id, change_log.c.op,
                change_log.c.version, change_log.c.hlc, change_log.c.data]
     if scope_keys is None:

@@ -118,6 +118,24 @@ def db_revision(message: str) -> None:
     click.echo(f"wrote {path}\nread it (renames show as drop + add), then commit it")
 
 
+@db.command("compact", help="Drop change-log entries no device needs; devices behind the new horizon resync.")
+@click.option("--keep-days", default=30, show_default=True, type=click.IntRange(0, 3650),
+              help="keep every entry of the last N days")
+@click.option("--keep-after", type=click.IntRange(0), default=None, help="keep every entry after this seq instead")
+@_friendly
+def db_compact(keep_days: int, keep_after: int | None) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from .compaction import compact, seq_before
+
+    with _engine() as engine:
+        if keep_after is None:
+            keep_after = seq_before(engine, datetime.now(timezone.utc) - timedelta(days=keep_days))
+        done = compact(engine, keep_after)
+    click.echo(f"removed {done.purged} log entries and {done.unscoped} scope entries; "
+               f"a device whose cursor is below {done.horizon} resyncs its scope")
+
+
 @main.command(help="Load demo people and records (once) and print their device tokens.")
 @_friendly
 def demo() -> None:

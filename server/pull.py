@@ -17,19 +17,29 @@ from sync.registry import REGISTRY, Registry
 
 from . import changelog, scopes
 
-__all__ = ["read_changes", "parse_cursor", "MAX_PAGE", "DEFAULT_PAGE"]
+__all__ = ["read_changes", "parse_cursor", "format_cursor", "MAX_PAGE", "DEFAULT_PAGE"]
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 500
 
 
-def parse_cursor(cursor: str | None) -> int:
-    """The log position a cursor stands for; ``None`` (a fresh replica) is the start."""
+def parse_cursor(cursor: str | None) -> tuple[int, int | None]:
+    """``(log position, horizon it was handed out under)``; no cursor is a snapshot: ``(0, None)``.
+
+    A cursor is ``<seq>``, or ``<seq>.<horizon>`` once the log has been compacted: the
+    horizon tells a cursor that read the compacted log from one that predates a
+    compaction (:func:`server.changelog.read`).
+    """
     if cursor is None or cursor == "":
-        return 0
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:
+        return 0, None
+    parts = cursor.split(".")
+    if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
         raise ValidationError("cursor is not one this server handed out", field="cursor")
-    return int(cursor)
+    return int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+
+
+def format_cursor(seq: int, horizon: int) -> str:
+    return f"{seq}.{horizon}" if horizon else str(seq)
 
 
 def parse_limit(raw: str | None) -> int:
@@ -43,9 +53,10 @@ def parse_limit(raw: str | None) -> int:
 
 def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
                  registry: Registry = REGISTRY) -> dict:
-    after = parse_cursor(cursor)
+    after, seen = parse_cursor(cursor)
     with engine.connect() as conn:
-        records = changelog.read(conn, scopes.reader_keys(user), after, limit + 1)
+        issued = changelog.horizon(conn)
+        records = changelog.read(conn, scopes.reader_keys(user), after, limit + 1, seen_horizon=seen)
     has_more = len(records) > limit
     records = records[:limit]
     # Unpacking each row as a tuple and embedding the stored JSON as is: this loop runs
@@ -62,7 +73,8 @@ def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
             cut = hidden.get(change["entity"])
             if cut and record.data is not None:
                 change["data"] = {k: v for k, v in orjson.loads(record.data).items() if k not in cut}
-    return {"changes": changes, "cursor": str(records[-1].seq if records else after), "has_more": has_more}
+    return {"changes": changes, "cursor": format_cursor(records[-1].seq if records else after, issued),
+            "has_more": has_more}
 
 
 @lru_cache(maxsize=None)
