@@ -86,6 +86,7 @@ class _Device:
         self.client, _ = counting_client(base_url, compressed=True, counter=counter)
         self.replica = Replica(servers.fresh_replica(f"fleet-{engineer}"), f"d-{engineer}",
                                HttpTransport(self.client, f"tok-{engineer}", attempts=3))
+        self.engineer = engineer
         self.parts = parts
         self.rng = random.Random(engineer)
 
@@ -104,7 +105,8 @@ class _Device:
         tickets = list(self.replica.all("ticket"))
         for ticket in self.rng.sample(tickets, min(2, len(tickets))):
             self.replica.update("ticket", ticket, diagnosis=f"worn belt, checked {self.rng.randrange(10**6)}")
-        vans = list(self.replica.all("stock_location")) if "stock_location" in REGISTRY else []
+        locations = self.replica.all("stock_location") if "stock_location" in REGISTRY else {}
+        vans = [i for i, row in locations.items() if row.get("engineer_id") == self.engineer]
         if "stock_movement" in REGISTRY and vans and tickets and self.parts:
             self.replica.insert("stock_movement", kind="consume", part_id=self.rng.choice(self.parts), qty=1.0,
                                 condition="new", from_location_id=vans[0], ticket_id=self.rng.choice(tickets),
