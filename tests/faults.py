@@ -14,8 +14,14 @@ was lost.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +44,10 @@ __all__ = [
     "PushLedger",
     "Acknowledged",
     "scratch_dir",
+    "ServerProcess",
 ]
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LOSE_REQUEST, LOSE_RESPONSE, DUPLICATE, CRASH_BEFORE_ACK = "lose request", "lose response", "duplicate", "crash"
 
@@ -210,3 +219,43 @@ class FaultyNetwork(httpx.BaseTransport):
         response.read()
         return response
 
+
+
+class ServerProcess:
+    """``fieldsync serve`` on a free loopback port, in a process group of its own, so that
+    SIGKILL takes gunicorn's master and its workers at once, mid-request, like a power cut."""
+
+    def __init__(self, database_url: str, log_path: Path):
+        self.database_url = database_url
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 60.0) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DATABASE_URL": self.database_url, "PYTHONPATH": str(ROOT)}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(Path(sys.executable).with_name("fieldsync")), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fieldsync serve exited with {self.proc.returncode}: see {self.log_path}")
+            try:
+                httpx.get(f"{self.url}/v1/sync/pull", timeout=1.0)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"fieldsync serve did not answer within {timeout:.0f} s: see {self.log_path}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
