@@ -20,7 +20,7 @@ from typing import Any
 
 from sync.registry import REGISTRY, Entity, Field, Registry
 
-__all__ = ["Dataset", "Shape", "ENGINEER_SCOPE", "build", "row_count"]
+__all__ = ["Dataset", "Rows", "Shape", "ENGINEER_SCOPE", "build"]
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,6 @@ class Dataset:
         for r in self.rows:
             counts[r.entity.name] = counts.get(r.entity.name, 0) + len(r.ids)
         return counts
-
-
-def row_count(shape: Shape, registry: Registry = REGISTRY) -> int:
-    return sum(n for name, n in shape.counts if name in registry or dict(shape.stand_in).get(name) in registry)
 
 
 def build(shape: Shape, engineer_id: str, *, prefix: str = "b", seed: int = 7, registry: Registry = REGISTRY,

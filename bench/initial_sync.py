@@ -11,6 +11,7 @@ syncs.
 from __future__ import annotations
 
 import sqlite3
+
 import sqlite_utils
 
 import client_schema

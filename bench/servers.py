@@ -127,6 +127,7 @@ def _process(command: list[str], env: dict, name: str, url: str, probe: str) -> 
         yield Server(url, process, log)
     finally:
         _stop(process)
+    log.unlink(missing_ok=True)  # kept only when something failed, to read why
 
 
 def _wait_ready(process: subprocess.Popen, probe: str, log: Path) -> None:
