@@ -30,7 +30,7 @@ def parse_cursor(cursor: str | None) -> tuple[int, int | None]:
     horizon tells a cursor that read the compacted log from one that predates a
     compaction (:func:`server.changelog.read`).
     """
-    if cursor is None or cursor == "":
+    if cursor is None:
         return 0, None
     parts = cursor.split(".")
     if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
@@ -43,7 +43,7 @@ def format_cursor(seq: int, horizon: int) -> str:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_PAGE
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise ValidationError(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit",

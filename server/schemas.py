@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from sync.changeset import MAX_MUTATIONS, OPS
+from sync.changeset import MAX_MUTATIONS, OPS, SCHEMA_VERSION
+from sync.registry import REGISTRY
 
 __all__ = [
     "ErrorSchema",
@@ -32,18 +33,18 @@ class ErrorSchema(Schema):
 
 class MutationSchema(Schema):
     mutation_id = fields.String(required=True, **_ID)
-    entity = fields.String(required=True)
+    entity = fields.String(required=True, validate=validate.OneOf(REGISTRY.names))
     id = fields.String(required=True, **_ID)
     op = fields.String(required=True, validate=validate.OneOf(OPS))
     fields_ = fields.Dict(data_key="fields", keys=fields.String(), load_default=dict)
     hlc = fields.String(required=True, validate=_HLC)
-    base_version = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    base_version = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**63 - 1))
 
 
 class ChangeSetSchema(Schema):
     changeset_id = fields.String(required=True, **_ID)
     device_id = fields.String(required=True, **_ID)
-    schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1, max=SCHEMA_VERSION))
     mutations = fields.List(fields.Nested(MutationSchema), required=True, validate=validate.Length(max=MAX_MUTATIONS))
 
 

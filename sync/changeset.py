@@ -143,7 +143,7 @@ def _parse_mutation(raw: Any, index: int, registry: Registry) -> Mutation:
         except ValueError:
             raise ValidationError(f"{where}.hlc is not an HLC timestamp", field=f"{where}.hlc") from None
         base = raw.get("base_version")
-        if base is not None and (type(base) is not int or base < 0):
+        if base is not None and (type(base) is not int or not 0 <= base < 2**63):
             raise ValidationError(f"{where}.base_version must be a whole number or null", field=f"{where}.base_version")
         return Mutation(
             mutation_id=_identifier(raw.get("mutation_id"), f"{where}.mutation_id"),

@@ -56,11 +56,11 @@ def _whole(name: str, low: int, high: int) -> int | None:
 
 
 _PARAMS = [
-    {"name": "entity", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
-    {"name": "row_id", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
-    {"name": "device_id", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64},
+    {"name": "entity", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+    {"name": "row_id", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+    {"name": "device_id", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 64},
      "description": "what one device did (a lost phone, say)"},
-    {"name": "before", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+    {"name": "before", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
      "description": "entries older than this id (the last id of the previous page)"},
     {"name": "limit", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": audit.MAX_PAGE}},

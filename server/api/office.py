@@ -144,7 +144,8 @@ class IdsSchema(Schema):
 
 def _body(schema: Schema) -> dict:
     try:
-        return schema.load(orjson.loads(request.get_data(cache=False) or b"{}") or {})
+        raw = request.get_data(cache=False)
+        return schema.load(orjson.loads(raw) if raw else {})  # no body: the defaults; ``null``: refused
     except orjson.JSONDecodeError:
         raise ValidationError("the body is not valid JSON") from None
     except SchemaError as exc:
