@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import fleet, incremental, initial_sync, machine, peer, push_rate
+from . import fleet, incremental, initial_sync, machine, peer, push_rate, servers
 from .report import Section, table, write_results
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a benchmark that fails is reported, and the others still run
             traceback.print_exc()
             sections.append(Section(name, error=f"{type(exc).__name__}: {exc}"))
+    servers.remove_replicas()
     print()
     print(table(sections))
     if not args.only:

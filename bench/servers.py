@@ -22,7 +22,7 @@ import httpx
 import psycopg
 
 __all__ = ["WORK", "PG_ADMIN_URL", "free_port", "sqlite_database", "postgres_database", "postgres_available",
-           "fresh_replica", "fieldsync_server", "kinto_server", "Server"]
+           "fresh_replica", "remove_replicas", "fieldsync_server", "kinto_server", "Server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
@@ -65,6 +65,12 @@ def fresh_replica(name: str) -> Path:
     path = WORK / f"{name}.replica"
     _remove_sqlite(path)
     return path
+
+
+def remove_replicas() -> None:
+    """Delete every replica file a run left (the fleet alone leaves 200)."""
+    for path in WORK.glob("*.replica"):
+        _remove_sqlite(path)
 
 
 def _remove_sqlite(path: Path) -> None:
