@@ -238,6 +238,13 @@ class Batch:
     def _log_entries(self) -> list[LogEntry]:
         entries: list[LogEntry] = []
         logged = frozenset((e, i) for e, states in self.states.items() for i, st in states.items() if st.dirty)
+        source = scopes.StoredRows(self.conn, self.registry)
+        for entity_name, states in self.states.items():
+            entity = self.registry.get(entity_name)
+            dirty = [(i, rows.public_data(entity, st.row)) for i, st in states.items() if st.dirty]
+            dirty += [(i, self.before[(entity_name, i)]) for i, st in states.items()
+                      if st.dirty and self.before.get((entity_name, i))]
+            source.warm(entity_name, dirty)
         for entity_name, states in self.states.items():
             entity = self.registry.get(entity_name)
             for row_id, state in states.items():
@@ -248,14 +255,14 @@ class Batch:
                 before = self.before.get(key)
                 stamp, author = self.last_hlc.get(key), self.authors.get(key)
                 if state.row.deleted:
-                    keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, before or data)
+                    keys = scopes.keys_of(source, self.registry, entity_name, row_id, before or data)
                     entries.append(LogEntry(entity_name, row_id, "delete", state.row.version, None, stamp, author, keys))
                     # a deleted row is in no scope: the rows it brought leave with it
-                    entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, {}, logged))
+                    entries.extend(scopes.follow(source, self.registry, entity_name, row_id, before, {}, logged))
                     continue
-                keys = scopes.entry_keys(self.conn, self.registry, entity_name, row_id, data)
+                keys = scopes.keys_of(source, self.registry, entity_name, row_id, data)
                 entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, data, stamp, author, keys))
-                entries.extend(scopes.follow(self.conn, self.registry, entity_name, row_id, before, data, logged))
+                entries.extend(scopes.follow(source, self.registry, entity_name, row_id, before, data, logged))
                 entries.extend(self._evictions(entity_name, row_id, keys))
         return entries
 

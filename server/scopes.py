@@ -67,26 +67,69 @@ class RowSource(Protocol):
 
 
 class StoredRows:
-    """Rows as the database holds them, in the caller's transaction."""
+    """Rows as the database holds them, in the caller's transaction; each read once.
+
+    A push's log entries read the same customers, tickets and locations over and over:
+    :meth:`warm` fetches what a set of rows' scopes will read in one ``IN`` query per
+    entity and field, and every later read is served from memory.
+    """
 
     def __init__(self, conn: sa.Connection, registry: Registry):
         self.conn = conn
         self.registry = registry
+        self._rows: dict[tuple[str, str], StoredRow | None] = {}
+        self._refs: dict[tuple[str, str, str], list[tuple[str, dict]]] = {}
+
+    def stored(self, entity: str, row_id: str) -> StoredRow | None:
+        """The row, tombstone included, or ``None``."""
+        if (entity, row_id) not in self._rows:
+            self.fetch_rows(entity, [row_id])
+        return self._rows[(entity, row_id)]
 
     def row(self, entity: str, row_id: str) -> StoredRow | None:
-        found = load(self.conn, self.registry.get(entity), [row_id]).get(row_id)
+        found = self.stored(entity, row_id)
         return None if found is None or found.deleted else found
 
     def referencing(self, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
-        return _referencing(self.conn, entity, field, row_id)
+        if (entity, field, row_id) not in self._refs:
+            self.fetch_referencing(entity, field, [row_id])
+        return self._refs[(entity, field, row_id)]
 
+    def fetch_rows(self, entity: str, ids) -> None:
+        missing = [i for i in dict.fromkeys(ids) if i and (entity, i) not in self._rows]
+        if missing:
+            found = load(self.conn, self.registry.get(entity), missing)
+            self._rows.update({(entity, i): found.get(i) for i in missing})
 
-def _referencing(conn: sa.Connection, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
-    table = entity_table(entity)
-    found = conn.execute(
-        sa.select(table).where(getattr(table.c, field) == row_id, table.c.deleted.is_(False))
-    ).mappings()
-    return [(r["id"], dict(r)) for r in found]
+    def fetch_referencing(self, entity: str, field: str, ids) -> None:
+        missing = [i for i in dict.fromkeys(ids) if i and (entity, field, i) not in self._refs]
+        table = entity_table(entity)
+        column = getattr(table.c, field)
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            for i in chunk:
+                self._refs[(entity, field, i)] = []
+            found = self.conn.execute(sa.select(table).where(column.in_(chunk), table.c.deleted.is_(False)))
+            for r in found.mappings():
+                self._refs[(entity, field, r[field])].append((r["id"], dict(r)))
+
+    def warm(self, entity: str, rows: list[tuple[str, dict]]) -> None:
+        """Fetch in bulk what the scopes of these rows, and of the rows they bring, read."""
+        spec = self.registry.get(entity)
+        ids = [row_id for row_id, _ in rows]
+        for part in spec.scope:
+            if isinstance(part, Via):
+                self.fetch_rows(part.entity, [data.get(part.field) for _, data in rows])
+            elif isinstance(part, ReferencedBy):
+                self.fetch_referencing(part.entity, part.field, ids)
+        for other, field, by in _hangers_on(self.registry, entity):
+            if by != "target":
+                continue
+            targets = [data.get(field) for _, data in rows if data.get(field)]
+            self.fetch_rows(other, targets)
+            for part in self.registry.get(other).scope:
+                if isinstance(part, ReferencedBy):
+                    self.fetch_referencing(part.entity, part.field, targets)
 
 
 def entry_keys(conn: sa.Connection, registry: Registry, entity: str, row_id: str, data: dict, depth: int = 0) -> list[str]:
@@ -175,7 +218,7 @@ def _hangers_on(registry: Registry, entity: str) -> tuple[tuple[str, str, str], 
     return tuple(found)
 
 
-def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, before: dict | None,
+def follow(rows: StoredRows, registry: Registry, entity: str, row_id: str, before: dict | None,
            after: dict, logged: frozenset = frozenset()) -> list[LogEntry]:
     """Log entries moving the rows that hang on a row whose scope keys changed.
 
@@ -191,8 +234,8 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
     hangers = [h for h in _hangers_on(registry, entity) if before is not None or h[2] == "target"]
     if not hangers:
         return []
-    old = set(entry_keys(conn, registry, entity, row_id, before)) - {CATALOG} if before is not None else set()
-    new = set(entry_keys(conn, registry, entity, row_id, after)) - {CATALOG}
+    old = set(keys_of(rows, registry, entity, row_id, before)) - {CATALOG} if before is not None else set()
+    new = set(keys_of(rows, registry, entity, row_id, after)) - {CATALOG}
     entries = []
     if old - new:
         entries.append(LogEntry(entity, row_id, "evict", 0, None, scope_keys=sorted(old - new)))
@@ -200,15 +243,15 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
         if by == "child" and old == new:
             continue
         spec = registry.get(other)
-        for other_id, was, now in _carried(conn, other, field, by, row_id, before or {}, after, old, new):
+        for other_id, was, now in _carried(rows, other, field, by, row_id, before or {}, after, old, new):
             if was == now:
                 continue
-            stored = load(conn, spec, [other_id]).get(other_id)
+            stored = rows.stored(other, other_id)
             if stored is None:
                 continue
             data = public_data(spec, stored)
             # deleted in this append: in no scope now, but the keys that had it must hear
-            now_keys = set() if stored.deleted else set(entry_keys(conn, registry, other, other_id, data)) - {CATALOG}
+            now_keys = set() if stored.deleted else set(keys_of(rows, registry, other, other_id, data)) - {CATALOG}
             gained, lost = (now - was) & now_keys, (was - now) - now_keys
             # a row logged in this append went to the keys it has; the ones it lost still need telling
             if gained and (other, other_id) not in logged:
@@ -218,11 +261,11 @@ def follow(conn: sa.Connection, registry: Registry, entity: str, row_id: str, be
     return entries
 
 
-def _carried(conn: sa.Connection, other: str, field: str, by: str, row_id: str, before: dict, after: dict,
+def _carried(rows: StoredRows, other: str, field: str, by: str, row_id: str, before: dict, after: dict,
              old: set, new: set) -> list[tuple[str, set, set]]:
     """The related rows, each with the keys this row carried it to before and carries it to now."""
     if by == "child":
-        return [(other_id, old, new) for other_id, _ in _referencing(conn, other, field, row_id)]
+        return [(other_id, old, new) for other_id, _ in rows.referencing(other, field, row_id)]
     was_id, now_id = before.get(field), after.get(field)
     return [(target, old if target == was_id else set(), new if target == now_id else set())
             for target in dict.fromkeys((was_id, now_id)) if target]
