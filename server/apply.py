@@ -29,6 +29,7 @@ from . import audit, authz, changelog, limits, rows, scopes
 from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
+from .domain.numbering import NumberSeries
 from .tables import devices, entity_table, users
 
 __all__ = ["Caller", "Batch", "SYSTEM_CALLER", "server_batch"]
@@ -60,6 +61,8 @@ class Batch:
         self.trail = audit.Trail()
         self._server_clock = hlc.Clock("server", wall=lambda: self.now_ms)
         self._notify_keys: dict[str, str | None] = {}
+        self._found: dict[tuple[str, str, Any], list[str]] = {}
+        self.numbers = NumberSeries(conn, config.local_utc_offset_hours)
 
     # -- rows ------------------------------------------------------------------------
 
@@ -86,14 +89,26 @@ class Batch:
 
     def find(self, entity_name: str, field: str, value: Any) -> dict[str, StoredRow]:
         """Live rows whose ``field`` equals ``value``, stored or made in this batch."""
-        table = entity_table(entity_name)
-        ids = [r[0] for r in self.conn.execute(sa.select(table.c.id).where(getattr(table.c, field) == value))]
-        self.load(entity_name, ids)
+        if (entity_name, field, value) not in self._found:
+            self.prefetch(entity_name, field, [value])
+        self.load(entity_name, self._found[(entity_name, field, value)])
         return {
             row_id: state.row
             for row_id, state in self.states.get(entity_name, {}).items()
             if not state.row.deleted and state.row.values.get(field) == value
         }
+
+    def prefetch(self, entity_name: str, field: str, values: list) -> None:
+        """Learn in one query which stored rows :meth:`find` will name for each value."""
+        table = entity_table(entity_name)
+        column = getattr(table.c, field)
+        wanted = [v for v in dict.fromkeys(values) if (entity_name, field, v) not in self._found]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for value in chunk:
+                self._found[(entity_name, field, value)] = []
+            for row_id, value in self.conn.execute(sa.select(table.c.id, column).where(column.in_(chunk))):
+                self._found[(entity_name, field, value)].append(row_id)
 
     # -- mutations -------------------------------------------------------------------
 
@@ -232,6 +247,7 @@ class Batch:
         """Write every changed row and append the log; return the new log head."""
         for entity_name, states in self.states.items():
             rows.save(self.conn, self.registry.get(entity_name), states)
+        self.numbers.save()
         self.trail.write(self.conn)
         return changelog.append(self.conn, self._log_entries(), last_seq)
 
@@ -242,9 +258,11 @@ class Batch:
         for entity_name, states in self.states.items():
             entity = self.registry.get(entity_name)
             dirty = [(i, rows.public_data(entity, st.row)) for i, st in states.items() if st.dirty]
-            dirty += [(i, self.before[(entity_name, i)]) for i, st in states.items()
+            before = [(i, self.before[(entity_name, i)]) for i, st in states.items()
                       if st.dirty and self.before.get((entity_name, i))]
-            source.warm(entity_name, dirty)
+            moved = [i for i, data in before if scopes.scope_moved(
+                self.registry, entity_name, data, rows.public_data(entity, states[i].row))]
+            source.warm(entity_name, dirty + before, moved)
         for entity_name, states in self.states.items():
             entity = self.registry.get(entity_name)
             for row_id, state in states.items():

@@ -53,6 +53,7 @@ def apply_push(engine: sa.Engine, registry: Registry, caller: Caller, payload: A
             wanted.setdefault(m.entity, []).append(m.id)
         for entity_name, ids in wanted.items():
             batch.load(entity_name, ids)
+        batch.prefetch("signature", "ticket_id", wanted.get("ticket", []))
         results = [batch.apply(m, caller) for m in changeset.mutations]
         batch.finish(last_seq)
         answer = {"changeset_id": changeset.changeset_id, "results": results, "server_time": batch.now_ms}

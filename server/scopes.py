@@ -113,8 +113,9 @@ class StoredRows:
             for r in found.mappings():
                 self._refs[(entity, field, r[field])].append((r["id"], dict(r)))
 
-    def warm(self, entity: str, rows: list[tuple[str, dict]]) -> None:
-        """Fetch in bulk what the scopes of these rows, and of the rows they bring, read."""
+    def warm(self, entity: str, rows: list[tuple[str, dict]], moved: list[str] = ()) -> None:
+        """Fetch in bulk what the scopes of these rows, and of the rows they bring, read;
+        ``moved`` rows changed scope, so their children will be read too."""
         spec = self.registry.get(entity)
         ids = [row_id for row_id, _ in rows]
         for part in spec.scope:
@@ -123,7 +124,8 @@ class StoredRows:
             elif isinstance(part, ReferencedBy):
                 self.fetch_referencing(part.entity, part.field, ids)
         for other, field, by in _hangers_on(self.registry, entity):
-            if by != "target":
+            if by == "child":
+                self.fetch_referencing(other, field, moved)
                 continue
             targets = [data.get(field) for _, data in rows if data.get(field)]
             self.fetch_rows(other, targets)

@@ -26,7 +26,6 @@ from sync.report import report_hash
 from sync.rules import Merge, Overwrite
 
 from . import sla
-from .numbering import next_number
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -73,7 +72,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
     row = batch.states["ticket"][row_id].row
     writes: dict = {}
     if _created(batch, "ticket", row_id) and not row.values.get("number"):
-        writes["number"] = next_number(batch.conn, "T", hlc.parse(mutation.hlc).wall, batch.config.local_utc_offset_hours)
+        writes["number"] = batch.numbers.next("T", hlc.parse(mutation.hlc).wall)
         if not row.values.get("category"):
             writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
                                                                            hlc.parse(mutation.hlc).wall))
@@ -109,8 +108,7 @@ def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     if not _created(batch, "complaint", row_id):
         return
     row = batch.states["complaint"][row_id].row
-    writes = {"number": next_number(batch.conn, "C", hlc.parse(mutation.hlc).wall,
-                                    batch.config.local_utc_offset_hours)}
+    writes = {"number": batch.numbers.next("C", hlc.parse(mutation.hlc).wall)}
     if not row.values.get("deadline"):
         days = batch.config.complaint_days_abroad if row.values.get("abroad") else batch.config.complaint_days_domestic
         received = _parse_time(row.values.get("received_at"), hlc.parse(mutation.hlc).wall)
@@ -129,9 +127,12 @@ def current_report_hash(batch: "Batch", ticket_id: str) -> str | None:
 
 def _restale(batch: "Batch", ticket_id: str) -> None:
     """Mark the ticket's signatures that no longer match its report stale."""
+    signatures = {i: s for i, s in batch.find("signature", "ticket_id", ticket_id).items() if not s.values.get("stale")}
+    if not signatures:
+        return  # nothing signed: no report to hash
     current = current_report_hash(batch, ticket_id)
-    for sig_id, sig in batch.find("signature", "ticket_id", ticket_id).items():
-        if not sig.values.get("stale") and sig.values.get("report_hash") != current:
+    for sig_id, sig in signatures.items():
+        if sig.values.get("report_hash") != current:
             batch.system_write("signature", sig_id, {"stale": True})
 
 

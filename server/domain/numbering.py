@@ -12,26 +12,38 @@ import sqlalchemy as sa
 
 from ..tables import number_series
 
-__all__ = ["next_number", "SERIES"]
+__all__ = ["NumberSeries", "SERIES"]
 
 #: series letter → digits of the serial
 SERIES = {"T": 5, "C": 3}
 
 
-def next_number(conn: sa.Connection, series: str, when_ms: int, utc_offset_hours: int) -> str:
-    local = datetime.fromtimestamp(when_ms / 1000, timezone.utc) + timedelta(hours=utc_offset_hours)
-    period = local.strftime("%y%m")
-    row = conn.execute(
-        sa.select(number_series.c.last).where(number_series.c.series == series, number_series.c.period == period)
-    ).first()
-    if row is None:
-        serial = 1
-        conn.execute(number_series.insert().values(series=series, period=period, last=serial))
-    else:
-        serial = row.last + 1
-        conn.execute(
-            number_series.update()
-            .where(number_series.c.series == series, number_series.c.period == period)
-            .values(last=serial)
-        )
-    return f"{series}{period}-{serial:0{SERIES[series]}d}"
+class NumberSeries:
+    """The numbers one push hands out: each series' counter read once, written once."""
+
+    def __init__(self, conn: sa.Connection, utc_offset_hours: int):
+        self.conn = conn
+        self.utc_offset_hours = utc_offset_hours
+        self._last: dict[tuple[str, str], int] = {}
+        self._stored: dict[tuple[str, str], int | None] = {}
+
+    def next(self, series: str, when_ms: int) -> str:
+        local = datetime.fromtimestamp(when_ms / 1000, timezone.utc) + timedelta(hours=self.utc_offset_hours)
+        key = (series, local.strftime("%y%m"))
+        if key not in self._last:
+            stored = self.conn.execute(sa.select(number_series.c.last).where(
+                number_series.c.series == key[0], number_series.c.period == key[1])).scalar()
+            self._stored[key] = stored
+            self._last[key] = stored or 0
+        self._last[key] += 1
+        return f"{series}{key[1]}-{self._last[key]:0{SERIES[series]}d}"
+
+    def save(self) -> None:
+        """Write the counters that moved (inside the push's serialised transaction)."""
+        for (series, period), last in self._last.items():
+            where = (number_series.c.series == series, number_series.c.period == period)
+            if self._stored[(series, period)] is None:
+                self.conn.execute(number_series.insert().values(series=series, period=period, last=last))
+            elif last != self._stored[(series, period)]:
+                self.conn.execute(number_series.update().where(*where).values(last=last))
+            self._stored[(series, period)] = last
