@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 _ID = {"validate": validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$")}
-_HLC = validate.Regexp(r"^[0-9]{15}:[0-9]{5}:.+$")
+_HLC = validate.Regexp(r"^[0-9]{15}:[0-9]{5}:[^\u0000-\u001f\u007f-\u009f]{1,64}$")
 
 
 class ErrorSchema(Schema):

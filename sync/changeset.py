@@ -193,6 +193,8 @@ def coerce_value(spec: Field, value: Any) -> Any:
             raise ValueError(f"expected text, got {type(value).__name__}")
         if len(value) > spec.max_length:
             raise ValueError(f"at most {spec.max_length} characters")
+        if "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
         if kind == "time":
             _check_time(value)
         return value

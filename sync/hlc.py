@@ -8,6 +8,7 @@ so two replicas always agree on which write is later.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -19,6 +20,8 @@ MAX_DRIFT_MS = 5 * 60 * 1000
 _WALL_DIGITS = 15
 _COUNTER_DIGITS = 5
 _MAX_COUNTER = 10**_COUNTER_DIGITS - 1
+#: a node id: 1 to 64 characters, no control characters (they end up in SQL text columns)
+_NODE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")
 
 
 def now_ms() -> int:
@@ -46,7 +49,7 @@ def parse(text: str) -> Timestamp:
     parts = text.split(":", 2)
     if len(parts) != 3 or len(parts[0]) != _WALL_DIGITS or len(parts[1]) != _COUNTER_DIGITS:
         raise ValueError(f"not an HLC timestamp: {text[:60]!r}")
-    if not (parts[0].isdigit() and parts[1].isdigit()) or not parts[2]:
+    if not (parts[0].isdigit() and parts[1].isdigit()) or not _NODE.fullmatch(parts[2]):
         raise ValueError(f"not an HLC timestamp: {text[:60]!r}")
     return Timestamp(int(parts[0]), int(parts[1]), parts[2])
 

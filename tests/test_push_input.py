@@ -104,3 +104,27 @@ def test_bad_pull_parameters_get_422(client, people, query):
 def test_unknown_route_and_wrong_method_answer_json(client, people):
     assert client.get("/nowhere").json["code"] == "not_found"
     assert client.get("/v1/sync/push", headers=auth_header(people["desk"])).json["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("query", ["cursor=9424322362339421676", "cursor=9223372036854775808.1"])
+def test_a_cursor_beyond_64_bits_is_refused_not_a_database_error(client, people, query):
+    """Found by schemathesis on PostgreSQL: a bigint overflow answered 500."""
+    response = client.get(f"/v1/sync/pull?{query}", headers=auth_header(people["desk"]))
+    assert (response.status_code, response.json["code"]) == (422, "invalid")
+
+
+def test_an_audit_filter_with_a_nul_byte_is_refused_not_a_database_error(client, people):
+    """Found by schemathesis on PostgreSQL: text with NUL answered 500."""
+    response = client.get("/v1/office/audit?row_id=%00abc", headers=auth_header(people["manager"]))
+    assert (response.status_code, response.json["code"]) == (422, "invalid")
+
+
+def test_text_with_a_nul_character_rejects_only_that_mutation(client, people):
+    body = changeset(mutation(fields={"name": "Hua\x00xin"}), mutation(mutation_id="m2", id="c2"))
+    first, second = post(client, people["desk"], body).json["results"]
+    assert (first["status"], first["code"], second["status"]) == ("rejected", "invalid_value", "applied")
+
+
+def test_a_clock_naming_an_unprintable_node_is_refused(client, people):
+    response = post(client, people["desk"], changeset(mutation(hlc=STAMP.split(":d-")[0] + ":\x00")))
+    assert (response.status_code, response.json["code"]) == (422, "invalid")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -39,10 +41,13 @@ class AuditPageSchema(Schema):
     entries = fields.List(fields.Nested(AuditEntrySchema), required=True)
 
 
+_PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,64}$"
+
+
 def _text(name: str) -> str | None:
     value = request.args.get(name)
-    if value is not None and (not value or len(value) > 64):
-        raise ValidationError(f"{name} is 1 to 64 characters", field=name)
+    if value is not None and not re.fullmatch(_PRINTABLE, value):
+        raise ValidationError(f"{name} is 1 to 64 characters, none of them control characters", field=name)
     return value
 
 
@@ -56,9 +61,9 @@ def _whole(name: str, low: int, high: int) -> int | None:
 
 
 _PARAMS = [
-    {"name": "entity", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
-    {"name": "row_id", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
-    {"name": "device_id", "in": "query", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    {"name": "entity", "in": "query", "required": False, "schema": {"type": "string", "pattern": _PRINTABLE}},
+    {"name": "row_id", "in": "query", "required": False, "schema": {"type": "string", "pattern": _PRINTABLE}},
+    {"name": "device_id", "in": "query", "required": False, "schema": {"type": "string", "pattern": _PRINTABLE},
      "description": "what one device did (a lost phone, say)"},
     {"name": "before", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
      "description": "entries older than this id (the last id of the previous page)"},
