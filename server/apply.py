@@ -146,6 +146,10 @@ class Batch:
         result["version"] = current.row.version if current else 0
         if merge.overwrites:
             result["conflicts"] = self.note_conflicts(entity.name, entity.rule, mutation, merge.overwrites)
+        if any(o.winner == "stored" for o in merge.overwrites):
+            # The row kept a value over the author's, and need not change (so no pull would
+            # tell): the device puts its copy back as the server holds it.
+            result["server_row"] = self._server_row(entity, caller, mutation.id, current.row if current else None)
         return result
 
     def system_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
@@ -204,10 +208,15 @@ class Batch:
                   "message": refusal.message}
         if refusal.field:
             result["field"] = refusal.field
-        visible = stored is not None and not stored.deleted and authz.may_read(self, caller, entity, mutation.id, stored)
-        data = authz.visible_data(entity, rows.public_data(entity, stored), caller.role) if visible else None
-        result["server_row"] = {"version": stored.version, "data": data} if visible else None
+        result["server_row"] = self._server_row(entity, caller, mutation.id, stored)
         return result
+
+    def _server_row(self, entity: Entity, caller: Caller, row_id: str, stored: StoredRow | None) -> dict | None:
+        """The row as it stands, for the author to put back — if the author may see it."""
+        if stored is None or stored.deleted or not authz.may_read(self, caller, entity, row_id, stored):
+            return None
+        return {"version": stored.version,
+                "data": authz.visible_data(entity, rows.public_data(entity, stored), caller.role)}
 
     # -- conflicts -------------------------------------------------------------------
 

@@ -72,7 +72,9 @@ class MutationResultSchema(Schema):
     code = fields.String()
     message = fields.String()
     field = fields.String()
-    server_row = fields.Nested(ServerRowSchema, allow_none=True)
+    server_row = fields.Nested(ServerRowSchema, allow_none=True, metadata={
+        "description": "the row as the server holds it: with rejected, and with conflict when the server kept a "
+                       "value over this one (put the row back as it says)"})
 
 
 class PushAnswerSchema(Schema):

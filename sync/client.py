@@ -332,15 +332,17 @@ class Replica:
                 if mutation is None:
                     continue
                 status = result.get("status")
+                self.db.execute("DELETE FROM _outbox WHERE mutation_id = ?", (mutation.mutation_id,))
                 if status == "rejected":
                     self._park(mutation, result)
                     report.rejected += 1
-                else:
-                    if status == "conflict":
-                        self._keep_conflict(mutation, result)
-                        report.conflicts += 1
-                    report.pushed += 1
-                self.db.execute("DELETE FROM _outbox WHERE mutation_id = ?", (mutation.mutation_id,))
+                    continue
+                if status == "conflict":
+                    self._keep_conflict(mutation, result)
+                    report.conflicts += 1
+                    if result.get("server_row") and mutation.entity in self.registry:
+                        self._put_back(mutation.entity, mutation.id, result["server_row"])
+                report.pushed += 1
             self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
             self._evict_pushed()
             self._set_state("inflight_changeset", None)
@@ -382,14 +384,24 @@ class Replica:
         if mutation.entity not in self.registry:
             return
         server_row = result.get("server_row")
+        if server_row is not None:
+            self._put_back(mutation.entity, mutation.id, server_row)
+            return
         with _Quiet(self.db):
-            if server_row is None:
-                self.rows.delete_rows(mutation.entity, [mutation.id])
-                self.rows.forget_versions([(mutation.entity, mutation.id)])
-            else:
-                self.rows.put_rows(mutation.entity, [(mutation.id, server_row["data"])])
-                self.rows.set_versions([(mutation.entity, mutation.id, server_row["version"])])
+            self.rows.delete_rows(mutation.entity, [mutation.id])
+            self.rows.forget_versions([(mutation.entity, mutation.id)])
             self.rows.rebase(mutation.entity, mutation.id)
+
+    def _put_back(self, entity: str, row_id: str, server_row: dict) -> None:
+        """Make the local row the server's — unless a newer one was pulled since (a retry
+        answered from the server's record carries the row as it was then) — and replay
+        the row's pending edits over it."""
+        held = self.rows.versions(entity, [row_id]).get(row_id, 0)
+        with _Quiet(self.db):
+            if server_row["version"] >= held:
+                self.rows.put_rows(entity, [(row_id, server_row["data"])])
+                self.rows.set_versions([(entity, row_id, server_row["version"])])
+            self.rows.rebase(entity, row_id)
 
     def _park_malformed(self, changeset: ChangeSet, mutation: Mutation, exc: ValidationError) -> None:
         with self._transaction():

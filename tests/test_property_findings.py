@@ -3,6 +3,8 @@ scenarios so each stays fixed whatever the random search happens to try next."""
 
 from __future__ import annotations
 
+import time
+
 from tests.scenario import desk_opens_ticket
 
 
@@ -60,3 +62,45 @@ def test_customer_deleted_in_the_push_that_reassigns_its_ticket_leaves_the_old_e
     chen.sync()
     assert _holds(wang, ids) == {"customer": False, "equipment": False, "ticket": False}
     assert _holds(chen, ids) == {"customer": False, "equipment": True, "ticket": True}
+
+
+# A write that loses to a value its author's device already holds changes nothing on the
+# server, so no pull would ever correct the device: the answer carries the row to put back.
+
+
+def test_engineer_who_moves_a_ticket_back_sees_the_status_the_server_kept(people, replica_for):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id)
+    wang.sync()
+    wang.update("ticket", ids["ticket"], status="on_site")
+    wang.sync()
+    wang.update("ticket", ids["ticket"], status="accepted")  # a slip of the finger: tickets never go back
+    wang.sync()
+    assert wang.get("ticket", ids["ticket"])["status"] == "on_site"
+
+
+def test_edit_that_loses_to_a_newer_value_already_pulled_shows_the_newer_value(people, replica_for):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id)
+    wang.sync()
+    wang.update("customer", ids["customer"], phone="010-6555-0111")  # offline, earlier
+    time.sleep(0.005)
+    desk.update("customer", ids["customer"], phone="010-6555-0222")  # later: it wins
+    desk.sync()
+    wang.pull()  # the desk's number arrives while Wang's edit waits
+    wang.sync()
+    desk.sync()
+    assert wang.get("customer", ids["customer"])["phone"] == desk.get("customer", ids["customer"])["phone"] \
+        == "010-6555-0222"
+
+
+def test_delete_that_loses_to_an_update_it_never_saw_brings_the_row_back_to_the_desk(people, replica_for):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id)
+    wang.sync()
+    desk.delete("customer", ids["customer"])  # offline
+    wang.update("customer", ids["customer"], contact="Mr. Liu's daughter")
+    wang.sync()
+    desk.pull()  # the update arrives while the delete waits: the row stays gone locally
+    desk.sync()  # the delete loses: the customer stays, with the update
+    assert desk.get("customer", ids["customer"])["contact"] == "Mr. Liu's daughter"
