@@ -94,6 +94,7 @@ def _failures(stream) -> list[str]:
     return list(found.values())
 
 
+@pytest.mark.soak
 def test_every_operation_answers_as_its_document_says_whatever_it_is_sent(live_url):
     schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml", config=_config(live_url))
     failures = _failures(from_schema(schema).execute())
