@@ -75,6 +75,9 @@ def _answers(base_url: str) -> bool:
 
 def test_serve_with_two_workers_syncs_devices_at_the_same_time(database_url, people, tmp_path):
     with _serving(database_url, workers=2) as (server, base_url):
+        deadline = time.monotonic() + 30  # the first worker may answer before the second has booted
+        while len(_children(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(_children(server.pid)) == 2, "gunicorn did not start two workers"
         _desk_and_two_engineers_sync_through(base_url, people, tmp_path)
         assert len(_children(server.pid)) == 2, "a worker died while serving"
