@@ -33,7 +33,7 @@ def parse_cursor(cursor: str | None) -> tuple[int, int | None]:
     if cursor is None:
         return 0, None
     parts = cursor.split(".")
-    if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) <= 19 and int(p) < 2**63 for p in parts):
+    if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
         raise ValidationError("cursor is not one this server handed out", field="cursor")
     return int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
 

@@ -49,7 +49,7 @@ def push():
 @blp.doc(
     operationId="pull",
     parameters=[
-        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]{1,19}([.][0-9]{1,19})?$"},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]{1,18}([.][0-9]{1,18})?$"},
          "description": "from the previous answer; absent for a fresh replica (a paged snapshot of the scope)"},
         {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": pull_service.MAX_PAGE}},
