@@ -11,8 +11,7 @@ from marshmallow import Schema, fields
 from sync.errors import ForbiddenError, ValidationError
 
 from .. import audit
-from ..schemas import ErrorSchema
-from .common import authenticated, json_response, services
+from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/office", description="Head office: the audit trail")
 
@@ -75,10 +74,7 @@ _PARAMS = [
 @blp.route("/audit", methods=["GET"])
 @blp.doc(operationId="listAudit", parameters=_PARAMS)
 @blp.response(200, AuditPageSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(403, schema=ErrorSchema, description="error")
-@blp.alt_response(422, schema=ErrorSchema, description="error")
-@blp.alt_response(429, schema=ErrorSchema, description="error")
+@error_answers(blp, 403, 422)
 @authenticated
 def list_audit():
     """Every mutation devices pushed for a row (or by a device), applied or refused, newest first."""

@@ -11,8 +11,7 @@ from marshmallow import Schema, fields
 from sync.errors import ValidationError
 
 from .. import blobs
-from ..schemas import ErrorSchema
-from .common import authenticated, json_response, services
+from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("blobs", __name__, url_prefix="/v1/blobs", description="Content-addressed images")
 
@@ -51,10 +50,8 @@ _SHA_PARAM = {"name": "sha256", "in": "path", "required": True,
                                                                                          "format": "binary"}}}})
 @blp.response(200, UploadStateSchema, description="already stored, or a piece taken")
 @blp.alt_response(201, schema=UploadStateSchema, description="stored whole")
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(409, schema=ErrorSchema, description="the piece does not start where the upload stands")
-@blp.alt_response(413, schema=ErrorSchema, description="too large")
-@blp.alt_response(422, schema=ErrorSchema, description="bad name, range or hash")
+@error_answers(blp, described={409: "the piece does not start where the upload stands", 413: "too large",
+                               422: "bad name, range or hash"})
 @authenticated
 def put_blob(sha256: str):
     """Upload a blob whole, or one piece of it; a blob already stored is not sent again."""
@@ -71,8 +68,7 @@ def put_blob(sha256: str):
 @blp.route("/<sha256>/status", methods=["GET"])
 @blp.doc(operationId="blobStatus", parameters=[_SHA_PARAM])
 @blp.response(200, UploadStateSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(422, schema=ErrorSchema, description="bad name")
+@error_answers(blp, described={422: "bad name"})
 @authenticated
 def blob_status(sha256: str):
     """How much of a blob the server holds: where to resume an upload."""
@@ -85,9 +81,7 @@ def blob_status(sha256: str):
 @blp.doc(operationId="getBlob", parameters=[_SHA_PARAM], responses={
     "200": {"description": "the bytes", "content": {"application/octet-stream": {"schema": {"type": "string",
                                                                                           "format": "binary"}}}}})
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(404, schema=ErrorSchema, description="not uploaded")
-@blp.alt_response(422, schema=ErrorSchema, description="bad name")
+@error_answers(blp, described={404: "not uploaded", 422: "bad name"})
 @authenticated
 def get_blob(sha256: str):
     """The blob's bytes."""

@@ -9,14 +9,16 @@ from typing import Callable
 import orjson
 import sqlalchemy as sa
 from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
 
 from sync.registry import Registry
 
 from ..auth import authenticate
 from ..domain.config import DomainConfig
 from ..limits import limit_rate
+from ..schemas import ErrorSchema
 
-__all__ = ["Services", "services", "authenticated", "json_response"]
+__all__ = ["Services", "services", "authenticated", "error_answers", "json_response"]
 
 
 @dataclass
@@ -44,6 +46,23 @@ def authenticated(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+#: Every operation here is authenticated and rate limited, so each can answer these.
+ALWAYS = {401: "no valid bearer token", 429: "too many requests: retry after Retry-After seconds"}
+
+
+def error_answers(blp: Blueprint, *statuses: int, described: dict[int, str] | None = None):
+    """Document the error answers an operation gives (always 401 and 429; ``statuses``
+    with a generic description, ``described`` with its own), all in the one JSON shape."""
+    answers = {status: "error" for status in statuses} | ALWAYS | (described or {})
+
+    def decorate(view):
+        for status, description in sorted(answers.items()):
+            view = blp.alt_response(status, schema=ErrorSchema, description=description)(view)
+        return view
+
+    return decorate
 
 
 def json_response(body: dict, status: int = 200) -> Response:

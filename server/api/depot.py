@@ -9,8 +9,7 @@ from marshmallow import Schema, fields
 from sync.errors import ForbiddenError
 
 from ..domain import stock
-from ..schemas import ErrorSchema
-from .common import authenticated, json_response, services
+from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("depot", __name__, url_prefix="/v1/depot", description="Depot: stock reconciliation")
 
@@ -42,8 +41,7 @@ class ReconciliationSchema(Schema):
 @blp.route("/reconciliation", methods=["GET"])
 @blp.doc(operationId="reconciliation")
 @blp.response(200, ReconciliationSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(403, schema=ErrorSchema, description="error")
+@error_answers(blp, 403)
 @authenticated
 def reconciliation():
     """Stock per location from the ledger, what went negative, and old parts still out.

@@ -14,9 +14,8 @@ from sync.errors import ConflictError, ForbiddenError, NotFoundError, Validation
 from ..apply import Batch, server_batch
 from ..domain.complaints import escalate_overdue
 from ..domain.maintenance import generate_visits
-from ..schemas import ErrorSchema
 from ..tables import entity_table
-from .common import authenticated, json_response, services
+from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("office", __name__, url_prefix="/v1/office",
                 description="Head office: conflicts, maintenance visits, complaint escalation")
@@ -71,9 +70,7 @@ def _as_dict(row) -> dict:
     {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": ["open", "resolved"]}},
 ])
 @blp.response(200, ConflictListSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(403, schema=ErrorSchema, description="error")
-@blp.alt_response(422, schema=ErrorSchema, description="error")
+@error_answers(blp, 403, 422)
 @authenticated
 def list_conflicts():
     """Conflict records, newest first: both values, the rule, both clocks."""
@@ -92,11 +89,7 @@ def list_conflicts():
 @blp.doc(operationId="resolveConflict",
          requestBody={"required": True, "content": {"application/json": {"schema": ResolveSchema}}})
 @blp.response(200, ConflictSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(403, schema=ErrorSchema, description="error")
-@blp.alt_response(404, schema=ErrorSchema, description="error")
-@blp.alt_response(409, schema=ErrorSchema, description="already resolved")
-@blp.alt_response(422, schema=ErrorSchema, description="error")
+@error_answers(blp, 403, 404, 422, described={409: "already resolved"})
 @authenticated
 def resolve_conflict(conflict_id: str):
     """Settle a conflict: keep the value that won, restore the one that lost, or set another."""
@@ -156,9 +149,7 @@ def _body(schema: Schema) -> dict:
 @blp.doc(operationId="generateVisits",
          requestBody={"required": False, "content": {"application/json": {"schema": GenerateSchema}}})
 @blp.response(200, IdsSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(403, schema=ErrorSchema, description="error")
-@blp.alt_response(422, schema=ErrorSchema, description="error")
+@error_answers(blp, 403, 422)
 @authenticated
 def generate_maintenance_visits():
     """Create the maintenance visits due within the horizon, with their checklists (idempotent)."""
@@ -173,8 +164,7 @@ def generate_maintenance_visits():
 @blp.route("/complaints/escalate", methods=["POST"])
 @blp.doc(operationId="escalateComplaints")
 @blp.response(200, IdsSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="error")
-@blp.alt_response(403, schema=ErrorSchema, description="error")
+@error_answers(blp, 403)
 @authenticated
 def escalate_complaints():
     """Escalate every open complaint past its deadline; returns the ones escalated now."""

@@ -10,19 +10,10 @@ from sync.errors import ValidationError
 
 from .. import pull as pull_service
 from ..push import Caller, apply_push
-from ..schemas import ChangeSetSchema, ErrorSchema, PullAnswerSchema, PushAnswerSchema
-from .common import authenticated, json_response, services
+from ..schemas import ChangeSetSchema, PullAnswerSchema, PushAnswerSchema
+from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set exchange with devices")
-
-_ERRORS = (401, 403, 413, 422, 429)
-
-
-def _errors(view):
-    for status in _ERRORS:
-        view = blp.alt_response(status, schema=ErrorSchema, description="error")(view)
-    return view
-
 
 @blp.route("/push", methods=["POST"])
 @blp.doc(
@@ -30,7 +21,7 @@ def _errors(view):
     requestBody={"required": True, "content": {"application/json": {"schema": ChangeSetSchema}}},
 )
 @blp.response(200, PushAnswerSchema)
-@_errors
+@error_answers(blp, 403, 413, 422)
 @authenticated
 def push():
     """Apply a change-set once; a retry with the same changeset_id gets the first answer."""
@@ -56,8 +47,7 @@ def push():
     ],
 )
 @blp.response(200, PullAnswerSchema)
-@blp.alt_response(410, schema=ErrorSchema, description="cursor too old: resync the scope")
-@_errors
+@error_answers(blp, 403, 413, 422, described={410: "cursor too old: resync the scope"})
 @authenticated
 def pull():
     """Changes in the caller's scope after the cursor, oldest first."""
