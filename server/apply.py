@@ -25,12 +25,11 @@ from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
 from sync.rules.lww import node_of
 
-from . import audit, authz, changelog, limits, rows, scopes
+from . import audit, authz, changelog, driver, limits, rows, scopes
 from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
 from .domain.numbering import NumberSeries
-from .tables import devices, entity_table, users
 
 __all__ = ["Caller", "Batch", "SYSTEM_CALLER", "server_batch"]
 
@@ -53,14 +52,18 @@ class Batch:
         self.config = config
         self.now_ms = now_ms or hlc.now_ms()
         self.states: dict[str, dict[str, rows.RowState]] = {}
+        #: rows looked up and not stored (None), and each written row as it was stored
         self.before: dict[tuple[str, str], dict | None] = {}
         self.last_hlc: dict[tuple[str, str], str] = {}
         self.authors: dict[tuple[str, str], str] = {}
         #: the scope keys of the field devices that wrote each row (see _evictions)
         self.writers: dict[tuple[str, str], set[str]] = {}
         self.trail = audit.Trail()
-        self._server_clock = hlc.Clock("server", wall=lambda: self.now_ms)
+        now = self.now_ms  # not ``self``: a batch in no reference cycle is freed the moment it ends
+        self._server_clock = hlc.Clock("server", wall=lambda: now)
         self._notify_keys: dict[str, str | None] = {}
+        #: per device node, the clock re-stamping its writes (see _restamp)
+        self._restamps: dict[str, hlc.Clock] = {}
         self._found: dict[tuple[str, str, Any], list[str]] = {}
         self.numbers = NumberSeries(conn, config.local_utc_offset_hours)
 
@@ -72,20 +75,23 @@ class Batch:
         missing = [i for i in dict.fromkeys(ids) if i not in known and (entity_name, i) not in self.before]
         if not missing:
             return
-        entity = self.registry.get(entity_name)
-        for row_id, row in rows.load(self.conn, entity, missing).items():
+        for row_id, row in rows.load(self.conn, self.registry.get(entity_name), missing).items():
             known[row_id] = rows.RowState(row, exists=True)
-            self.before[(entity_name, row_id)] = None if row.deleted else rows.public_data(entity, row)
         for row_id in missing:
-            self.before.setdefault((entity_name, row_id), None)
+            if row_id not in known:
+                self.before[(entity_name, row_id)] = None
+
+    def _known_absent(self, entity_name: str, row_id: str) -> None:
+        """A row the server is about to make under a new id: no query to learn it is not stored."""
+        self.states.setdefault(entity_name, {})
+        self.before[(entity_name, row_id)] = None
 
     def lookup(self, entity_name: str, row_id: str) -> StoredRow | None:
         """A row as it stands now in this batch, or ``None``."""
         if entity_name not in self.registry or not isinstance(row_id, str):
             return None
-        self.load(entity_name, [row_id])
-        state = self.states[entity_name].get(row_id)
-        return state.row if state is not None and not state.row.deleted else None
+        found = self.lookup_any(entity_name, row_id)
+        return found if found is not None and not found.deleted else None
 
     def find(self, entity_name: str, field: str, value: Any) -> dict[str, StoredRow]:
         """Live rows whose ``field`` equals ``value``, stored or made in this batch."""
@@ -100,21 +106,21 @@ class Batch:
 
     def prefetch(self, entity_name: str, field: str, values: list) -> None:
         """Learn in one query which stored rows :meth:`find` will name for each value."""
-        table = entity_table(entity_name)
-        column = getattr(table.c, field)
         wanted = [v for v in dict.fromkeys(values) if (entity_name, field, v) not in self._found]
+        table, column = driver.quote(self.conn, entity_name), driver.quote(self.conn, field)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             for value in chunk:
                 self._found[(entity_name, field, value)] = []
-            for row_id, value in self.conn.execute(sa.select(table.c.id, column).where(column.in_(chunk))):
+            query = f"SELECT id, {column} FROM {table} WHERE {column} IN ({driver.marks(len(chunk))})"
+            for row_id, value in driver.fetch(self.conn, query, chunk):
                 self._found[(entity_name, field, value)].append(row_id)
 
     # -- mutations -------------------------------------------------------------------
 
     def apply(self, mutation: Mutation, caller: Caller) -> dict:
         """Apply one mutation; return its result for the push answer."""
-        device_wall = hlc.parse(mutation.hlc).wall
+        device_wall = hlc.wall_of(mutation.hlc)
         result = self._apply(mutation, caller, device_wall)
         if caller.role != SYSTEM:
             self.trail.note(caller, mutation, result, device_wall,
@@ -129,8 +135,7 @@ class Batch:
             return self._rejected(mutation, refusal, entity, stored, caller)
         result: dict[str, Any] = {"mutation_id": mutation.mutation_id}
         if device_wall > self.now_ms + hlc.MAX_DRIFT_MS:
-            stamp = hlc.parse(mutation.hlc)
-            mutation.hlc = hlc.format_hlc(self.now_ms, stamp.counter, stamp.node)
+            mutation.hlc = self._restamp(mutation.hlc)
             result["restamped_hlc"] = mutation.hlc
         version = (stored.version if stored else 0) + 1
         ctx = MergeContext(caller.role, self.lookup)
@@ -152,6 +157,16 @@ class Batch:
             result["server_row"] = self._server_row(entity, caller, mutation.id, current.row if current else None)
         return result
 
+    def _restamp(self, stamp: str) -> str:
+        """The server's time in place of a device clock too far ahead, ticking on per
+        device: its writes keep the order it made them in (an edit stays later than its
+        own earlier one, a signature later than the completion it follows)."""
+        node = hlc.parse(stamp).node
+        if node not in self._restamps:
+            now = self.now_ms
+            self._restamps[node] = hlc.Clock(node, wall=lambda: now)
+        return str(self._restamps[node].tick())
+
     def system_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
         """The server's own write, stamped by its clock and merged like any other.
 
@@ -159,16 +174,19 @@ class Batch:
         seeing the row (a resolution, a number), so its write is the latest.
         """
         current = self.lookup_any(entity_name, row_id)
-        for clock in (current.clock.values() if current else ()):
-            self._server_clock.observe(hlc.parse(clock.hlc))
+        if current is not None and current.clock:
+            # past the latest stamp is past every one (fixed-width HLC text sorts as time)
+            self._server_clock.observe(hlc.parse(max(clock.hlc for clock in current.clock.values())))
         mutation = Mutation(new_id(), entity_name, row_id, op, dict(fields), str(self._server_clock.tick()),
                             current.version if current else None)
         return self.apply(mutation, SYSTEM_CALLER)
 
     def lookup_any(self, entity_name: str, row_id: str) -> StoredRow | None:
         """Like :meth:`lookup`, tombstones included."""
-        self.load(entity_name, [row_id])
-        state = self.states[entity_name].get(row_id)
+        state = self.states.get(entity_name, {}).get(row_id)
+        if state is None and (entity_name, row_id) not in self.before:
+            self.load(entity_name, [row_id])
+            state = self.states[entity_name].get(row_id)
         return state.row if state is not None else None
 
     def _refusal(self, entity: Entity, stored: StoredRow | None, mutation: Mutation, caller: Caller) -> Rejection | None:
@@ -181,6 +199,10 @@ class Batch:
     def _keep(self, mutation: Mutation, stored: StoredRow | None, merge: Merge, version: int,
               caller: Caller, device_wall: int) -> None:
         states = self.states[mutation.entity]
+        row_key = (mutation.entity, mutation.id)
+        if stored is not None and not states[mutation.id].dirty and states[mutation.id].exists:
+            # the row as stored, for its log entries: which scopes it leaves (taken before the first write)
+            self.before[row_key] = None if stored.deleted else rows.public_data(self.registry.get(mutation.entity), stored)
         if stored is None:
             stored = StoredRow({}, {}, 0)
             skew = device_wall - self.now_ms
@@ -197,10 +219,10 @@ class Batch:
             stored.deleted = merge.deleted
         stored.version = version
         states[mutation.id].dirty = True
-        self.last_hlc[(mutation.entity, mutation.id)] = mutation.hlc
-        self.authors[(mutation.entity, mutation.id)] = caller.device_id
+        self.last_hlc[row_key] = mutation.hlc
+        self.authors[row_key] = caller.device_id
         if (key := authz.my_key(caller)) is not None:
-            self.writers.setdefault((mutation.entity, mutation.id), set()).add(key)
+            self.writers.setdefault(row_key, set()).add(key)
 
     def _rejected(self, mutation: Mutation, refusal: Rejection, entity: Entity, stored: StoredRow | None,
                   caller: Caller) -> dict:
@@ -232,6 +254,7 @@ class Batch:
                 "device_id": loser, "notify_key": self._notify_key(loser), "status": "open",
             }
             conflict_id = new_id()
+            self._known_absent("conflict", conflict_id)
             self.system_write("conflict", conflict_id, fields, op="insert")
             notes.append({"conflict_id": conflict_id, "field": o.field, "winner": o.winner,
                           "kept_value": o.kept_value, "lost_value": o.lost_value,
@@ -243,11 +266,9 @@ class Batch:
         if not device_id or device_id == "server":
             return None
         if device_id not in self._notify_keys:
-            row = self.conn.execute(
-                sa.select(users.c.id, users.c.role, users.c.depot_id)
-                .join(devices, devices.c.user_id == users.c.id).where(devices.c.id == device_id)
-            ).first()
-            self._notify_keys[device_id] = scopes.person_key(row.id, row.role, row.depot_id) if row else None
+            found = driver.fetch(self.conn, "SELECT users.id, users.role, users.depot_id FROM users "
+                                            "JOIN devices ON devices.user_id = users.id WHERE devices.id = ?", [device_id])
+            self._notify_keys[device_id] = scopes.person_key(*found[0]) if found else None
         return self._notify_keys[device_id]
 
     # -- finish ----------------------------------------------------------------------
@@ -262,34 +283,39 @@ class Batch:
 
     def _log_entries(self) -> list[LogEntry]:
         entries: list[LogEntry] = []
-        logged = frozenset((e, i) for e, states in self.states.items() for i, st in states.items() if st.dirty)
         source = scopes.StoredRows(self.conn, self.registry)
+        data: dict[tuple[str, str], dict] = {}
         for entity_name, states in self.states.items():
             entity = self.registry.get(entity_name)
-            dirty = [(i, rows.public_data(entity, st.row)) for i, st in states.items() if st.dirty]
-            before = [(i, self.before[(entity_name, i)]) for i, st in states.items()
-                      if st.dirty and self.before.get((entity_name, i))]
-            moved = [i for i, data in before if scopes.scope_moved(
-                self.registry, entity_name, data, rows.public_data(entity, states[i].row))]
+            for row_id, state in states.items():
+                # written by finish() already: the batch holds them as the database does
+                source.know(entity_name, row_id, state.row)
+                if state.dirty:
+                    data[(entity_name, row_id)] = rows.public_data(entity, state.row)
+        logged = frozenset(data)
+        for entity_name, states in self.states.items():
+            dirty = [(i, data[(entity_name, i)]) for i, st in states.items() if st.dirty]
+            before = [(i, self.before[(entity_name, i)]) for i, _ in dirty if self.before.get((entity_name, i))]
+            moved = [i for i, was in before
+                     if scopes.scope_moved(self.registry, entity_name, was, data[(entity_name, i)])]
             source.warm(entity_name, dirty + before, moved)
         for entity_name, states in self.states.items():
-            entity = self.registry.get(entity_name)
             for row_id, state in states.items():
                 if not state.dirty:
                     continue
                 key = (entity_name, row_id)
-                data = rows.public_data(entity, state.row)
+                now = data[key]
                 before = self.before.get(key)
                 stamp, author = self.last_hlc.get(key), self.authors.get(key)
                 if state.row.deleted:
-                    keys = scopes.keys_of(source, self.registry, entity_name, row_id, before or data)
+                    keys = scopes.keys_of(source, self.registry, entity_name, row_id, before or now)
                     entries.append(LogEntry(entity_name, row_id, "delete", state.row.version, None, stamp, author, keys))
                     # a deleted row is in no scope: the rows it brought leave with it
                     entries.extend(scopes.follow(source, self.registry, entity_name, row_id, before, {}, logged))
                     continue
-                keys = scopes.keys_of(source, self.registry, entity_name, row_id, data)
-                entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, data, stamp, author, keys))
-                entries.extend(scopes.follow(source, self.registry, entity_name, row_id, before, data, logged))
+                keys = scopes.keys_of(source, self.registry, entity_name, row_id, now)
+                entries.append(LogEntry(entity_name, row_id, "upsert", state.row.version, now, stamp, author, keys))
+                entries.extend(scopes.follow(source, self.registry, entity_name, row_id, before, now, logged))
                 entries.extend(self._evictions(entity_name, row_id, keys))
         return entries
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from sync.changeset import Mutation
 
+from . import driver
 from .tables import audit
 
 if TYPE_CHECKING:
@@ -37,26 +38,32 @@ MAX_FIELDS = 100
 MAX_PAGE = 500
 
 
+_COLUMNS = ("at", "device_time", "user_id", "role", "device_id", "mutation_id", "entity", "row_id", "op", "fields",
+            "status", "code", "version")
+
+
 @dataclass
 class Trail:
     """The entries of one push, written together by :meth:`write`."""
 
-    entries: list[dict] = field(default_factory=list)
+    #: values in :data:`_COLUMNS` order
+    entries: list[tuple] = field(default_factory=list)
 
     def note(self, caller: "Caller", mutation: Mutation, result: dict, device_wall_ms: int, at: datetime) -> None:
         names = [str(name)[:80] for name in list(mutation.fields)[:MAX_FIELDS]]
-        self.entries.append({
-            "at": at,
-            "device_time": datetime.fromtimestamp(device_wall_ms / 1000, timezone.utc),
-            "user_id": caller.user_id, "role": caller.role, "device_id": caller.device_id,
-            "mutation_id": mutation.mutation_id, "entity": mutation.entity, "row_id": mutation.id,
-            "op": mutation.op, "fields": orjson.dumps(names).decode(), "status": result.get("status", "rejected"),
-            "code": result.get("code"), "version": result.get("version"),
-        })
+        self.entries.append((
+            at, datetime.fromtimestamp(device_wall_ms / 1000, timezone.utc),
+            caller.user_id, caller.role, caller.device_id,
+            mutation.mutation_id, mutation.entity, mutation.id, mutation.op, orjson.dumps(names).decode(),
+            result.get("status", "rejected"), result.get("code"), result.get("version"),
+        ))
 
     def write(self, conn: sa.Connection) -> None:
         if self.entries:
-            conn.execute(audit.insert(), self.entries)
+            stamps: dict[datetime, object] = {}
+            rows = [(stamps[at] if at in stamps else stamps.setdefault(at, driver.stamp(conn, at)),
+                     driver.stamp(conn, device_time), *rest) for at, device_time, *rest in self.entries]
+            driver.insert(conn, "audit", _COLUMNS, rows)
             self.entries = []
 
 

@@ -19,11 +19,16 @@ from sync.errors import AuthError, DeviceRevokedError, NotFoundError, Validation
 from sync.ids import new_id
 from sync.registry import ROLES
 
+from . import driver
 from .tables import devices, users
 
 __all__ = ["hash_token", "authenticate", "add_user", "add_device", "revoke_device", "list_users", "list_devices"]
 
 log = logging.getLogger("fieldsync")
+
+#: Every request runs it: sent as text to the driver (:mod:`server.driver`).
+_BY_TOKEN = ("SELECT devices.id, devices.name, devices.user_id, devices.revoked_at, users.role, users.name, "
+             "users.depot_id FROM devices JOIN users ON users.id = devices.user_id WHERE devices.token_hash = ?")
 
 
 def hash_token(token: str) -> str:
@@ -37,18 +42,15 @@ def authenticate(conn: sa.Connection, header: str | None) -> tuple[dict, dict]:
     token = header[len("Bearer "):].strip()
     if not token or len(token) > 200:
         raise AuthError("unknown device token")
-    row = conn.execute(
-        sa.select(devices, users.c.role, users.c.name.label("user_name"), users.c.depot_id)
-        .join(users, users.c.id == devices.c.user_id)
-        .where(devices.c.token_hash == hash_token(token))
-    ).mappings().first()
-    if row is None:
+    found = driver.fetch(conn, _BY_TOKEN, [hash_token(token)])
+    if not found:
         raise AuthError("unknown device token")
-    if row["revoked_at"] is not None:
-        log.warning("revoked device %s tried to connect", row["id"])
+    device_id, device_name, user_id, revoked_at, role, user_name, depot_id = found[0]
+    if revoked_at is not None:
+        log.warning("revoked device %s tried to connect", device_id)
         raise DeviceRevokedError("this device was revoked; ask head office for a new one")
-    user = {"id": row["user_id"], "role": row["role"], "name": row["user_name"], "depot_id": row["depot_id"]}
-    device = {"id": row["id"], "name": row["name"], "user_id": row["user_id"]}
+    user = {"id": user_id, "role": role, "name": user_name, "depot_id": depot_id}
+    device = {"id": device_id, "name": device_name, "user_id": user_id}
     return user, device
 
 

@@ -25,9 +25,12 @@ import sqlalchemy as sa
 
 from sync.errors import ResyncRequiredError
 
+from . import driver
 from .tables import change_log, change_scope, log_head
 
 __all__ = ["LogEntry", "claim", "append", "read", "horizon", "head"]
+
+_LOG_COLUMNS = ("seq", "entity", "row_id", "op", "version", "hlc", "data", "device_id", "changed_at")
 
 
 @dataclass
@@ -45,37 +48,26 @@ class LogEntry:
 
 def claim(conn: sa.Connection) -> int:
     """Take the append lock for this transaction; return the newest seq."""
-    conn.execute(sa.update(log_head).where(log_head.c.id == 1).values(last_seq=log_head.c.last_seq))
-    return conn.execute(sa.select(log_head.c.last_seq).where(log_head.c.id == 1)).scalar_one()
+    return conn.exec_driver_sql(
+        driver.sql(conn, "UPDATE log_head SET last_seq = last_seq WHERE id = ? RETURNING last_seq"), (1,)
+    ).scalar_one()
 
 
 def append(conn: sa.Connection, entries: list[LogEntry], last_seq: int) -> int:
     """Write ``entries`` after ``last_seq`` (from :func:`claim`); return the new head."""
     if not entries:
         return last_seq
-    now = datetime.now(timezone.utc)
+    now = driver.stamp(conn, datetime.now(timezone.utc))
     rows, scopes = [], []
-    for offset, entry in enumerate(entries, start=1):
-        entry.seq = last_seq + offset
-        rows.append(
-            {
-                "seq": entry.seq,
-                "entity": entry.entity,
-                "row_id": entry.row_id,
-                "op": entry.op,
-                "version": entry.version,
-                "hlc": entry.hlc,
-                "data": None if entry.data is None else orjson.dumps(entry.data).decode(),
-                "device_id": entry.device_id,
-                "changed_at": now,
-            }
-        )
-        scopes.extend({"scope_key": key, "seq": entry.seq} for key in dict.fromkeys(entry.scope_keys))
-    conn.execute(change_log.insert(), rows)
-    if scopes:
-        conn.execute(change_scope.insert(), scopes)
+    for seq, entry in enumerate(entries, start=last_seq + 1):
+        entry.seq = seq
+        data = None if entry.data is None else orjson.dumps(entry.data).decode()
+        rows.append((seq, entry.entity, entry.row_id, entry.op, entry.version, entry.hlc, data, entry.device_id, now))
+        scopes.extend((key, seq) for key in dict.fromkeys(entry.scope_keys))
+    driver.insert(conn, "change_log", _LOG_COLUMNS, rows)
+    driver.insert(conn, "change_scope", ("scope_key", "seq"), scopes)
     new_head = last_seq + len(entries)
-    conn.execute(sa.update(log_head).where(log_head.c.id == 1).values(last_seq=new_head))
+    driver.run(conn, "UPDATE log_head SET last_seq = ? WHERE id = ?", (new_head, 1))
     return new_head
 
 

@@ -22,10 +22,9 @@ from sync.changeset import parse_changeset
 from sync.errors import ForbiddenError
 from sync.registry import Registry
 
-from . import changelog
+from . import changelog, driver, gcpause
 from .apply import Batch, Caller
 from .domain.config import DomainConfig
-from .tables import changesets
 
 __all__ = ["Caller", "apply_push"]
 
@@ -35,16 +34,15 @@ def apply_push(engine: sa.Engine, registry: Registry, caller: Caller, payload: A
     changeset = parse_changeset(payload, registry)
     if changeset.device_id != caller.device_id:
         raise ForbiddenError("device_id does not match the device of this token", field="device_id")
-    with engine.begin() as conn:
+    with gcpause.paused(), engine.begin() as conn:
         last_seq = changelog.claim(conn)
-        recorded = conn.execute(
-            sa.select(changesets.c.response, changesets.c.device_id)
-            .where(changesets.c.changeset_id == changeset.changeset_id)
-        ).first()
-        if recorded is not None:
-            if recorded.device_id != caller.device_id:
+        recorded = driver.fetch(conn, "SELECT response, device_id FROM changesets WHERE changeset_id = ?",
+                                [changeset.changeset_id])
+        if recorded:
+            response, device_id = recorded[0]
+            if device_id != caller.device_id:
                 raise ForbiddenError("this change-set id belongs to another device", field="changeset_id")
-            answer = orjson.loads(recorded.response)
+            answer = orjson.loads(response)
             answer["replayed"] = True
             return answer
         batch = Batch(conn, registry, config or DomainConfig(), now_ms)
@@ -57,8 +55,8 @@ def apply_push(engine: sa.Engine, registry: Registry, caller: Caller, payload: A
         results = [batch.apply(m, caller) for m in changeset.mutations]
         batch.finish(last_seq)
         answer = {"changeset_id": changeset.changeset_id, "results": results, "server_time": batch.now_ms}
-        conn.execute(changesets.insert().values(
-            changeset_id=changeset.changeset_id, device_id=caller.device_id,
-            received_at=datetime.now(timezone.utc), response=orjson.dumps(answer).decode(),
-        ))
+        driver.insert(conn, "changesets", ("changeset_id", "device_id", "received_at", "response"), [(
+            changeset.changeset_id, caller.device_id, driver.stamp(conn, datetime.now(timezone.utc)),
+            orjson.dumps(answer).decode(),
+        )])
     return answer

@@ -1,10 +1,13 @@
-"""Synced rows as the server stores them, to and from :class:`sync.rules.StoredRow`."""
+"""Synced rows as the server stores them, to and from :class:`sync.rules.StoredRow`.
+
+A push reads and writes hundreds of rows: each entity's columns, json fields and
+statements are worked out once (:func:`_layout`), not per row.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -12,11 +15,14 @@ import sqlalchemy as sa
 from sync.registry import Entity
 from sync.rules import FieldClock, StoredRow
 
-from .tables import entity_table
+from . import driver
 
-__all__ = ["RowState", "load", "save", "public_data"]
+__all__ = ["RowState", "load", "save", "public_data", "decode_clock", "encode_clock"]
 
 _CHUNK = 500
+#: columns every write sets after the fields, and those only an insert sets (id last)
+_WRITTEN = ("version", "deleted", "clock", "updated_at")
+_MADE = ("created_at", "device_time", "skew_ms", "author_device", "id")
 
 
 @dataclass
@@ -30,67 +36,109 @@ class RowState:
     meta: dict | None = None
 
 
-def _decode(entity: Entity, name: str, value: Any) -> Any:
-    spec = entity.field(name)
-    if value is None or spec is None:
-        return value
-    if spec.type == "json":
-        return orjson.loads(value)
-    return value
+@dataclass(frozen=True)
+class _Layout:
+    """What reading and writing one entity's rows needs, computed once."""
+
+    name: str
+    names: tuple[str, ...]
+    #: where the json and boolean fields are in ``names``
+    json_at: tuple[int, ...]
+    bool_at: tuple[int, ...]
+    _selects: dict = field(default_factory=dict, compare=False)
+
+    def select(self, conn: sa.Connection, count: int) -> str:
+        """The query of ``count`` rows by id: the fields, then version, deleted, clock."""
+        key = (conn.dialect.name, count)
+        if key not in self._selects:
+            columns = ", ".join(driver.quote(conn, c) for c in ("id", *self.names, "version", "deleted", "clock"))
+            self._selects[key] = f"SELECT {columns} FROM {driver.quote(conn, self.name)} WHERE id IN ({driver.marks(count)})"
+        return self._selects[key]
 
 
-def _encode(entity: Entity, name: str, value: Any) -> Any:
-    spec = entity.field(name)
-    if value is not None and spec is not None and spec.type == "json":
-        return orjson.dumps(value).decode()
-    return value
+_LAYOUTS: dict[str, _Layout] = {}
+
+
+def _layout(entity: Entity) -> _Layout:
+    """By name, as :func:`server.tables.entity_table` (hashing an entity costs more)."""
+    layout = _LAYOUTS.get(entity.name)
+    if layout is None:
+        kinds = [f.type for f in entity.fields]
+        layout = _LAYOUTS[entity.name] = _Layout(
+            name=entity.name,
+            names=entity.field_names,
+            json_at=tuple(k for k, kind in enumerate(kinds) if kind == "json"),
+            bool_at=tuple(k for k, kind in enumerate(kinds) if kind == "boolean"),
+        )
+    return layout
+
+
+def decode_clock(text: str) -> dict[str, FieldClock]:
+    """A row's clock column as ``{field: FieldClock}``.
+
+    Most fields of a row share the write that made it: equal entries share one
+    (immutable) :class:`FieldClock` instead of building thirty alike.
+    """
+    made: dict[tuple, FieldClock] = {}
+    clock = {}
+    for name, (stamp, version) in orjson.loads(text).items():
+        found = made.get((stamp, version))
+        if found is None:
+            found = made[(stamp, version)] = FieldClock(stamp, version)
+        clock[name] = found
+    return clock
+
+
+def encode_clock(clock: dict[str, FieldClock]) -> str:
+    return orjson.dumps({name: [c.hlc, c.version] for name, c in clock.items()}).decode()
 
 
 def load(conn: sa.Connection, entity: Entity, ids: list[str]) -> dict[str, StoredRow]:
-    table = entity_table(entity.name)
+    layout = _layout(entity)
+    names, json_at, bool_at = layout.names, layout.json_at, layout.bool_at
     found: dict[str, StoredRow] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for record in conn.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings():
-            values = {name: _decode(entity, name, record[name]) for name in entity.field_names}
-            clock = {k: FieldClock.from_list(v) for k, v in orjson.loads(record["clock"]).items()}
-            found[record["id"]] = StoredRow(values, clock, record["version"], bool(record["deleted"]))
+        for record in driver.fetch(conn, layout.select(conn, len(chunk)), chunk):
+            values = list(record[1:-3])
+            for at in json_at:
+                if values[at] is not None:
+                    values[at] = orjson.loads(values[at])
+            for at in bool_at:  # SQLite answers 0 and 1
+                if values[at] is not None:
+                    values[at] = bool(values[at])
+            found[record[0]] = StoredRow(dict(zip(names, values)), decode_clock(record[-1]), record[-3],
+                                         bool(record[-2]))
     return found
 
 
 def save(conn: sa.Connection, entity: Entity, states: dict[str, RowState]) -> None:
     """Insert or update every dirty row in two bulk statements."""
-    table = entity_table(entity.name)
-    now = datetime.now(timezone.utc)
+    layout = _layout(entity)
+    names, json_at = layout.names, layout.json_at
+    now = driver.stamp(conn, datetime.now(timezone.utc))
     inserts, updates = [], []
     for row_id, state in states.items():
         if not state.dirty:
             continue
-        record = {name: _encode(entity, name, state.row.values.get(name)) for name in entity.field_names}
-        record.update(
-            id=row_id,
-            version=state.row.version,
-            deleted=state.row.deleted,
-            clock=orjson.dumps({k: c.to_list() for k, c in state.row.clock.items()}).decode(),
-            updated_at=now,
-        )
+        row = state.row
+        values = [row.values.get(name) for name in names]
+        for at in json_at:
+            if values[at] is not None:
+                values[at] = orjson.dumps(values[at]).decode()
+        values += (row.version, row.deleted, encode_clock(row.clock), now)
         if state.exists:
-            updates.append(record)
+            updates.append((*values, row_id))
         else:
-            record["created_at"] = now
-            record.update(state.meta or {})
-            inserts.append(record)
+            meta = state.meta or {}
+            inserts.append((*values, now, driver.stamp(conn, meta.get("device_time")), meta.get("skew_ms"),
+                            meta.get("author_device"), row_id))
             state.exists = True
-    if inserts:
-        conn.execute(table.insert(), inserts)
-    if updates:
-        params = [{("b_" + k if k == "id" else k): v for k, v in r.items()} for r in updates]
-        stmt = table.update().where(table.c.id == sa.bindparam("b_id"))
-        conn.execute(stmt, params)
+    driver.insert(conn, entity.name, (*names, *_WRITTEN, *_MADE), inserts)
+    driver.update(conn, entity.name, (*names, *_WRITTEN), "id", updates)
 
 
 def public_data(entity: Entity, row: StoredRow) -> dict:
     """The row as devices see it: every field, no sync bookkeeping."""
-    return {name: row.values.get(name) for name in entity.field_names}
-
-
+    values = row.values
+    return {name: values.get(name) for name in entity.field_names}

@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sync.registry import Catalog, Entity, Owner, ReferencedBy, Registry, Via
 from sync.rules import FieldClock, StoredRow
 
+from . import driver
 from .changelog import LogEntry
 from .rows import load, public_data
-from .tables import entity_table
 
 __all__ = [
     "reader_keys", "person_key", "entry_keys", "keys_of", "part_keys", "follow", "scope_moved", "departures",
@@ -63,7 +63,8 @@ class RowSource(Protocol):
         """A live row, or ``None``."""
 
     def referencing(self, entity: str, field: str, row_id: str) -> list[tuple[str, dict]]:
-        """``(id, values)`` of the live rows of ``entity`` whose ``field`` is ``row_id``."""
+        """``(id, values)`` of the live rows of ``entity`` whose ``field`` is ``row_id``;
+        ``values`` holds at least the fields ``entity``'s scope is read from."""
 
 
 class StoredRows:
@@ -95,6 +96,10 @@ class StoredRows:
             self.fetch_referencing(entity, field, [row_id])
         return self._refs[(entity, field, row_id)]
 
+    def know(self, entity: str, row_id: str, row: StoredRow | None) -> None:
+        """A row as the transaction holds it, known already (a push's own rows, once written)."""
+        self._rows[(entity, row_id)] = row
+
     def fetch_rows(self, entity: str, ids) -> None:
         missing = [i for i in dict.fromkeys(ids) if i and (entity, i) not in self._rows]
         if missing:
@@ -103,15 +108,18 @@ class StoredRows:
 
     def fetch_referencing(self, entity: str, field: str, ids) -> None:
         missing = [i for i in dict.fromkeys(ids) if i and (entity, field, i) not in self._refs]
-        table = entity_table(entity)
-        column = getattr(table.c, field)
+        if not missing:
+            return
+        names = _referenced_names(self.registry, entity, field)
+        refs = self._refs
         for start in range(0, len(missing), 500):
             chunk = missing[start:start + 500]
             for i in chunk:
-                self._refs[(entity, field, i)] = []
-            found = self.conn.execute(sa.select(table).where(column.in_(chunk), table.c.deleted.is_(False)))
-            for r in found.mappings():
-                self._refs[(entity, field, r[field])].append((r["id"], dict(r)))
+                refs[(entity, field, i)] = []
+            query = _referencing_query(self.conn, entity, names, len(chunk))
+            for r in driver.fetch(self.conn, query, [*chunk, False]):
+                values = dict(zip(names, r[1:]))
+                refs[(entity, field, values[field])].append((r[0], values))
 
     def warm(self, entity: str, rows: list[tuple[str, dict]], moved: list[str] = ()) -> None:
         """Fetch in bulk what the scopes of these rows, and of the rows they bring, read;
@@ -132,6 +140,20 @@ class StoredRows:
             for part in self.registry.get(other).scope:
                 if isinstance(part, ReferencedBy):
                     self.fetch_referencing(part.entity, part.field, targets)
+
+
+@lru_cache(maxsize=None)
+def _referenced_names(registry: Registry, entity: str, field: str) -> tuple[str, ...]:
+    """What a scope needs of the rows of ``entity`` naming a row in ``field``: that field,
+    and the fields their own scope is read from."""
+    return tuple(dict.fromkeys([field, *(p.field for p in registry.get(entity).scope if isinstance(p, (Owner, Via)))]))
+
+
+def _referencing_query(conn: sa.Connection, entity: str, names: tuple[str, ...], count: int) -> str:
+    """The live rows of ``entity`` whose ``names[0]`` is one of ``count`` ids: their id and ``names``."""
+    q = driver.quote
+    return (f"SELECT id, {', '.join(q(conn, n) for n in names)} FROM {q(conn, entity)} "
+            f"WHERE {q(conn, names[0])} IN ({driver.marks(count)}) AND deleted = ?")
 
 
 def entry_keys(conn: sa.Connection, registry: Registry, entity: str, row_id: str, data: dict, depth: int = 0) -> list[str]:

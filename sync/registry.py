@@ -118,19 +118,21 @@ class Entity:
     #: Who pulls the row; empty: the office only (desk and manager read everything).
     scope: tuple = ()
     _by_name: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    _names: tuple = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: duplicate field names")
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "_names", tuple(names))
 
     def field(self, name: str) -> Field | None:
         return self._by_name.get(name)
 
     @property
     def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
+        return self._names
 
     def hidden_from(self, role: str) -> frozenset[str]:
         """The fields a pull leaves out for ``role`` (usually none)."""

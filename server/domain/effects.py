@@ -72,13 +72,13 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
     row = batch.states["ticket"][row_id].row
     writes: dict = {}
     if _created(batch, "ticket", row_id) and not row.values.get("number"):
-        writes["number"] = batch.numbers.next("T", hlc.parse(mutation.hlc).wall)
+        writes["number"] = batch.numbers.next("T", hlc.wall_of(mutation.hlc))
         if not row.values.get("category"):
             writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
-                                                                           hlc.parse(mutation.hlc).wall))
+                                                                           hlc.wall_of(mutation.hlc)))
     if any(k in merge.writes for k in _DEADLINE_INPUTS) and "deadline" not in mutation.fields:
         contract = batch.lookup("contract", row.values.get("contract_id") or "")
-        start = _parse_time(row.values.get("reported_at"), hlc.parse(mutation.hlc).wall)
+        start = _parse_time(row.values.get("reported_at"), hlc.wall_of(mutation.hlc))
         due = sla.deadline(batch.config, start, row.values.get("zone"), row.values.get("urgency"),
                            contract.values.get("response_hours") if contract else None)
         writes["deadline"] = due.isoformat()
@@ -108,10 +108,10 @@ def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     if not _created(batch, "complaint", row_id):
         return
     row = batch.states["complaint"][row_id].row
-    writes = {"number": batch.numbers.next("C", hlc.parse(mutation.hlc).wall)}
+    writes = {"number": batch.numbers.next("C", hlc.wall_of(mutation.hlc))}
     if not row.values.get("deadline"):
         days = batch.config.complaint_days_abroad if row.values.get("abroad") else batch.config.complaint_days_domestic
-        received = _parse_time(row.values.get("received_at"), hlc.parse(mutation.hlc).wall)
+        received = _parse_time(row.values.get("received_at"), hlc.wall_of(mutation.hlc))
         writes["deadline"] = (received + timedelta(days=days)).isoformat()
     batch.system_write("complaint", row_id, writes)
 
