@@ -7,7 +7,8 @@ bodies, both ways; not TCP/IP framing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -16,9 +17,18 @@ __all__ = ["Counter", "counting_client"]
 
 @dataclass
 class Counter:
+    """Shared by every client of a run (the fleet's 200 threads): counts under a lock."""
+
     requests: int = 0
     sent: int = 0
     received: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, requests: int = 0, sent: int = 0, received: int = 0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.sent += sent
+            self.received += received
 
     @property
     def total(self) -> int:
@@ -32,7 +42,7 @@ class _CountingStream(httpx.SyncByteStream):
 
     def __iter__(self):
         for chunk in self.inner:
-            self.counter.received += len(chunk)
+            self.counter.add(received=len(chunk))
             yield chunk
 
     def close(self) -> None:
@@ -46,11 +56,10 @@ class _CountingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
-        self.counter.requests += 1
-        self.counter.sent += len(request.method) + len(request.url.raw_path) + 12 + _headers(request.headers.raw)
-        self.counter.sent += len(request.content)
+        head = len(request.method) + len(request.url.raw_path) + 12 + _headers(request.headers.raw)
+        self.counter.add(requests=1, sent=head + len(request.content))
         response = self.inner.handle_request(request)
-        self.counter.received += 17 + _headers(response.headers.raw)
+        self.counter.add(received=17 + _headers(response.headers.raw))
         response.stream = _CountingStream(response.stream, self.counter)
         return response
 
@@ -62,13 +71,14 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> int:
     return sum(len(k) + len(v) + 4 for k, v in raw) + 2
 
 
-def counting_client(base_url: str, *, compressed: bool, counter: Counter | None = None) -> tuple[httpx.Client, Counter]:
+def counting_client(base_url: str, *, compressed: bool, counter: Counter | None = None,
+                    timeout: float = 60.0) -> tuple[httpx.Client, Counter]:
     """An ``httpx.Client`` that asks for gzip (or for no encoding) and counts the bytes."""
     counter = counter or Counter()
     client = httpx.Client(
         base_url=base_url,
         transport=_CountingTransport(httpx.HTTPTransport(), counter),
         headers={"Accept-Encoding": "gzip" if compressed else "identity"},
-        timeout=60.0,
+        timeout=timeout,
     )
     return client, counter
