@@ -3,20 +3,26 @@ rule on purpose and it must find a counterexample within a short run."""
 
 from __future__ import annotations
 
+import httpx
+import orjson
 import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from sync.client import Replica
-from sync.rules import lww
-from sync.rules.base import APPLIED, FieldClock, Merge
+from sync.ids import new_id
+from sync.rules import ledger, lww, signature
+from sync.rules.base import APPLIED, SYSTEM, FieldClock, Merge
 from tests.conftest import PG_URL
-from tests.test_property_sync import FieldWork, machine_settings
+from tests.faults import FaultyNetwork
+from tests.test_property_sync import FieldWork, machine_settings, start_of_day
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="drives the SQLite-only property test")
 
 #: a short search, no shrinking: finding any counterexample is the point
 SEARCH = settings(machine_settings(60), phases=[Phase.generate], database=None)
+#: the real rules, which the broken ones fall back on for every other case
+LEDGER, SIGNATURE = ledger.merge, signature.merge
 
 
 def first_writer_wins(stored, mutation, version):
@@ -34,4 +40,67 @@ def test_a_merge_that_lets_the_first_writer_win_is_caught(monkeypatch):
 def test_a_device_that_drops_its_conflict_notes_is_caught(monkeypatch):
     monkeypatch.setattr(Replica, "_keep_conflict", lambda self, mutation, result: None)
     with pytest.raises(AssertionError, match="kept no note of it"):
+        run_state_machine_as_test(FieldWork, settings=SEARCH)
+
+
+def ledger_that_takes_edits(stored, mutation, version, ctx=None):
+    """A broken ledger: an entry once written can be edited (a miscount "corrected" in
+    place), so the stock no longer is the sum of the movements as they were made."""
+    if stored is not None and mutation.op == "update":
+        return lww.merge(stored, mutation, version, ctx)
+    return LEDGER(stored, mutation, version, ctx)
+
+
+def test_a_ledger_whose_entries_can_be_edited_is_caught(monkeypatch):
+    monkeypatch.setattr(ledger, "merge", ledger_that_takes_edits)
+    with pytest.raises(AssertionError, match="stock does not add up"):
+        run_state_machine_as_test(FieldWork, settings=SEARCH)
+
+
+def ledger_that_counts_replays(stored, mutation, version, ctx=None):
+    """A broken ledger: an entry that arrives again is added to the one already there."""
+    if stored is not None and mutation.op == "insert":
+        qty = stored.values["qty"] + mutation.fields["qty"]
+        return Merge(APPLIED, writes={"qty": qty}, clock={"qty": FieldClock(mutation.hlc, version)})
+    return LEDGER(stored, mutation, version, ctx)
+
+
+def resend_under_a_new_id(deliver):
+    """Each push delivered a second time under a new change-set id, as a device re-cutting
+    a change-set the server refused as too large (413) re-sends what had applied: only
+    then does a replay get past the server's record of change-sets to the ledger rule."""
+
+    def twice(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/sync/push":
+            again = orjson.loads(request.content)
+            again["changeset_id"] = new_id()
+            content = orjson.dumps(again)
+            self.ledger.record(content)
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+            deliver(self, httpx.Request(request.method, request.url, headers=headers, content=content))
+        return deliver(self, request)
+
+    return twice
+
+
+def test_a_ledger_that_counts_a_replayed_entry_twice_is_caught(monkeypatch):
+    start_of_day()  # yesterday's work, made once per run, is made by the sound rules
+    monkeypatch.setattr(FaultyNetwork, "_deliver", resend_under_a_new_id(FaultyNetwork._deliver))
+    monkeypatch.setattr(ledger, "merge", ledger_that_counts_replays)
+    # the doubled quantity is the latest value of no write, and no longer adds up
+    with pytest.raises(AssertionError, match="last writer did not win|stock does not add up"):
+        run_state_machine_as_test(FieldWork, settings=SEARCH)
+
+
+def signature_that_can_be_altered(stored, mutation, version, ctx):
+    """A broken signature rule: once captured, a signature takes later writes (a name
+    "corrected" after the customer signed)."""
+    if stored is not None and ctx.role != SYSTEM and mutation.op != "delete":
+        return lww.merge(stored, mutation, version, ctx)
+    return SIGNATURE(stored, mutation, version, ctx)
+
+
+def test_a_signature_that_can_be_altered_after_signing_is_caught(monkeypatch):
+    monkeypatch.setattr(signature, "merge", signature_that_can_be_altered)
+    with pytest.raises(AssertionError, match="signatures not as signed"):
         run_state_machine_as_test(FieldWork, settings=SEARCH)

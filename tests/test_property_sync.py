@@ -4,9 +4,13 @@ and their acknowledge, and restarts the server — and nothing acknowledged is l
 every refusal reaches its author, every replica ends equal to its scope.
 
 The work each role may do is a table (``ROLE_ACTIONS``): an action draws what it needs
-from the device's own replica and writes plain SQL there, as the app would. The
-domain's entities join the table with their actions (a depot keeper books a return, an
-engineer draws a part), and their invariants join ``tests/invariants.py``.
+from the device's own replica and writes plain SQL there, as the app would. Besides
+tickets, customers and equipment, the parts pass through it: engineers ask for parts,
+fit them from their vans and bring the old ones back, the desk approves requisitions,
+a depot keeper receives deliveries, issues parts to vans, books old parts in and
+disposes of them, and customers sign service reports. Its invariants are in
+``tests/invariants.py``: stock is the sum of its movements, a signature stays as it was
+captured and bound to the report it signed, old-part returns only move forward.
 
 ``FIELDSYNC_SOAK=1`` runs the soak sizes (``make soak``), seeded by
 ``FIELDSYNC_SOAK_SEED`` or at random; the seed and the count are printed.
@@ -35,6 +39,8 @@ from server.auth import add_device, add_user
 from sync.client import Replica
 from sync.errors import TransportError
 from sync.hlc import now_ms
+from sync.report import report_hash
+from sync.rules.ticket import RANK
 from sync.transport import HttpTransport
 from tests.conftest import PG_URL
 from tests.faults import (
@@ -48,7 +54,16 @@ from tests.faults import (
     RestartableServer,
     scratch_dir,
 )
-from tests.invariants import INVARIANTS, SETTLED_INVARIANTS, Device, World, read_server, replica_matches_its_scope
+from tests.invariants import (
+    INVARIANTS,
+    SETTLED_INVARIANTS,
+    Device,
+    Signing,
+    World,
+    read_server,
+    replica_matches_its_scope,
+    replica_stock_adds_up,
+)
 
 pytestmark = pytest.mark.skipif(
     bool(PG_URL), reason="restarts the server on its own SQLite file; the sync core it drives is the same on PostgreSQL"
@@ -61,10 +76,16 @@ STEPS = 40 if SOAK else 15
 SETTLE_ROUNDS = 6
 
 #: name → role; one engineer's phone runs ten minutes fast (the server re-stamps it).
-#: A depot keeper joins when the depot's actions do (ROLE_ACTIONS["depot"]).
-PEOPLE = {"desk": "desk", "wang": "engineer", "chen": "engineer", "liu": "engineer"}
+PEOPLE = {"desk": "desk", "wang": "engineer", "chen": "engineer", "liu": "engineer", "zhao": "depot"}
 ENGINEERS = ("wang", "chen", "liu")
 FAST_CLOCK = {"liu": 10 * 60_000}
+#: the stock room every day starts with (``_yesterday``): two parts in the catalog, the
+#: depot Zhao keeps, and each engineer's van
+DEPOT_ID = "depot-main"
+DEPOT = "loc-depot"
+VAN_OF = {f"u-{name}": f"loc-van-{name}" for name in ENGINEERS}
+#: a drive belt comes back to the depot as an old part once replaced; a fuse does not
+RETURNABLE_PART, PART = "part-belt", "part-fuse"
 
 
 # -- the work each role does ----------------------------------------------------------
@@ -91,11 +112,20 @@ def _actions(*entries: Callable | tuple[Callable, int]) -> tuple[Action, ...]:
     return tuple(out)
 
 
-def _pick(data: st.DataObject, device: Device, entity: str) -> str | None:
-    """One of the device's rows, in the order they reached it: ids are partly random, so
-    sorting by id would hand a replayed run a different row for the same choice."""
-    ids = [r[0] for r in device.replica.db.execute(f'SELECT id FROM "{entity}" ORDER BY rowid')]
+def _pick(data: st.DataObject, device: Device, entity: str, where: str = "TRUE") -> str | None:
+    """One of the device's rows (those ``where`` holds for), in the order they reached it:
+    ids are partly random, so sorting by id would hand a replayed run a different row for
+    the same choice."""
+    ids = [r[0] for r in device.replica.db.execute(f'SELECT id FROM "{entity}" WHERE {where} ORDER BY rowid')]
     return data.draw(st.sampled_from(ids), label=entity) if ids else None
+
+
+def _part(data: st.DataObject) -> str:
+    return data.draw(st.sampled_from([RETURNABLE_PART, PART]), label="part")
+
+
+def _qty(data: st.DataObject, most: int) -> float:
+    return float(data.draw(st.integers(1, most), label="qty"))
 
 
 _ASSIGNEES = st.sampled_from([*(f"u-{e}" for e in ENGINEERS), None])
@@ -202,37 +232,226 @@ def overstep(m: "FieldWork", device: Device, data: st.DataObject) -> None:
         device.replica.update("ticket", ticket, urgency=data.draw(st.sampled_from(["emergency", "normal"])))
 
 
+def approve_requisition(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The desk approves an engineer's requisition (only then does the depot issue its
+    parts), or raises one itself, approved, for the parts an engineer's ticket needs."""
+    requisition = _pick(data, device, "requisition") if data.draw(st.booleans(), label="approves") else None
+    if requisition:
+        device.replica.update("requisition", requisition, approved=True, approved_by=device.user_id)
+        return
+    engineer = data.draw(st.sampled_from(sorted(VAN_OF)), label="for")
+    device.replica.insert("requisition", engineer_id=engineer, depot_location_id=DEPOT, van_location_id=VAN_OF[engineer],
+                          lines=[{"part_id": _part(data), "qty": _qty(data, 3)}], reason=m.fresh("reason"),
+                          approved=True, approved_by=device.user_id)
+
+
+def ask_for_parts(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """An engineer writes a requisition for parts to his van, for one of his tickets or for stock."""
+    device.replica.insert("requisition", engineer_id=device.user_id, ticket_id=_pick(data, device, "ticket"),
+                          depot_location_id=DEPOT, van_location_id=VAN_OF[device.user_id],
+                          lines=[{"part_id": _part(data), "qty": _qty(data, 3)}], reason=m.fresh("reason"))
+
+
+def fit_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """An engineer fits a part from his van on a ticket; the old belt it replaces is
+    expected back at the depot. Sometimes he miscounted and edits the entry instead of
+    adding a correcting one: refused, the ledger is append-only."""
+    ticket = _pick(data, device, "ticket")
+    if ticket is None:
+        return
+    part, qty = _part(data), _qty(data, 2)
+    movement = device.replica.insert("stock_movement", kind="consume", part_id=part, qty=qty, condition="new",
+                                     from_location_id=VAN_OF[device.user_id], ticket_id=ticket,
+                                     held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
+    if part == RETURNABLE_PART:
+        device.replica.insert("old_part_return", ticket_id=ticket, part_id=part, qty=qty, engineer_id=device.user_id,
+                              depot_location_id=DEPOT, status="expected")
+    if data.draw(st.booleans(), label="edits the count"):
+        device.replica.update("stock_movement", movement, qty=qty + 1)
+
+
+def collect_old_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The engineer packs a replaced part into his van's old-parts bin for the depot."""
+    expected = _pick(data, device, "old_part_return", "status = 'expected'")
+    if expected is None:
+        return
+    back = device.replica.get("old_part_return", expected)
+    device.replica.update("old_part_return", expected, status="collected", collected_at=m.fresh_value("collected_at"))
+    device.replica.insert("stock_movement", kind="old_part_collected", part_id=back["part_id"], qty=back["qty"],
+                          condition="old", to_location_id=VAN_OF[device.user_id], ticket_id=back["ticket_id"],
+                          return_id=expected, held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
+
+
+def return_unused_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """An engineer takes a part he did not need back to the depot."""
+    device.replica.insert("stock_movement", kind="transfer", part_id=_part(data), qty=1.0, condition="new",
+                          from_location_id=VAN_OF[device.user_id], to_location_id=DEPOT, held_by=device.user_id,
+                          occurred_at=m.fresh_value("occurred_at"))
+
+
+def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The engineer completes the job and the customer signs the report on his device.
+    Then he marks the ticket signed, or tries to correct the signer's name (refused: a
+    signature never changes), or leaves it.
+
+    The test works out the hash of the report the customer saw itself, from the ticket
+    and the parts on the device, and keeps it with what the device captured.
+    """
+    ticket = _pick(data, device, "ticket")
+    if ticket is None:
+        return
+    replica = device.replica
+    if RANK.get(replica.get("ticket", ticket)["status"], -1) < RANK["completed"]:
+        replica.update("ticket", ticket, status="completed", result=m.fresh("result"),
+                       completed_at=m.fresh_value("completed_at"))
+    seen = replica.get("ticket", ticket)
+    consumed = [r for r in replica.all("stock_movement").values() if r["ticket_id"] == ticket and r["kind"] == "consume"]
+    captured = {"ticket_id": ticket, "blob_sha256": replica.put_blob(m.fresh("strokes").encode()),
+                "signer_name": m.fresh("signer"), "signed_at": m.fresh_value("signed_at"),
+                "report_hash": replica.report_hash(ticket)}
+    signature = replica.insert("signature", **captured)
+    m.signings[signature] = Signing(captured, report_hash(ticket, seen, consumed))
+    then = data.draw(st.sampled_from(["marks it signed", "corrects the name", "leaves it"]), label="then")
+    if then == "marks it signed":
+        replica.update("ticket", ticket, status="signed")
+    elif then == "corrects the name":
+        replica.update("signature", signature, signer_name=m.fresh("signer"))
+
+
+def receive_delivery(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """A supplier's delivery arrives at the depot (a receiving note)."""
+    device.replica.insert("stock_movement", kind="receive", part_id=_part(data), qty=_qty(data, 9), condition="new",
+                          to_location_id=DEPOT, held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
+
+
+def issue_parts(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The depot issues a requisition's parts to the engineer's van (refused unless the
+    desk approved it) and marks it issued."""
+    requisition = _pick(data, device, "requisition", "issued IS NOT 1")
+    if requisition is None:
+        return
+    asked = device.replica.get("requisition", requisition)
+    for line in asked["lines"] or []:
+        device.replica.insert("stock_movement", kind="issue", part_id=line["part_id"], qty=float(line["qty"]),
+                              condition="new", from_location_id=DEPOT, to_location_id=asked["van_location_id"],
+                              requisition_id=requisition, held_by=asked["engineer_id"],
+                              occurred_at=m.fresh_value("occurred_at"))
+    device.replica.update("requisition", requisition, issued=True)
+
+
+def book_old_part_in(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """An engineer hands in an old part: the depot books it received, from his van into
+    the depot's old-parts bin — whether or not his "collected" has arrived yet."""
+    back = _pick(data, device, "old_part_return", "status IN ('expected', 'collected')")
+    if back is None:
+        return
+    row = device.replica.get("old_part_return", back)
+    device.replica.update("old_part_return", back, status="received", received_at=m.fresh_value("received_at"),
+                          received_by=device.user_id)
+    device.replica.insert("stock_movement", kind="old_part_received", part_id=row["part_id"], qty=row["qty"],
+                          condition="old", from_location_id=VAN_OF[row["engineer_id"]], to_location_id=DEPOT,
+                          return_id=back, held_by=row["engineer_id"], occurred_at=m.fresh_value("occurred_at"))
+
+
+def dispose_of_old_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """A received old part is repaired, scrapped, or sent back to the supplier on a claim."""
+    back = _pick(data, device, "old_part_return", "status = 'received'")
+    if back is None:
+        return
+    row = device.replica.get("old_part_return", back)
+    disposition = data.draw(st.sampled_from(["repair", "scrap", "supplier_claim"]), label="disposition")
+    device.replica.update("old_part_return", back, status="disposed", disposition=disposition,
+                          disposed_at=m.fresh_value("disposed_at"))
+    if disposition != "repair":
+        device.replica.insert("stock_movement", kind="write_off" if disposition == "scrap" else "supplier_claim",
+                              part_id=row["part_id"], qty=row["qty"], condition="old", from_location_id=DEPOT,
+                              return_id=back, held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
+
+
 ROLE_ACTIONS: dict[str, tuple[Action, ...]] = {
     "desk": _actions(open_ticket, (edit_as_office, 2), (reassign, 2), move_status_as_office, edit_customer,
-                     edit_equipment, delete_row),
+                     edit_equipment, delete_row, approve_requisition),
     "engineer": _actions((record_work, 3), move_status_in_the_field, edit_customer, edit_equipment,
-                         register_equipment_found_on_site, open_ticket_on_site, overstep),
-    # a depot keeper's work (receiving parts, issuing them against requisitions, booking
-    # old parts in) joins with the stock and return invariants
-    "depot": (),
+                         register_equipment_found_on_site, open_ticket_on_site, overstep, ask_for_parts,
+                         (fit_part, 2), collect_old_part, return_unused_part, (customer_signs, 3)),
+    "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part),
 }
-OFFICE_WORKERS = sorted(name for name, role in PEOPLE.items() if role == "desk")
-FIELD_WORKERS = sorted(name for name, role in PEOPLE.items() if role != "desk" and ROLE_ACTIONS[role])
+#: the desk at head office and the keeper at the depot
+INDOOR_WORKERS = sorted(name for name, role in PEOPLE.items() if role in ("desk", "depot"))
+FIELD_WORKERS = sorted(name for name, role in PEOPLE.items() if role == "engineer")
 
 
 # -- the machine ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Morning:
+    """Where each example's day starts: the server's database and every replica, in
+    ``where``, and the change-sets that put yesterday's work there (``sent``)."""
+
+    where: Path
+    sent: dict[str, dict]
+
+
 @functools.cache
-def _blank_day() -> Path:
-    """The server's database with its people, and each person's empty replica, made once
-    per run: every example starts from copies instead of creating two dozen schemas."""
+def start_of_day() -> Morning:
+    """The server's database with its people, the stock room and yesterday's work, and
+    each person's replica synced with it, made once per run: every example starts from
+    copies instead of creating two dozen schemas and syncing them five times."""
     where = scratch_dir("fieldsync-property-blank-")
     atexit.register(shutil.rmtree, where, True)
     server = RestartableServer(f"sqlite:///{where / 'server.db'}")
     with server.engine.begin() as conn:
         for name, role in PEOPLE.items():
-            add_user(conn, name, role, user_id=f"u-{name}", depot_id="depot-main" if role == "depot" else None)
+            add_user(conn, name, role, user_id=f"u-{name}", depot_id=DEPOT_ID if role == "depot" else None)
             add_device(conn, f"u-{name}", f"{name}'s phone", device_id=f"d-{name}", token=f"token-{name}")
+    ledger = PushLedger()
+    network = FaultyNetwork(server, random.Random(0), CALM, ledger)
+    replicas = {name: Replica(where / f"{name}.replica", f"d-{name}", HttpTransport(
+        httpx.Client(transport=network, base_url="http://fieldsync"), f"token-{name}")) for name in PEOPLE}
+    _yesterday(replicas)
+    for replica in replicas.values():
+        replica.sync()
+        replica.transport.client.close()
+        replica.close()
     server.close()
-    for name in PEOPLE:
-        Replica(where / f"{name}.replica", f"d-{name}").close()
-    return where
+    return Morning(where, ledger.sent)
+
+
+def _yesterday(replicas: dict[str, Replica]) -> None:
+    """What the day inherits, so that parts and old parts move from the first step: the
+    catalog, the depot and the vans; a delivery on the depot's shelves; and for each
+    engineer a job under way with a belt fitted (the old one expected back) and an
+    approved requisition the depot has not issued yet."""
+    desk, depot = replicas["desk"], replicas["zhao"]
+    desk.insert("part", id=RETURNABLE_PART, code="BLT-200", name="Drive belt", unit="pc", returnable=True, price=80.0)
+    desk.insert("part", id=PART, code="FUS-10", name="Fuse 10 A", unit="pc", returnable=False, price=2.0)
+    desk.insert("stock_location", id=DEPOT, kind="depot", name="Main depot", depot_id=DEPOT_ID)
+    jobs = {}
+    for user_id, van in VAN_OF.items():
+        desk.insert("stock_location", id=van, kind="van", name=f"{user_id}'s van", engineer_id=user_id)
+        customer = desk.insert("customer", name=f"{user_id}'s customer", zone="ring2", phone=f"tel-{user_id}")
+        equipment = desk.insert("equipment", customer_id=customer, model="HX-200")
+        jobs[user_id] = desk.insert("ticket", customer_id=customer, equipment_id=equipment, status="dispatched",
+                                    urgency="normal", fault_description=f"{user_id}'s fault", channel="phone",
+                                    assignee_id=user_id)
+        desk.insert("requisition", engineer_id=user_id, ticket_id=jobs[user_id], depot_location_id=DEPOT,
+                    van_location_id=van, lines=[{"part_id": PART, "qty": 2.0}], reason="stock for the week",
+                    approved=True, approved_by="u-desk")
+    desk.sync()
+    for part in (RETURNABLE_PART, PART):
+        depot.insert("stock_movement", kind="receive", part_id=part, qty=10.0, condition="new", to_location_id=DEPOT,
+                     held_by="u-zhao")
+    depot.sync()
+    for name in ENGINEERS:
+        engineer, user_id = replicas[name], f"u-{name}"
+        engineer.sync()
+        engineer.update("ticket", jobs[user_id], status="on_site")
+        engineer.insert("stock_movement", kind="consume", part_id=RETURNABLE_PART, qty=1.0, condition="new",
+                        from_location_id=VAN_OF[user_id], ticket_id=jobs[user_id], held_by=user_id)
+        engineer.insert("old_part_return", ticket_id=jobs[user_id], part_id=RETURNABLE_PART, qty=1.0,
+                        engineer_id=user_id, depot_location_id=DEPOT, status="expected")
+        engineer.sync()
 
 
 class FieldWork(RuleBasedStateMachine):
@@ -241,14 +460,16 @@ class FieldWork(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.dir = scratch_dir("fieldsync-property-")
-        blank = _blank_day()
+        morning = start_of_day()
         for name in ("server.db", *(f"{n}.replica" for n in PEOPLE)):
-            shutil.copy(blank / name, self.dir / name)
+            shutil.copy(morning.where / name, self.dir / name)
         self.server = RestartableServer(f"sqlite:///{self.dir / 'server.db'}")
-        self.ledger = PushLedger()
+        self.ledger = PushLedger(dict(morning.sent))
         self.events: list[str] = []
         self.serial = 0
         self.devices: dict[str, Device] = {}
+        #: every signature captured, as the device captured it (see customer_signs)
+        self.signings: dict[str, Signing] = {}
 
     # values nobody else writes, so a lost one can be traced
     def fresh(self, prefix: str) -> str:
@@ -259,7 +480,7 @@ class FieldWork(RuleBasedStateMachine):
         self.serial += 1
         if name in ("run_hours", "mileage_km", "run_hours_reading"):
             return self.serial + 0.5
-        if name == "arrived_at":
+        if name.endswith("_at"):
             return f"2026-11-{1 + self.serial // 1440 % 28:02d}T{self.serial // 60 % 24:02d}:{self.serial % 60:02d}:00+08:00"
         return f"{name}-{self.serial}"
 
@@ -286,7 +507,7 @@ class FieldWork(RuleBasedStateMachine):
         self.actions = {role: tuple(rng.sample(actions, len(actions))) for role, actions in ROLE_ACTIONS.items()}
         for name, role in PEOPLE.items():
             self.devices[name] = Device(name, f"u-{name}", role, f"d-{name}", self._open(name),
-                                        "depot-main" if role == "depot" else None)
+                                        DEPOT_ID if role == "depot" else None)
         desk = self.devices["desk"].replica
         for assignee in assignees:
             customer = desk.insert("customer", name=self.fresh("customer"), zone="ring2", phone=self.fresh("tel"))
@@ -309,7 +530,7 @@ class FieldWork(RuleBasedStateMachine):
 
     def world(self) -> World:
         return World(read_server(self.server.engine), list(self.devices.values()),
-                     self.ledger.acknowledged(self.server.engine))
+                     self.ledger.acknowledged(self.server.engine), self.signings)
 
     @staticmethod
     def _next_millisecond() -> None:
@@ -327,8 +548,8 @@ class FieldWork(RuleBasedStateMachine):
         action.run(self, device, data)
 
     @rule(data=st.data())
-    def office_work(self, data: st.DataObject) -> None:
-        self._work(data.draw(st.sampled_from(OFFICE_WORKERS), label="who"), data)
+    def indoor_work(self, data: st.DataObject) -> None:
+        self._work(data.draw(st.sampled_from(INDOOR_WORKERS), label="who"), data)
 
     @rule(data=st.data())
     def field_work(self, data: st.DataObject) -> None:
@@ -356,6 +577,7 @@ class FieldWork(RuleBasedStateMachine):
             return
         world = self.world()
         replica_matches_its_scope(world.server, device)
+        replica_stock_adds_up(world, device)
         for invariant in INVARIANTS:
             invariant(world)
 
