@@ -9,15 +9,16 @@ Contract:
   sequence order, see docs/decisions.md). On SQLite the same write takes the database's
   write lock at once, so no deferred transaction deadlocks on upgrade.
 * :func:`append` gives entries consecutive sequence numbers above the head.
-* :func:`read` returns entries after a cursor, oldest first, reading only the index of
-  the caller's scope keys (or the primary key for a reader of everything, who gets no
-  evictions: nothing ever leaves its scope).
+* :func:`read` returns entries after a cursor, oldest first, with the horizon seen in
+  the same snapshot, reading only the index of the caller's scope keys (or the primary
+  key for a reader of everything, who gets no evictions: nothing ever leaves its scope).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Iterable
 
 import orjson
@@ -26,9 +27,9 @@ import sqlalchemy as sa
 from sync.errors import ResyncRequiredError
 
 from . import driver
-from .tables import change_log, change_scope, log_head
+from .tables import log_head
 
-__all__ = ["LogEntry", "claim", "append", "read", "horizon", "head"]
+__all__ = ["LogEntry", "RECORD", "Page", "claim", "append", "read", "page_sql", "page_parameters", "horizon", "head"]
 
 _LOG_COLUMNS = ("seq", "entity", "row_id", "op", "version", "hlc", "data", "device_id", "changed_at")
 
@@ -81,49 +82,77 @@ def horizon(conn: sa.Connection) -> int:
     return head(conn)[1]
 
 
+#: The columns of a page's rows (plain tuples: this runs once per row of every
+#: snapshot, and building a named tuple per row cost more than reading it).
+RECORD = ("seq", "entity", "row_id", "op", "version", "hlc", "data")
+
+
+@dataclass
+class Page:
+    """Entries after a cursor, oldest first, as tuples of :data:`RECORD` followed by the
+    horizon (``data`` is the stored JSON text), and the log's horizon as the page saw it."""
+
+    horizon: int
+    records: list[tuple]
+
+
 def read(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limit: int, *,
-         seen_horizon: int | None = 0) -> list[sa.Row]:
+         seen_horizon: int | None = 0) -> Page:
     """Up to ``limit`` entries with ``seq > after`` in the given scopes, oldest first.
 
     ``seen_horizon`` is the horizon when the caller's cursor was handed out (``None``: no
     cursor, a snapshot, which the compacted log always holds whole). Raises
     ``ResyncRequiredError`` when a compaction since then may have removed news the caller
     needs: the horizon rose above both the cursor and what the caller had seen (see
-    :mod:`server.compaction`). The horizon is read after the page: a compaction that
-    commits between the two makes the answer ``resync_required``, never a page with a
-    hole in it.
+    :mod:`server.compaction`). The page and the horizon come from one statement, so from
+    one snapshot: a compaction commits either before both (the answer is
+    ``resync_required``, or a page of the compacted log under its horizon) or after both.
+    Each entry is a tuple of :data:`RECORD` and the horizon.
+
+    The statement goes to the driver's cursor as text (:mod:`server.driver`): this runs
+    once per page of every sync, and building and compiling it through SQLAlchemy cost
+    three times the read.
     """
-    page = _page(conn, scope_keys, after, limit)
-    if seen_horizon is not None and max(after, seen_horizon) < horizon(conn):
+    keys = None if scope_keys is None else sorted(set(scope_keys))
+    if keys == []:
+        return Page(horizon(conn), [])
+    records = driver.fetch(conn, page_sql(None if keys is None else len(keys)), page_parameters(keys, after, limit))
+    # An empty page has no row to carry the horizon: read it now. Later than the page,
+    # it can only be higher, which sends the caller to resync sooner, never later.
+    page = Page(records[0][-1] if records else horizon(conn), records)
+    if seen_horizon is not None and max(after, seen_horizon) < page.horizon:
         raise ResyncRequiredError(
             "this cursor is older than the server's log: resync the scope (pending edits are kept)"
         )
     return page
 
 
-def _page(conn: sa.Connection, scope_keys: Iterable[str] | None, after: int, limit: int) -> list[sa.Row]:
-    columns = [change_log.c.seq, change_log.c.entity, change_log.c.row_id, change_log.c.op,
-               change_log.c.version, change_log.c.hlc, change_log.c.data]
+def page_parameters(scope_keys: list[str] | None, after: int, limit: int) -> list:
+    """The parameters of :func:`page_sql`, in order."""
     if scope_keys is None:
-        # A reader of everything never leaves a scope: evictions are for scoped readers.
-        query = (sa.select(*columns).where(change_log.c.seq > after, change_log.c.op != "evict")
-                 .order_by(change_log.c.seq).limit(limit))
-        return conn.execute(query).all()
-    keys = sorted(set(scope_keys))
-    if not keys:
-        return []
-    # One bounded range scan per key, merged: the cost follows the page, not the log.
-    per_key = []
-    for key in keys:
-        scan = (
-            sa.select(change_scope.c.seq)
-            .where(change_scope.c.scope_key == key, change_scope.c.seq > after)
-            .order_by(change_scope.c.seq)
-            .limit(limit)
-            .subquery()
+        return [after, limit]
+    return [p for key in scope_keys for p in (key, after, limit)] + [limit]
+
+
+@lru_cache(maxsize=64)
+def page_sql(key_count: int | None) -> str:
+    """The page query (``?`` placeholders): entries in :data:`RECORD` order, each followed
+    by the log's horizon.
+
+    A reader of everything (``key_count`` None) reads the log by its primary key and
+    never sees evictions: nothing ever leaves its scope. A scoped reader does one bounded
+    range scan of ``change_scope`` per key, merged: the cost follows the page, not the log.
+    The horizon is a subquery evaluated once per statement.
+    """
+    columns = ", ".join([*(f"change_log.{name}" for name in RECORD), "(SELECT horizon FROM log_head WHERE id = 1)"])
+    if key_count is None:
+        return f"SELECT {columns} FROM change_log WHERE seq > ? AND op <> 'evict' ORDER BY seq LIMIT ?"
+    else:
+        scans = " UNION ".join(
+            f"SELECT k{i}.seq FROM (SELECT seq FROM change_scope WHERE scope_key = ? AND seq > ? "
+            f"ORDER BY seq LIMIT ?) k{i}"
+            for i in range(key_count)
         )
-        per_key.append(sa.select(scan.c.seq))
-    merged = sa.union(*per_key).subquery() if len(per_key) > 1 else per_key[0].subquery()
-    page = sa.select(merged.c.seq).order_by(merged.c.seq).limit(limit).subquery()
-    query = sa.select(*columns).join(page, page.c.seq == change_log.c.seq).order_by(change_log.c.seq)
-    return conn.execute(query).all()
+    return (f"SELECT {columns} FROM change_log JOIN "
+            f"(SELECT u.seq FROM ({scans}) u ORDER BY u.seq LIMIT ?) p ON p.seq = change_log.seq "
+            "ORDER BY change_log.seq")

@@ -3,7 +3,7 @@
 * request body: ``MAX_CONTENT_LENGTH`` (8 MiB) — 413 ``too_large`` before it is read;
 * mutations per change-set: ``sync.changeset.MAX_MUTATIONS`` (1,000) — 422 ``invalid``,
   nothing applied;
-* pull page: ``server.pull.MAX_PAGE`` (1,000) — 422 ``invalid``;
+* pull page: ``server.pull.MAX_PAGE`` (5,000) — 422 ``invalid``;
 * blob: ``server.blobs.MAX_BLOB_BYTES`` (5 MiB) — 413 ``too_large``;
 * text field: its ``Field.max_length`` — that mutation ``rejected`` (``invalid_value``);
 * json field: :data:`MAX_JSON_FIELD_BYTES` (64 KiB encoded) — that mutation ``rejected``

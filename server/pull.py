@@ -19,7 +19,7 @@ from . import changelog, scopes
 
 __all__ = ["read_changes", "parse_cursor", "format_cursor", "MAX_PAGE", "DEFAULT_PAGE"]
 
-MAX_PAGE = 1000
+MAX_PAGE = 5000
 DEFAULT_PAGE = 500
 
 
@@ -54,9 +54,12 @@ def parse_limit(raw: str | None) -> int:
 def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
                  registry: Registry = REGISTRY) -> dict:
     after, seen = parse_cursor(cursor)
-    with engine.connect() as conn:
-        issued = changelog.horizon(conn)
-        records = changelog.read(conn, scopes.reader_keys(user), after, limit + 1, seen_horizon=seen)
+    # One statement reads the page and the horizon (changelog.read), so no transaction
+    # is needed around it: without one, PostgreSQL is spared a BEGIN and a ROLLBACK, two
+    # of the few round trips a pull makes.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        page = changelog.read(conn, scopes.reader_keys(user), after, limit + 1, seen_horizon=seen)
+    records = page.records
     has_more = len(records) > limit
     records = records[:limit]
     # Unpacking each row as a tuple and embedding the stored JSON as is: this loop runs
@@ -65,15 +68,15 @@ def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
     changes = [
         {"entity": entity, "id": row_id, "op": op, "version": version, "hlc": stamp,
          "data": None if data is None else fragment(data)}
-        for _seq, entity, row_id, op, version, stamp, data in records
+        for _seq, entity, row_id, op, version, stamp, data, _horizon in records
     ]
     hidden = _hidden(registry, user["role"])
     if hidden:
-        for change, record in zip(changes, records):
+        for change, (*_, data, _horizon) in zip(changes, records):
             cut = hidden.get(change["entity"])
-            if cut and record.data is not None:
-                change["data"] = {k: v for k, v in orjson.loads(record.data).items() if k not in cut}
-    return {"changes": changes, "cursor": format_cursor(records[-1].seq if records else after, issued),
+            if cut and data is not None:
+                change["data"] = {k: v for k, v in orjson.loads(data).items() if k not in cut}
+    return {"changes": changes, "cursor": format_cursor(records[-1][0] if records else after, page.horizon),
             "has_more": has_more}
 
 

@@ -66,10 +66,10 @@ class _Puller:
 
     def page(self, engine: sa.Engine, limit: int = 100) -> int:
         with engine.connect() as conn:
-            records = changelog.read(conn, self.scope_keys, self.cursor, limit)
-        self.seen.extend((r.seq, r.row_id) for r in records)
-        if records:
-            self.cursor = records[-1].seq
+            records = changelog.read(conn, self.scope_keys, self.cursor, limit).records
+        self.seen.extend((seq, row_id) for seq, _entity, row_id, *_ in records)
+        if self.seen:
+            self.cursor = self.seen[-1][0]
         return len(records)
 
     def has_seen(self, engine: sa.Engine, count: int) -> bool:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from server.blobs import MAX_BLOB_BYTES
 from server.limits import MAX_JSON_FIELD_BYTES, RateLimiter
+from server.pull import MAX_PAGE
 from server.tables import entity_table
 from sync import hlc
 from sync.changeset import MAX_MUTATIONS
@@ -52,8 +53,8 @@ def test_change_set_with_too_many_mutations_gets_422_and_changes_nothing(client,
 
 
 def test_pull_page_over_the_limit_gets_422(client, people):
-    response = client.get("/v1/sync/pull?limit=1001", headers=auth_header(people["wang"]))
-    assert (response.status_code, response.json["code"], response.json["details"]["limit"]) == (422, "invalid", 1000)
+    response = client.get(f"/v1/sync/pull?limit={MAX_PAGE + 1}", headers=auth_header(people["wang"]))
+    assert (response.status_code, response.json["code"], response.json["details"]["limit"]) == (422, "invalid", MAX_PAGE)
 
 
 def test_blob_over_the_limit_gets_413_before_it_is_stored(client, people):

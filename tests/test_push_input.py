@@ -95,7 +95,7 @@ def test_no_token_and_unknown_token_get_401(client, people):
     assert (response.status_code, response.json["code"]) == (401, "unauthorized")
 
 
-@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "limit=0", "limit=5000", "limit=ten"])
+@pytest.mark.parametrize("query", ["cursor=abc", "cursor=-1", "limit=0", "limit=5001", "limit=ten"])
 def test_bad_pull_parameters_get_422(client, people, query):
     response = client.get(f"/v1/sync/pull?{query}", headers=auth_header(people["desk"]))
     assert response.status_code == 422 and response.json["code"] == "invalid"
