@@ -18,6 +18,7 @@ import client_schema
 from server.db import create_schema, make_engine
 from sync.client import Replica
 from sync.local import to_column
+from sync.pull import PAGE_SIZE
 from sync.transport import HttpTransport
 
 from . import dataset, load, servers
@@ -135,7 +136,7 @@ def _sections(data: dataset.Dataset, r: dict[str, list[float]]) -> list[Section]
         first.notes.append(f"`{wanted}` is not in the registry yet: {dict(dataset.ENGINEER_SCOPE.counts)[wanted]:,} "
                            f"`{used}` rows stand in for it (same count, same scope).")
     first.notes.append("Live `fieldsync serve --workers 2` on SQLite over loopback; a new replica file per run; "
-                       "`Replica.sync()` timed from the first request to the last commit.")
+                       f"`Replica.sync()` (pages of {PAGE_SIZE:,}) timed from the first request to the last commit.")
     wire = Section("5 bytes on the wire", [
         Row("bytes per synced row, gzip", f"{median(r['bytes_gzip']):,.0f}"),
         Row("bytes per synced row, no compression", f"{median(r['bytes_identity']):,.0f}"),

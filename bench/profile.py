@@ -20,6 +20,7 @@ from server.app import create_app
 from server.db import create_schema, make_engine
 from server.push import apply_push
 from sync.client import Replica
+from sync.pull import PAGE_SIZE
 from sync.registry import REGISTRY
 
 from . import dataset, load, push_rate, servers
@@ -82,7 +83,7 @@ def profile_pull() -> None:
         profiler = Profiler()
         with profiler:
             while True:
-                query = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
+                query = {"limit": PAGE_SIZE} | ({"cursor": cursor} if cursor else {})
                 body = client.get("/v1/sync/pull", query_string=query, headers=headers).data
                 pages.append(body)
                 answer = orjson.loads(body)

@@ -23,7 +23,7 @@ from sqlite_utils.migrations import Migrations
 
 from sync.registry import REGISTRY, Entity, Registry
 
-__all__ = ["SQL_TYPES", "migrations", "apply", "capture_triggers", "steps"]
+__all__ = ["SQL_TYPES", "migrations", "apply", "capture_triggers", "version_triggers", "steps"]
 
 SQL_TYPES = {
     "text": "TEXT",
@@ -37,6 +37,7 @@ SQL_TYPES = {
 
 _STEPS_DIR = Path(__file__).with_name("steps")
 _TRIGGER_PREFIX = "fs_capture_"
+_VERSION_TRIGGER_PREFIX = "fs_version_"
 _NOT_A_KEY = "$.\"\""
 
 migrations = Migrations("fieldsync-replica")
@@ -72,18 +73,43 @@ for _path in steps():
 
 
 def apply(db: sqlite_utils.Database, registry: Registry = REGISTRY) -> None:
-    """Bring a replica to the newest schema and rebuild its capture triggers."""
-    migrations.apply(db)
+    """Bring a replica to the newest schema and rebuild its triggers.
+
+    The triggers are dropped first: a step that rewrites rows (0004 fills ``_version``)
+    must not be captured as local edits, and the triggers of the old schema may not fit
+    the new one.
+    """
     with db.conn:
         for (name,) in db.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?", (_TRIGGER_PREFIX + "%",)
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE ? OR name LIKE ?)",
+            (_TRIGGER_PREFIX + "%", _VERSION_TRIGGER_PREFIX + "%"),
         ).fetchall():
             db.conn.execute(f'DROP TRIGGER "{name}"')
+    migrations.apply(db)
+    with db.conn:
         for entity in registry:
+            for sql in version_triggers(entity):
+                db.conn.execute(sql)
             if not _captured(entity):
                 continue  # written by the server only (conflict notes): nothing to send
             for sql in capture_triggers(entity):
                 db.conn.execute(sql)
+
+
+def version_triggers(entity: Entity) -> list[str]:
+    """The trigger that keeps a deleted row's server version in ``_row_version``.
+
+    It fires on every delete, the engine's too: a row deleted here or by a pull must
+    not be taken back by an older copy of it (a late pull page, a push answered from
+    the server's record). The engine forgets the version when the row leaves the scope.
+    """
+    table = entity.name
+    return [
+        f'CREATE TRIGGER "{_VERSION_TRIGGER_PREFIX}{table}_delete" AFTER DELETE ON "{table}" '
+        f"WHEN OLD._version IS NOT NULL BEGIN "
+        f"INSERT INTO _row_version (entity, id, version) VALUES ('{table}', OLD.id, OLD._version) "
+        f"ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version; END"
+    ]
 
 
 def _captured(entity: Entity) -> list:
@@ -103,7 +129,7 @@ def _outbox_insert(entity: Entity, op: str, fields_sql: str, row: str) -> str:
     return (
         "INSERT INTO _outbox (mutation_id, entity, row_id, op, fields, hlc, base_version) "
         f"SELECT lower(hex(randomblob(16))), '{entity.name}', {row}.id, '{op}', f, fieldsync_hlc(), "
-        f"(SELECT version FROM _row_version WHERE entity = '{entity.name}' AND id = {row}.id) "
+        f"coalesce({row}._version, (SELECT version FROM _row_version WHERE entity = '{entity.name}' AND id = {row}.id)) "
         f"FROM (SELECT {fields_sql} AS f)"
     )
 

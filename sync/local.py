@@ -7,7 +7,8 @@ quiet (``_sync_control.applying = 1``) unless it says otherwise.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable
+from operator import itemgetter
+from typing import Any, Callable, Iterable
 
 import orjson
 
@@ -54,60 +55,95 @@ class LocalRows:
         return entity
 
     def upsert_sql(self, entity: Entity) -> str:
+        """Write a whole row and its version in one statement, unless the row holds a newer one.
+
+        The guard in ``DO UPDATE … WHERE`` lets a page of rows the replica may already
+        hold go in without looking their versions up first (NULL: never pulled).
+        """
         sql = self._upsert_sql.get(entity.name)
         if sql is None:
-            cols = ["id", *entity.field_names]
+            cols = ["id", *entity.field_names, "_version"]
             quoted = ", ".join(f'"{c}"' for c in cols)
             marks = ", ".join("?" for _ in cols)
-            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in entity.field_names)
-            sql = f'INSERT INTO "{entity.name}" ({quoted}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets}'
+            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in [*entity.field_names, "_version"])
+            sql = (f'INSERT INTO "{entity.name}" ({quoted}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets} '
+                   f'WHERE "{entity.name}"._version IS NULL OR excluded._version >= "{entity.name}"._version')
             self._upsert_sql[entity.name] = sql
         return sql
 
-    def row_values(self, entity: Entity, row_id: str, data: dict) -> list:
-        """The upsert's parameters; only json and boolean fields need converting."""
-        names, converted = self._layout(entity)
-        values = [row_id, *map(data.get, names)]
-        for index, kind in converted:
-            values[index] = to_column(kind, values[index])
-        return values
+    def parameters(self, entity: Entity, changes: list[dict]) -> list:
+        """The upsert's parameters for pulled changes (``id``, ``data``, ``version``).
 
-    def _layout(self, entity: Entity) -> tuple[tuple[str, ...], tuple[tuple[int, str], ...]]:
+        This runs once per pulled row, so it does as little as it can: one C-level
+        ``itemgetter`` call per row when every field is present (the server sends whole
+        rows), ``dict.get`` when some are not (a field the role may not read), and a
+        conversion only for json fields (a boolean binds as the integer it is).
+        """
+        pick, names, json_columns = self._layout(entity)
+        try:
+            values = [(c["id"], *pick(c["data"]), c["version"]) for c in changes]
+        except (KeyError, TypeError):
+            values = [(c["id"], *map((c.get("data") or {}).get, names), c["version"]) for c in changes]
+        if not json_columns:
+            return values
+        converted = []
+        for row in values:
+            row = list(row)
+            for index in json_columns:
+                row[index] = to_column("json", row[index])
+            converted.append(row)
+        return converted
+
+    def _layout(self, entity: Entity) -> tuple[Callable[[dict], tuple], tuple[str, ...], tuple[int, ...]]:
         layout = self._layouts.get(entity.name)
         if layout is None:
-            converted = tuple((i, f.type) for i, f in enumerate(entity.fields, start=1) if f.type in ("json", "boolean"))
-            layout = self._layouts[entity.name] = (entity.field_names, converted)
+            names = entity.field_names
+            pick = itemgetter(*names) if len(names) > 1 else (lambda data: (data[names[0]],))
+            json_columns = tuple(i for i, f in enumerate(entity.fields, start=1) if f.type == "json")
+            layout = self._layouts[entity.name] = (pick, names, json_columns)
         return layout
 
-    def put_rows(self, entity_name: str, rows: Iterable[tuple[str, dict]]) -> None:
-        """Replace whole rows with the server's state."""
+    def put_rows(self, entity_name: str, changes: list[dict]) -> None:
+        """Replace whole rows with the server's state (pulled changes: ``id``, ``data``,
+        ``version``); a row that holds a newer version stays as it is."""
         entity = self._entity(entity_name)
-        self.db.executemany(self.upsert_sql(entity), [self.row_values(entity, rid, data) for rid, data in rows])
+        self.db.executemany(self.upsert_sql(entity), self.parameters(entity, changes))
 
     def delete_rows(self, entity_name: str, ids: Iterable[str]) -> None:
+        """Delete rows; their versions stay in ``_row_version`` (the delete trigger)."""
         self._entity(entity_name)
         self.db.executemany(f'DELETE FROM "{entity_name}" WHERE id = ?', [(i,) for i in ids])
 
-    def set_versions(self, items: Iterable[tuple[str, str, int]]) -> None:
+    def keep_versions(self, entity_name: str, items: Iterable[tuple[str, int]]) -> None:
+        """Remember the versions of rows the replica no longer holds (pulled deletes)."""
         self.db.executemany(
             "INSERT INTO _row_version (entity, id, version) VALUES (?, ?, ?) "
             "ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version",
-            list(items),
+            [(entity_name, row_id, version) for row_id, version in items],
         )
 
     def forget_versions(self, items: Iterable[tuple[str, str]]) -> None:
+        """Forget deleted rows' versions: they left the scope (call after deleting them)."""
         self.db.executemany("DELETE FROM _row_version WHERE entity = ? AND id = ?", list(items))
 
+    def keeps_deleted(self, entity_name: str) -> bool:
+        """Whether the replica remembers versions of deleted rows of this entity."""
+        return self.db.execute("SELECT EXISTS (SELECT 1 FROM _row_version WHERE entity = ?)",
+                               (entity_name,)).fetchone()[0] == 1
+
     def versions(self, entity_name: str, ids: list[str]) -> dict[str, int]:
+        """The version held for each row: the row's own, else the one kept when it was deleted."""
+        self._entity(entity_name)
         found: dict[str, int] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            found.update(
-                self.db.execute(
-                    f"SELECT id, version FROM _row_version WHERE entity = ? AND id IN ({marks})", [entity_name, *chunk]
-                ).fetchall()
-            )
+            found.update(self.db.execute(
+                f"SELECT id, version FROM _row_version WHERE entity = ? AND id IN ({marks})", [entity_name, *chunk]
+            ).fetchall())
+            found.update(self.db.execute(
+                f'SELECT id, _version FROM "{entity_name}" WHERE _version IS NOT NULL AND id IN ({marks})', chunk
+            ).fetchall())
         return found
 
     def pending_rows(self) -> set[tuple[str, str]]:

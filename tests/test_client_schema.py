@@ -16,10 +16,12 @@ def columns(db: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
 
 
-def test_every_registry_entity_has_a_table_with_exactly_its_fields(tmp_path):
+def test_every_registry_entity_has_a_table_with_exactly_its_fields_and_the_version_held(tmp_path):
     replica = Replica(tmp_path / "r.db", "dev")
     for entity in REGISTRY:
-        assert columns(replica.db, entity.name) == ["id", *entity.field_names], entity.name
+        held = columns(replica.db, entity.name)
+        assert "_version" in held, entity.name
+        assert [c for c in held if c != "_version"] == ["id", *entity.field_names], entity.name
 
 
 def test_a_replica_made_by_an_older_release_migrates_forward_keeping_its_data(tmp_path):
@@ -80,3 +82,58 @@ def test_clock_resumes_past_pending_writes_after_a_restart(tmp_path):
     reopened.insert("customer", name="b")
     stamps = [r[0] for r in reopened.db.execute("SELECT hlc FROM _outbox ORDER BY seq")]
     assert stamps[0] == stamp and stamps[1] > stamp
+
+
+class _OnePage:
+    """A server that answers one pull page."""
+
+    def __init__(self, changes: list[dict]):
+        self.changes = changes
+
+    def pull(self, cursor, limit):
+        return {"changes": self.changes, "cursor": "8", "has_more": False}
+
+
+def test_a_replica_at_step_3_upgrades_keeping_its_rows_versions_and_pending_edits(tmp_path):
+    path = tmp_path / "v3.db"
+    old = sqlite_utils.Database(sqlite3.connect(path))
+    client_schema.migrations.apply(old, stop_before="0004_row_version_in_row")
+    db = old.conn
+    db.execute("INSERT INTO _sync_state (key, value) VALUES ('device_id', 'dev'), ('cursor', '7')")
+    db.execute("INSERT INTO customer (id, name) VALUES ('c-pulled', 'Acme'), ('c-local', 'New')")
+    db.execute("INSERT INTO _row_version (entity, id, version) VALUES ('customer', 'c-pulled', 3), "
+               "('customer', 'c-deleted', 5)")
+    db.execute("INSERT INTO _outbox (mutation_id, entity, row_id, op, fields, hlc) VALUES "
+               "('m1', 'customer', 'c-local', 'insert', '{\"name\": \"New\"}', '001700000000000:00000:dev')")
+    # the release before left its capture triggers in the file; this one captures any update
+    db.execute("CREATE TRIGGER fs_capture_customer_update AFTER UPDATE ON customer BEGIN "
+               "INSERT INTO _outbox (mutation_id, entity, row_id, op, hlc) "
+               "VALUES (lower(hex(randomblob(16))), 'customer', NEW.id, 'update', 'x'); END")
+    db.commit()
+    db.close()
+
+    replica = Replica(path, "dev", _OnePage([
+        {"entity": "customer", "id": "c-deleted", "op": "upsert", "version": 4, "hlc": None, "data": {"name": "old"}},
+    ]))
+
+    assert replica.cursor == "7"
+    assert {k: v["name"] for k, v in replica.all("customer").items()} == {"c-pulled": "Acme", "c-local": "New"}
+    assert dict(replica.db.execute("SELECT id, _version FROM customer")) == {"c-pulled": 3, "c-local": None}
+    assert replica.db.execute("SELECT entity, id, version FROM _row_version").fetchall() == [("customer", "c-deleted", 5)]
+    assert replica.pending() == 1  # the step's own writes were not captured
+    replica.update("customer", "c-pulled", name="Acme Ltd")
+    assert replica.db.execute("SELECT base_version FROM _outbox WHERE row_id = 'c-pulled'").fetchone() == (3,)
+    replica.pull()
+    assert replica.get("customer", "c-deleted") is None  # older than the delete the replica remembers
+
+
+def test_a_deleted_row_keeps_its_version_until_it_leaves_the_scope(tmp_path):
+    replica = Replica(tmp_path / "r.db", "dev", _OnePage([
+        {"entity": "customer", "id": "c1", "op": "upsert", "version": 6, "hlc": None, "data": {"name": "a"}},
+    ]))
+    replica.pull()
+    replica.delete("customer", "c1")
+    assert replica.db.execute("SELECT base_version FROM _outbox WHERE op = 'delete'").fetchone() == (6,)
+    assert replica.rows.versions("customer", ["c1"]) == {"c1": 6}
+    replica.insert("customer", id="c1", name="again")
+    assert replica.db.execute("SELECT base_version FROM _outbox WHERE op = 'insert'").fetchone() == (6,)

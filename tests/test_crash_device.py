@@ -101,7 +101,7 @@ def replica_left_behind(path) -> tuple[str | None, dict[str, tuple[int, dict]]]:
     db = sqlite3.connect(path)
     try:
         cursor = db.execute("SELECT value FROM _sync_state WHERE key = 'cursor'").fetchone()
-        versions = dict(db.execute("SELECT id, version FROM _row_version WHERE entity = 'customer'").fetchall())
+        versions = dict(db.execute("SELECT id, _version FROM customer").fetchall())
         names = [f.name for f in REGISTRY.get("customer").fields]
         rows = {
             r[0]: (versions.get(r[0]), dict(zip(names, r[1:])))

@@ -1,0 +1,152 @@
+"""Taking the server's changes in (part of :class:`sync.client.Replica`).
+
+Each page is applied in one transaction together with the cursor after it, the capture
+triggers quiet; then every row with pending local edits has them replayed over it
+(rebase), so a pull never overwrites local work. A crash keeps whole pages only.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from operator import itemgetter, methodcaller
+
+from . import gcpause, hlc
+from .errors import ResyncRequiredError
+from .outcomes import SyncReport
+from .transaction import Quiet
+
+__all__ = ["Pull", "PAGE_SIZE"]
+
+#: Rows per page the engine asks for, the most the server gives: a page is one
+#: transaction and one round of per-page work on the device, so a new replica's snapshot
+#: goes in five times fewer of them than with pages of 1,000.
+PAGE_SIZE = 5000
+
+_OP = itemgetter("op")
+_HLC = methodcaller("get", "hlc")
+
+
+@dataclass
+class _Page:
+    changes: list = field(default_factory=list)
+    cursor: str | None = None
+    has_more: bool = False
+
+
+class Pull:
+    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``clock``, ``page_size``,
+    ``cursor`` and the state helpers of :class:`sync.client.Replica`."""
+
+    def pull(self, report: SyncReport | None = None) -> SyncReport:
+        """Pull pages until the server has nothing more.
+
+        While a page is applied, the next one is already on its way (its cursor is in
+        the answer), so the server's work and the device's overlap instead of taking
+        turns. The transport is still called one request at a time; a page fetched
+        ahead of a failed apply is dropped, and the next pull starts from the cursor
+        committed with the last page applied.
+        """
+        report = report or SyncReport()
+        with gcpause.paused(), ThreadPoolExecutor(max_workers=1) as ahead:
+            fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
+            while True:
+                try:
+                    answer = fetch.result()
+                except ResyncRequiredError:
+                    self._start_resync()
+                    report.resynced = True
+                    fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
+                    continue
+                page = _Page(answer.get("changes", []), answer.get("cursor"), bool(answer.get("has_more")))
+                if page.has_more:
+                    fetch = ahead.submit(self.transport.pull, page.cursor, self.page_size)
+                self._apply_page(page)
+                report.pulled += len(page.changes)
+                if not page.has_more:
+                    break
+        if self._state("resyncing") == "1":
+            self._finish_resync()
+        return report
+
+    def _apply_page(self, page: _Page) -> None:
+        pending = self.rows.pending_rows()
+        resyncing = self._state("resyncing") == "1"
+        with self._transaction(), Quiet(self.db):
+            # each row's latest change in the page, by entity (a page may hold a row twice)
+            by_entity: dict[str, dict[str, dict]] = {}
+            for change in page.changes:
+                latest = by_entity.get(change["entity"])
+                if latest is None:
+                    latest = by_entity[change["entity"]] = {}
+                latest[change["id"]] = change
+            for entity in [e for e in by_entity if e not in self.registry]:
+                del by_entity[entity]
+            for entity, latest in by_entity.items():
+                self._apply_entity(entity, list(latest.values()), pending)
+            if resyncing:
+                self.db.executemany("DELETE FROM _resync_unseen WHERE entity = ? AND id = ?",
+                                    [(entity, row_id) for entity, latest in by_entity.items() for row_id in latest])
+            newest = max((max(filter(None, map(_HLC, latest.values())), default="") for latest in by_entity.values()),
+                         default="")
+            if newest:
+                self.clock.observe(hlc.parse(newest))
+            self._set_state("cursor", page.cursor)
+
+    def _apply_entity(self, entity: str, changes: list[dict], pending: set) -> None:
+        """Apply one entity's changes of a page: a change older than the version held is skipped.
+
+        A page of upserts of rows without pending edits, when the replica remembers no
+        deleted row of the entity, goes in as one statement that keeps a newer row by
+        itself (a new replica's snapshot is all such pages). Otherwise versions are looked
+        up where that statement cannot decide alone: deletes and evictions, rows with
+        pending edits (they are rebased), and every row when the replica remembers deleted
+        rows of this entity (an older copy of a deleted row must stay out).
+        """
+        rebased = bool(pending) and any((entity, c["id"]) in pending for c in changes)
+        remembers = self.rows.keeps_deleted(entity)
+        if not rebased and not remembers and set(map(_OP, changes)) == {"upsert"}:
+            self.rows.put_rows(entity, changes)
+            return
+        if remembers:
+            asked = [c["id"] for c in changes]
+        else:
+            asked = [c["id"] for c in changes if c["op"] != "upsert" or (entity, c["id"]) in pending]
+        known = self.rows.versions(entity, asked) if asked else {}
+        # an eviction is about scope, not content: it always applies
+        fresh = [c for c in changes if c["op"] == "evict" or c.get("version", 0) >= known.get(c["id"], 0)]
+        self.rows.put_rows(entity, [c for c in fresh if c["op"] == "upsert"])
+        gone = [c for c in fresh if c["op"] == "delete"]
+        self.rows.delete_rows(entity, [c["id"] for c in gone])
+        self.rows.keep_versions(entity, [(c["id"], c["version"]) for c in gone])
+        evicts = [c["id"] for c in fresh if c["op"] == "evict"]
+        evicted = [i for i in evicts if (entity, i) not in pending]
+        self.rows.delete_rows(entity, evicted)
+        self.rows.forget_versions((entity, i) for i in evicted)
+        self.db.executemany("INSERT OR IGNORE INTO _evict_after_push (entity, id) VALUES (?, ?)",
+                            [(entity, i) for i in evicts if (entity, i) in pending])
+        for change in fresh:
+            if (entity, change["id"]) in pending:
+                self.rows.rebase(entity, change["id"])
+
+    def _start_resync(self) -> None:
+        """The server no longer has our place in its log: fetch the scope afresh."""
+        with self._transaction():
+            self.db.execute("DELETE FROM _resync_unseen")
+            self.db.execute("INSERT INTO _resync_unseen (entity, id) SELECT entity, id FROM _row_version")
+            for entity in self.registry:
+                self.db.execute(f"INSERT OR IGNORE INTO _resync_unseen (entity, id) "
+                                f"SELECT '{entity.name}', id FROM \"{entity.name}\" WHERE _version IS NOT NULL")
+            self._set_state("cursor", None)
+            self._set_state("resyncing", "1")
+
+    def _finish_resync(self) -> None:
+        """Rows the fresh snapshot did not bring have left the scope: drop them."""
+        pending = self.rows.pending_rows()
+        with self._transaction(), Quiet(self.db):
+            for entity, row_id in self.db.execute("SELECT entity, id FROM _resync_unseen").fetchall():
+                if (entity, row_id) not in pending and entity in self.registry:
+                    self.rows.delete_rows(entity, [row_id])
+                    self.rows.forget_versions([(entity, row_id)])
+            self.db.execute("DELETE FROM _resync_unseen")
+            self._set_state("resyncing", None)
