@@ -18,11 +18,12 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from sync import gcpause
 from sync.changeset import parse_changeset
 from sync.errors import ForbiddenError
 from sync.registry import Registry
 
-from . import changelog, driver, gcpause
+from . import changelog, driver
 from .apply import Batch, Caller
 from .domain.config import DomainConfig
 

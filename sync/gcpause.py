@@ -1,14 +1,17 @@
-"""Python's cyclic garbage collector held off while a pull runs on the device.
+"""Python's cyclic garbage collector held off during bulk work: a pull applied on the
+device, a push applied on the server.
 
-Decoding a page of 1,000 rows allocates a few thousand dicts, all freed by reference
-counting once the page is applied; left on, the collector runs many times per page and
-scans them each time: it took 40% of decoding and building parameters in an initial
-sync (``bench/profiles/pull_device.txt``). Paused, it runs after the pull over what
-survived (little: a pull makes almost no reference cycles).
+Both allocate hundreds of thousands of short-lived dicts, rows and clocks, all freed by
+reference counting when the work ends. Left on, the collector runs many times during one
+page or change-set and scans them each time (and the whole heap on every full
+collection): 40% of decoding and building parameters in an initial sync
+(``bench/profiles/pull_device.txt``), about a quarter of a push's CPU time
+(``bench/profiles/push.txt``). Paused, it runs afterwards over what survived (little:
+neither makes reference cycles worth the name).
 
-The collector is per process and an app may sync on several threads: it stays paused
-while any pull is in progress and resumes when the last one ends — unless it was off
-to begin with, which is then left as it was.
+The collector is per process and both the device's app and the server run work on
+several threads: it stays paused while any such work is in progress and resumes when the
+last one ends — unless it was off to begin with, which is then left as it was.
 """
 
 from __future__ import annotations
