@@ -100,6 +100,9 @@ class _Exchanges:
     def pull(self, cursor: str | None, limit: int) -> dict:
         return self._timed(self.inner.pull, cursor, limit)
 
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)  # blobs: not timed, the fleet sends none
+
     def _timed(self, call, *args):
         started = time.perf_counter()
         try:

@@ -45,6 +45,8 @@ class _Layout:
     #: where the json and boolean fields are in ``names``
     json_at: tuple[int, ...]
     bool_at: tuple[int, ...]
+    #: every field, None: a row's values laid over it are the row as devices see it
+    blank: dict
     _selects: dict = field(default_factory=dict, compare=False)
 
     def select(self, conn: sa.Connection, count: int) -> str:
@@ -69,6 +71,7 @@ def _layout(entity: Entity) -> _Layout:
             names=entity.field_names,
             json_at=tuple(k for k, kind in enumerate(kinds) if kind == "json"),
             bool_at=tuple(k for k, kind in enumerate(kinds) if kind == "boolean"),
+            blank=dict.fromkeys(entity.field_names),
         )
     return layout
 
@@ -122,7 +125,7 @@ def save(conn: sa.Connection, entity: Entity, states: dict[str, RowState]) -> No
         if not state.dirty:
             continue
         row = state.row
-        values = [row.values.get(name) for name in names]
+        values = list(public_data(entity, row).values())
         for at in json_at:
             if values[at] is not None:
                 values[at] = orjson.dumps(values[at]).decode()
@@ -139,6 +142,13 @@ def save(conn: sa.Connection, entity: Entity, states: dict[str, RowState]) -> No
 
 
 def public_data(entity: Entity, row: StoredRow) -> dict:
-    """The row as devices see it: every field, no sync bookkeeping."""
-    values = row.values
-    return {name: values.get(name) for name in entity.field_names}
+    """The row as devices see it: every field in the registry's order, no sync bookkeeping.
+
+    Asked a thousand times per push: the row's values laid over the blank row in one
+    step, not field by field.
+    """
+    blank = _layout(entity).blank
+    data = {**blank, **row.values}
+    if len(data) != len(blank):  # a value under no field's name: not shown
+        data = {name: data[name] for name in blank}
+    return data
