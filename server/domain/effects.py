@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["after_change"]
 
-_DEADLINE_INPUTS = ("zone", "urgency", "contract_id", "reported_at")
+_DEADLINE_INPUTS = frozenset({"zone", "urgency", "contract_id", "reported_at"})
+_REPORT_FIELDS = frozenset(REPORT_FIELDS)
 
 
 def after_change(batch: "Batch", entity: Entity, row_id: str, merge: Merge, mutation: Mutation,
@@ -76,7 +77,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
         if not row.values.get("category"):
             writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
                                                                            hlc.wall_of(mutation.hlc)))
-    if any(k in merge.writes for k in _DEADLINE_INPUTS) and "deadline" not in mutation.fields:
+    if not _DEADLINE_INPUTS.isdisjoint(merge.writes) and "deadline" not in mutation.fields:
         contract = batch.lookup("contract", row.values.get("contract_id") or "")
         start = _parse_time(row.values.get("reported_at"), hlc.wall_of(mutation.hlc))
         due = sla.deadline(batch.config, start, row.values.get("zone"), row.values.get("urgency"),
@@ -84,7 +85,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
         writes["deadline"] = due.isoformat()
     if writes:
         batch.system_write("ticket", row_id, writes)
-    if any(k in merge.writes for k in REPORT_FIELDS):
+    if not _REPORT_FIELDS.isdisjoint(merge.writes):
         _restale(batch, row_id)
 
 
