@@ -16,8 +16,7 @@ def collector_on():
     was = gc.isenabled()
     gc.enable()
     yield
-    if not was:
-        gc.disable()
+    (gc.enable if was else gc.disable)()
 
 
 def test_pushes_on_two_threads_keep_it_paused_until_both_end(collector_on):
