@@ -7,6 +7,9 @@ customer and equipment edits, and a few deletes. Each is applied by
 :func:`server.push.apply_push` in-process — the whole server path (validation, rights,
 merge, rows, log, scopes, the change-set record) without the HTTP hop, which the fleet
 benchmark measures. The server already holds 20 engineers' tickets to edit.
+
+Then the same mix in change-sets of 20, an engineer's sync after a visit: the time one
+takes is how long a push holds the log's lock (docs/operations.md sizes a database by it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from .stats import median, spread, stopwatch
 __all__ = ["run"]
 
 CHANGESET = 500
+#: a small push, timed whole: the per-change-set cost shows in it
+SMALL = 20
+SMALL_CHANGESETS = 40
 TARGET_SQLITE = 5_000
 ENGINEERS = [f"u-eng-{k}" for k in range(20)]
 BASE = dataset.Shape(counts=(("customer", 50), ("equipment", 100), ("ticket", 100)))
@@ -40,18 +46,22 @@ def run(runs: int) -> list[Section]:
     section = Section("3 push")
     for label, make_database in backends:
         with make_database("push") as url:
-            rates, outcomes = _measure(url, changesets=_WARMUP + 2 * max(runs, 1))
+            rates, small_ms, outcomes = _measure(url, changesets=_WARMUP + 2 * max(runs, 1))
         target = f"≥ {TARGET_SQLITE:,}/s" if label == "SQLite" else ""
         met = median(rates) >= TARGET_SQLITE if label == "SQLite" else None
         section.rows.append(Row(f"mutations/s applied, {label}", f"{median(rates):,.0f}", target, met, spread(rates)))
+        section.rows.append(Row(f"ms per {SMALL}-mutation push, {label}", f"{median(small_ms):.1f}", "", None,
+                                spread(small_ms)))
         section.notes.append(f"{label}: outcomes {dict(outcomes)}.")
     section.notes.append(f"Change-sets of {CHANGESET} mutations by the desk: 20% new rows (customer, equipment, "
                          "ticket), 40% ticket edits, 10% reassignments, 26% customer and equipment edits, 4% deletes; "
-                         f"{_WARMUP} warm-up change-sets, then one figure per change-set.")
+                         f"{_WARMUP} warm-up change-sets, then one figure per change-set. Then "
+                         f"{SMALL_CHANGESETS} change-sets of {SMALL} of the same mix, each timed whole.")
     return [section]
 
 
-def _measure(url: str, changesets: int) -> tuple[list[float], Counter]:
+def _measure(url: str, changesets: int) -> tuple[list[float], list[float], Counter]:
+    """Mutations/s of each big change-set, and milliseconds of each small one."""
     engine = make_engine(url)
     try:
         create_schema(engine)
@@ -61,22 +71,30 @@ def _measure(url: str, changesets: int) -> tuple[list[float], Counter]:
             data = dataset.build(BASE, engineer, prefix=f"p{k}", seed=k)
             load.load_dataset(engine, data)
             pool.add(data)
-        rates, outcomes = [], Counter()
-        for index in range(changesets):
-            payload = pool.changeset(index)
-            with stopwatch() as elapsed:
-                answer = apply_push(engine, REGISTRY, DESK, payload)
-            outcomes.update(r["status"] if r["status"] != "rejected" else f"rejected:{r['code']}"
-                            for r in answer["results"])
-            pool.learn(payload, answer)
-            if index >= _WARMUP:
-                rates.append(CHANGESET / elapsed[0])
+        outcomes: Counter = Counter()
+        rates = [CHANGESET / s for s in _apply(engine, pool, changesets, CHANGESET, outcomes)]
+        small_ms = [1000 * s for s in _apply(engine, pool, SMALL_CHANGESETS, SMALL, outcomes)]
         rejected = sum(n for status, n in outcomes.items() if status.startswith("rejected"))
         if rejected:
             raise RuntimeError(f"{rejected} mutations were rejected: {dict(outcomes)}")
-        return rates, outcomes
+        return rates, small_ms, outcomes
     finally:
         engine.dispose()
+
+
+def _apply(engine, pool: "_Pool", changesets: int, size: int, outcomes: Counter) -> list[float]:
+    """Seconds to apply each of ``changesets`` change-sets of ``size`` (warm-ups left out)."""
+    seconds = []
+    for index in range(changesets):
+        payload = pool.changeset(size)
+        with stopwatch() as elapsed:
+            answer = apply_push(engine, REGISTRY, DESK, payload)
+        outcomes.update(r["status"] if r["status"] != "rejected" else f"rejected:{r['code']}"
+                        for r in answer["results"])
+        pool.learn(payload, answer)
+        if index >= _WARMUP:
+            seconds.append(elapsed[0])
+    return seconds
 
 
 class _Pool:
@@ -90,6 +108,7 @@ class _Pool:
         self.equipment: list[str] = []
         #: the version the desk last saw of each row: its edits' base_version
         self.versions: dict[str, int] = {}
+        self.made = 0
 
     def add(self, data: dataset.Dataset) -> None:
         for part in data.rows:
@@ -97,9 +116,11 @@ class _Pool:
             getattr(self, {"ticket": "tickets", "customer": "customers", "equipment": "equipment"}[part.entity.name]) \
                 .extend(part.ids)
 
-    def changeset(self, index: int) -> dict:
+    def changeset(self, size: int) -> dict:
+        index = self.made
+        self.made += 1
         mutations: list[dict] = []
-        while len(mutations) < CHANGESET:
+        while len(mutations) < size:
             roll = self.rng.random()
             if roll < 0.20:
                 mutations += self._new_ticket(index, len(mutations))
@@ -117,7 +138,7 @@ class _Pool:
             else:
                 mutations.append(self._mutation("equipment", self.equipment.pop(), "delete", {}))
         return {"changeset_id": f"bench-cs-{index}", "device_id": DESK.device_id, "schema_version": 1,
-                "mutations": mutations[:CHANGESET]}
+                "mutations": mutations[:size]}
 
     def learn(self, payload: dict, answer: dict) -> None:
         """The versions the answer reports, as a desk that pulls would know them."""
