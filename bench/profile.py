@@ -44,7 +44,7 @@ def profile_push() -> None:
             data = dataset.build(push_rate.BASE, engineer, prefix=f"p{k}", seed=k)
             load.load_dataset(engine, data)
             pool.add(data)
-        payloads = [pool.changeset(i) for i in range(4)]
+        payloads = [pool.changeset(push_rate.CHANGESET) for _ in range(4)]
         pool.learn(payloads[0], apply_push(engine, REGISTRY, push_rate.DESK, payloads[0]))
         profiler = Profiler()
         with profiler:
