@@ -6,12 +6,17 @@ holds the whole of it:
 
 * ``push.txt`` — :func:`server.push.apply_push` of benchmark 3's change-sets (SQLite);
 * ``pull_server.txt`` — the server answering an initial sync's pull pages (SQLite);
-* ``pull_device.txt`` — the device applying those pages into a new replica.
+* ``pull_device.txt`` — the device applying those pages into a new replica;
+* ``fleet_sync.txt`` — benchmark 4's working syncs, one device at a time against a live
+  ``fieldsync serve --workers 2``: what one small sync costs the device and how long it
+  waits on the server, with no queue in front of it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import time
 
 import orjson
 from pyinstrument import Profiler
@@ -23,7 +28,8 @@ from sync.client import Replica
 from sync.pull import PAGE_SIZE
 from sync.registry import REGISTRY
 
-from . import dataset, load, push_rate, servers
+from . import dataset, fleet, load, push_rate, servers
+from .wire import Counter
 
 OUT = Path(__file__).with_name("profiles")
 
@@ -100,6 +106,26 @@ def profile_pull() -> None:
     _write("pull_device.txt", profiler)
 
 
+def profile_fleet_sync(devices: int = 5, rounds: int = 40) -> None:
+    fleet.DEVICES = devices
+    with servers.sqlite_database("profile_fleet") as url:
+        engineers, parts = fleet._load(url)
+        with servers.fieldsync_server(url, workers=2) as server:
+            phones = [fleet._Device(server.url, e, parts, Counter()) for e in engineers]
+            for phone in phones:
+                phone.first_sync(time.monotonic() + 60)
+            profiler = Profiler(interval=0.0005)
+            with profiler:
+                for _ in range(rounds):
+                    for phone in phones:
+                        phone._edit()
+                        phone._timed_sync()
+            for phone in phones:
+                phone.close()
+    _write("fleet_sync.txt", profiler)
+
+
 if __name__ == "__main__":
     profile_push()
     profile_pull()
+    profile_fleet_sync()
