@@ -9,7 +9,7 @@ tickets, customers and equipment, the parts pass through it: engineers ask for p
 fit them from their vans and bring the old ones back, the desk approves requisitions,
 a depot keeper receives deliveries, issues parts to vans, books old parts in and
 disposes of them, and customers sign service reports. Its invariants are in
-``tests/invariants.py``: stock is the sum of its movements, a signature stays as it was
+``tests/domain_invariants.py``: stock is the sum of its movements, a signature stays as it was
 captured and bound to the report it signed, old-part returns only move forward.
 
 ``FIELDSYNC_SOAK=1`` runs the soak sizes (``make soak``), seeded by
