@@ -201,8 +201,10 @@ class Batch:
         states = self.states[mutation.entity]
         row_key = (mutation.entity, mutation.id)
         if stored is not None and not states[mutation.id].dirty and states[mutation.id].exists:
-            # the row as stored, for its log entries: which scopes it leaves (taken before the first write)
-            self.before[row_key] = None if stored.deleted else rows.public_data(self.registry.get(mutation.entity), stored)
+            # the row as stored, for its log entries: which scopes it leaves (taken before the
+            # first write). A tombstone is in no scope: brought back, the row and what hangs on
+            # it return to every key it has again (scopes.follow).
+            self.before[row_key] = {} if stored.deleted else rows.public_data(self.registry.get(mutation.entity), stored)
         if stored is None:
             stored = StoredRow({}, {}, 0)
             skew = device_wall - self.now_ms

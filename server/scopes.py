@@ -248,10 +248,14 @@ def follow(rows: StoredRows, registry: Registry, entity: str, row_id: str, befor
 
     The row itself is logged under its new keys by the caller; here it is evicted from
     the keys it lost, and each dependent row is sent to the keys it gained and evicted
-    from the ones it no longer has by any path. A new row brings the rows it refers to
-    (a new ticket for a known customer brings the customer), and so does a row that
-    refers to another one now (a ticket's customer corrected). Rows in ``logged`` are
-    already in this append under the keys they have; they still get their evictions.
+    from the ones it no longer has by any path. A new row (``before`` None) brings the
+    rows it refers to (a new ticket for a known customer brings the customer), and so
+    does a row that refers to another one now (a ticket's customer corrected). A row
+    brought back from a tombstone (``before`` empty: a deleted row is in no scope) brings
+    those and the rows that hang on it, which its delete had evicted: a deleted ticket
+    that an engineer's offline work revives returns to its assignee with its parts, old
+    parts and signatures. Rows in ``logged`` are already in this append under the keys
+    they have; they still get their evictions.
     """
     if before is not None and not scope_moved(registry, entity, before, after):
         return []

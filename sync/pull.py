@@ -84,6 +84,7 @@ class Pull:
                 del by_entity[entity]
             for entity, latest in by_entity.items():
                 self._apply_entity(entity, list(latest.values()), pending)
+            self._keep_returned(by_entity)
             if resyncing:
                 self.db.executemany("DELETE FROM _resync_unseen WHERE entity = ? AND id = ?",
                                     [(entity, row_id) for entity, latest in by_entity.items() for row_id in latest])
@@ -128,6 +129,19 @@ class Pull:
         for change in fresh:
             if (entity, change["id"]) in pending:
                 self.rows.rebase(entity, change["id"])
+
+    def _keep_returned(self, by_entity: dict[str, dict[str, dict]]) -> None:
+        """A row noted for eviction once pushed that comes back into scope (its latest
+        change an upsert, on this page or a later one than its eviction) stays: its note
+        goes, or the push would delete a row the device holds by right — and when the push
+        logs no new change of the row (an edit refused, or one that lost), no pull would
+        bring it back."""
+        if self.db.execute("SELECT NOT EXISTS (SELECT 1 FROM _evict_after_push)").fetchone()[0]:
+            return
+        self.db.executemany("DELETE FROM _evict_after_push WHERE entity = ? AND id = ?", [
+            (entity, row_id) for entity, latest in by_entity.items()
+            for row_id, change in latest.items() if change["op"] == "upsert"
+        ])
 
     def _start_resync(self) -> None:
         """The server no longer has our place in its log: fetch the scope afresh."""

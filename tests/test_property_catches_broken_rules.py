@@ -15,7 +15,7 @@ from sync.rules import ledger, lww, signature
 from sync.rules.base import APPLIED, SYSTEM, FieldClock, Merge
 from tests.conftest import PG_URL
 from tests.faults import FaultyNetwork
-from tests.test_property_sync import FieldWork, machine_settings, start_of_day
+from tests.test_property_sync import machine_settings, seeded, start_of_day
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="drives the SQLite-only property test")
 
@@ -23,7 +23,10 @@ pytestmark = pytest.mark.skipif(bool(PG_URL), reason="drives the SQLite-only pro
 #: counterexample, usually within a few dozen examples; the ceiling is high because the
 #: swarm's random action mix makes some breaks (a lost conflict note needs two devices
 #: racing on one field) rare in a given example: 60 once missed one.
-SEARCH = settings(machine_settings(300), phases=[Phase.generate], database=None)
+SEARCH = settings(machine_settings(300), phases=[Phase.generate])
+#: Each search starts from a fixed seed, so it finds its counterexample on every run or
+#: on none (then the seed or the search needs looking at), never by luck.
+SEED = 14
 #: the real rules, which the broken ones fall back on for every other case
 LEDGER, SIGNATURE = ledger.merge, signature.merge
 
@@ -37,13 +40,13 @@ def first_writer_wins(stored, mutation, version):
 def test_a_merge_that_lets_the_first_writer_win_is_caught(monkeypatch):
     monkeypatch.setattr(lww, "_update", first_writer_wins)
     with pytest.raises(AssertionError, match="last writer did not win|acknowledged writes lost"):
-        run_state_machine_as_test(FieldWork, settings=SEARCH)
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
 
 
 def test_a_device_that_drops_its_conflict_notes_is_caught(monkeypatch):
     monkeypatch.setattr(Replica, "_keep_conflict", lambda self, mutation, result: None)
     with pytest.raises(AssertionError, match="kept no note of it"):
-        run_state_machine_as_test(FieldWork, settings=SEARCH)
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
 
 
 def ledger_that_takes_edits(stored, mutation, version, ctx=None):
@@ -57,7 +60,7 @@ def ledger_that_takes_edits(stored, mutation, version, ctx=None):
 def test_a_ledger_whose_entries_can_be_edited_is_caught(monkeypatch):
     monkeypatch.setattr(ledger, "merge", ledger_that_takes_edits)
     with pytest.raises(AssertionError, match="stock does not add up"):
-        run_state_machine_as_test(FieldWork, settings=SEARCH)
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
 
 
 def ledger_that_counts_replays(stored, mutation, version, ctx=None):
@@ -92,7 +95,7 @@ def test_a_ledger_that_counts_a_replayed_entry_twice_is_caught(monkeypatch):
     monkeypatch.setattr(ledger, "merge", ledger_that_counts_replays)
     # the doubled quantity is the latest value of no write, and no longer adds up
     with pytest.raises(AssertionError, match="last writer did not win|stock does not add up"):
-        run_state_machine_as_test(FieldWork, settings=SEARCH)
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
 
 
 def signature_that_can_be_altered(stored, mutation, version, ctx):
@@ -106,4 +109,4 @@ def signature_that_can_be_altered(stored, mutation, version, ctx):
 def test_a_signature_that_can_be_altered_after_signing_is_caught(monkeypatch):
     monkeypatch.setattr(signature, "merge", signature_that_can_be_altered)
     with pytest.raises(AssertionError, match="signatures not as signed"):
-        run_state_machine_as_test(FieldWork, settings=SEARCH)
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from sync.hlc import now_ms
-from tests.scenario import complete_and_sign, desk_opens_ticket
+from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
 
 
 def _holds(replica, ids: dict[str, str]) -> dict[str, bool]:
@@ -140,3 +140,73 @@ def test_fast_phones_second_edit_of_a_field_in_one_sync_wins_over_its_first(peop
     desk.sync()
     assert desk.get("ticket", ids["ticket"])["diagnosis"] == wang.get("ticket", ids["ticket"])["diagnosis"] \
         == "belt worn through"
+
+
+# A ticket the desk deleted is brought back by field work that was made before the delete
+# and arrives after it (update beats delete: field work is never discarded). Its rows
+# were evicted from its engineer with the delete, and used to stay away when it came back.
+
+
+def _belt_fitted_on_chens_job(desk, chen, people) -> dict[str, str]:
+    """Chen fits a belt from his van on his job; the old one is expected at the depot."""
+    where = stock_setup(desk, people)
+    ids = desk_opens_ticket(desk, people["chen"].user_id, fault_description="皮带磨损，运行十分钟后停机")
+    chen.sync()
+    chen.update("ticket", ids["ticket"], status="on_site", arrived_at="2026-11-23T09:40:00+08:00")
+    ids["stock_movement"] = chen.insert(
+        "stock_movement", kind="consume", part_id=where["part"], qty=1.0, condition="new",
+        from_location_id=where["van_chen"], ticket_id=ids["ticket"], held_by=people["chen"].user_id,
+        note="更换传动皮带")
+    ids["old_part_return"] = chen.insert(
+        "old_part_return", ticket_id=ids["ticket"], part_id=where["part"], qty=1.0,
+        engineer_id=people["chen"].user_id, depot_location_id=where["depot"], status="expected")
+    chen.sync()
+    return ids
+
+
+def test_ticket_the_desk_deleted_comes_back_whole_to_its_new_engineer_when_the_old_ones_signing_revives_it(
+        people, replica_for):
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    ids = _belt_fitted_on_chens_job(desk, chen, people)
+    signature = complete_and_sign(chen, ids["ticket"])  # offline, at the customer's
+    desk.update("ticket", ids["ticket"], assignee_id=people["wang"].user_id)
+    desk.sync()
+    wang.sync()
+    desk.delete("ticket", ids["ticket"])
+    desk.sync()
+    wang.sync()
+    assert _holds(wang, {k: ids[k] for k in ("ticket", "stock_movement", "old_part_return")}) == {
+        "ticket": False, "stock_movement": False, "old_part_return": False}
+    chen.sync()  # the signed-off work arrives after the delete: the ticket lives again, Wang's
+    wang.sync()
+    desk.sync()
+    assert desk.get("ticket", ids["ticket"])["assignee_id"] == people["wang"].user_id
+    assert _holds(wang, {**ids, "signature": signature}) == {
+        "customer": True, "equipment": True, "ticket": True, "stock_movement": True, "old_part_return": True,
+        "signature": True}
+    # the report Wang's device works out is the one the customer signed: the belt is on it
+    assert wang.report_hash(ids["ticket"]) == wang.get("signature", signature)["report_hash"]
+    # Chen keeps what his van and his hands hold: the belt he used and the old one to bring back
+    assert _holds(chen, ids) == {"customer": False, "equipment": False, "ticket": False, "stock_movement": True,
+                                 "old_part_return": True}
+
+
+def test_belt_used_on_a_ticket_the_desk_deletes_stays_in_the_ledger_with_the_engineer_who_held_it(
+        people, replica_for):
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    depot = replica_for(people["depot"])
+    ids = _belt_fitted_on_chens_job(desk, chen, people)
+    desk.update("ticket", ids["ticket"], assignee_id=people["wang"].user_id)
+    desk.sync()
+    wang.sync()
+    assert _holds(wang, {k: ids[k] for k in ("stock_movement", "old_part_return")}) == {
+        "stock_movement": True, "old_part_return": True}
+    desk.delete("ticket", ids["ticket"])
+    desk.sync()
+    for device in (wang, chen, depot):
+        device.sync()
+    parts = {k: ids[k] for k in ("ticket", "stock_movement", "old_part_return")}
+    assert _holds(desk, parts) == {"ticket": False, "stock_movement": True, "old_part_return": True}
+    assert _holds(chen, parts) == {"ticket": False, "stock_movement": True, "old_part_return": True}
+    assert _holds(depot, parts) == {"ticket": False, "stock_movement": False, "old_part_return": True}
+    assert _holds(wang, parts) == {"ticket": False, "stock_movement": False, "old_part_return": False}
