@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import random
 
+import httpx
 from click.testing import CliRunner
 
 from server.auth import add_device
 from server.cli import main
 from sync import hlc
+from sync.transport import HttpTransport
 from tests.conftest import Person, auth_header
 from tests.scenario import desk_opens_ticket
 
@@ -122,6 +124,36 @@ def test_a_device_uploading_a_stored_blob_it_may_not_read_is_answered_as_if_it_w
     assert (again.status_code, again.json["complete"]) == (201, True)  # he held the bytes: now he may read them
     response = client.get(f"/v1/blobs/{sha}", headers=chen)
     assert (response.data, response.mimetype) == (data, "image/png")
+
+
+class LosesTheSecondPieceAnswer(httpx.BaseTransport):
+    """The server takes the second piece, and its answer is lost on the way back."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner = inner
+        self.puts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "PUT":
+            self.puts += 1
+            if self.puts == 2:
+                raise httpx.ReadError("signal lost before the answer came", request=request)
+        return response
+
+
+def test_a_piece_whose_answer_was_lost_is_sent_again_and_the_upload_goes_on_where_the_server_stands(
+        people, app, replica_for, client):
+    network = LosesTheSecondPieceAnswer(httpx.WSGITransport(app=app))
+    transport = HttpTransport(httpx.Client(transport=network, base_url="http://fieldsync"), people["wang"].token,
+                              sleep=lambda _s: None)
+    wang = replica_for(people["wang"], transport=transport)
+    photo = random.Random(16).randbytes(700_000)  # three pieces
+    name = wang.put_blob(photo, "image/jpeg")
+    report = wang.upload_blobs()
+    assert (report.blobs_uploaded, report.blobs_parked) == (1, 0)
+    assert network.puts == 4  # the resent second piece was refused with where to go on
+    assert client.get(f"/v1/blobs/{name}", headers=auth_header(people["wang"])).data == photo
 
 
 def test_compaction_drops_uploads_abandoned_longer_than_the_configured_age_and_keeps_younger_ones(
