@@ -12,7 +12,7 @@ from flask_smorest import Api
 from sync import hlc
 from sync.registry import REGISTRY
 
-from . import compression, errors, limits
+from . import blobs, compression, errors, limits
 from .api import audit as audit_api
 from .api import blobs as blobs_api
 from .api import depot as depot_api
@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=None,
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        # a blob bigger than a request body goes in pieces (docs/protocol.md)
+        BLOB_MAX_BYTES=blobs.DEFAULT_MAX_BYTES,
+        BLOB_QUOTA_BYTES=blobs.DEFAULT_QUOTA_BYTES,
         API_TITLE=API_TITLE,
         API_VERSION="1",
         OPENAPI_VERSION="3.0.3",

@@ -118,22 +118,29 @@ def db_revision(message: str) -> None:
     click.echo(f"wrote {path}\nread it (renames show as drop + add), then commit it")
 
 
-@db.command("compact", help="Drop change-log entries no device needs; devices behind the new horizon resync.")
+@db.command("compact", help="Drop change-log entries no device needs (devices behind the new horizon resync) "
+                             "and uploads in progress abandoned for a while (their devices upload again).")
 @click.option("--keep-days", default=30, show_default=True, type=click.IntRange(0, 3650),
               help="keep every entry of the last N days")
 @click.option("--keep-after", type=click.IntRange(0), default=None, help="keep every entry after this seq instead")
+@click.option("--upload-days", default=7, show_default=True, type=click.IntRange(0, 3650),
+              help="drop uploads in progress that no piece reached for N days")
 @_friendly
-def db_compact(keep_days: int, keep_after: int | None) -> None:
+def db_compact(keep_days: int, keep_after: int | None, upload_days: int) -> None:
     from datetime import datetime, timedelta, timezone
 
+    from .blobs import drop_abandoned
     from .compaction import compact, seq_before
 
+    now = datetime.now(timezone.utc)
     with _engine() as engine:
         if keep_after is None:
-            keep_after = seq_before(engine, datetime.now(timezone.utc) - timedelta(days=keep_days))
+            keep_after = seq_before(engine, now - timedelta(days=keep_days))
         done = compact(engine, keep_after)
+        dropped = drop_abandoned(engine, now - timedelta(days=upload_days))
     click.echo(f"removed {done.purged} log entries and {done.unscoped} scope entries; "
                f"a device whose cursor is below {done.horizon} resyncs its scope")
+    click.echo(f"dropped {dropped} upload{'' if dropped == 1 else 's'} in progress untouched for {upload_days} days")
 
 
 @main.command(help="Load demo people and records (once) and print their device tokens.")

@@ -4,7 +4,9 @@
 * mutations per change-set: ``sync.changeset.MAX_MUTATIONS`` (1,000) — 422 ``invalid``,
   nothing applied;
 * pull page: ``server.pull.MAX_PAGE`` (5,000) — 422 ``invalid``;
-* blob: ``server.blobs.MAX_BLOB_BYTES`` (5 MiB) — 413 ``too_large``;
+* blob: ``BLOB_MAX_BYTES`` (25 MiB, ``server.blobs.DEFAULT_MAX_BYTES``) — 413
+  ``too_large``; bigger than a request body, it comes in pieces;
+* blobs per device: ``BLOB_QUOTA_BYTES`` (10 GiB) — 507 ``quota_exceeded``;
 * text field: its ``Field.max_length`` — that mutation ``rejected`` (``invalid_value``);
 * json field: :data:`MAX_JSON_FIELD_BYTES` (64 KiB encoded) — that mutation ``rejected``
   (``too_large``);
@@ -12,7 +14,8 @@
   ``rate_limited`` with ``Retry-After``.
 
 A refused mutation does not stop the rest of its change-set; a refused request changes
-nothing and the device sends it again later (the transport retries 429 with backoff).
+nothing and the device sends it again later (the transport retries 429 with backoff). A
+refused image is parked on the device, and everything else still syncs.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from sync.registry import REGISTRY, Entity, Registry
 
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
-    "blobs", "blob_uploads", "number_series", "audit",
+    "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
 ]
 
 metadata = sa.MetaData()
@@ -49,7 +49,9 @@ def _entity_table(entity: Entity) -> sa.Table:
         sa.Column("device_time", sa.DateTime(timezone=True)),
         sa.Column("skew_ms", sa.BigInteger()),
         sa.Column("author_device", sa.String(64)),
-        *[sa.Index(f"{entity.name}_{f.name}", f.name) for f in entity.fields if f.type == "ref"],
+        # refs, and blob names in text fields (a blob's readers are found by the rows naming it)
+        *[sa.Index(f"{entity.name}_{f.name}", f.name) for f in entity.fields
+          if f.type == "ref" or (f.blob and f.type == "text")],
     )
 
 
@@ -141,15 +143,40 @@ blobs = sa.Table(
     sa.Column("device_id", sa.String(64)),
 )
 
-# Uploads in progress: the bytes so far, resumed from their length.
+# Every device that uploaded a complete blob (the first, and any that sent the same
+# bytes later): it may read the blob back, and its size counts against its quota.
+blob_holders = sa.Table(
+    "blob_holders",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("blob_holders_device", "device_id"),
+)
+
+# Uploads in progress, one per blob and device: no device resets or extends another's.
 blob_uploads = sa.Table(
     "blob_uploads",
     metadata,
     sa.Column("sha256", sa.String(64), primary_key=True),
-    sa.Column("total", sa.Integer(), nullable=False),
-    sa.Column("received", sa.LargeBinary(), nullable=False),
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("total", sa.BigInteger(), nullable=False),
+    sa.Column("received", sa.BigInteger(), nullable=False),
     sa.Column("content_type", sa.String(100), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("blob_uploads_device", "device_id"),
+    sa.Index("blob_uploads_updated", "updated_at"),
+)
+
+# The pieces of an upload in progress, each as it came: a piece is one insert, never a
+# rewrite of everything received so far.
+blob_pieces = sa.Table(
+    "blob_pieces",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("start", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("data", sa.LargeBinary(), nullable=False),
 )
 
 # Human numbers (T2611-00042, C2611-007): the last one handed out per series and month.

@@ -10,6 +10,10 @@ one SQLite transaction, so a crash at any point leaves a replica that the next
   until answered: the server applies it once (:mod:`sync.push`);
 * a pulled page and the cursor after it commit together (:mod:`sync.pull`);
 * images wait in the replica until the server holds them whole (:mod:`sync.blobs`).
+
+What the server refuses — a mutation, an image — is parked with its reason and never
+holds up the rest; the person retries or dismisses it (:mod:`sync.parked`,
+:mod:`sync.blobs`).
 """
 
 from __future__ import annotations
@@ -28,14 +32,15 @@ from .blobs import BlobUploads
 from .errors import ValidationError
 from .ids import new_id
 from .local import LocalRows, from_column, to_column
-from .outcomes import Parked, SyncReport
+from .outcomes import Parked, ParkedBlob, SyncReport, utc_now
+from .parked import ParkedWork
 from .pull import PAGE_SIZE, Pull
 from .push import Push
 from .registry import REGISTRY, Registry
 from .report import report_hash
 from .transaction import Transaction
 
-__all__ = ["Replica", "Transport", "SyncReport", "Parked"]
+__all__ = ["Replica", "Transport", "SyncReport", "Parked", "ParkedBlob"]
 
 
 class Transport(Protocol):
@@ -49,7 +54,7 @@ class Transport(Protocol):
                  total: int | None = None) -> dict: ...
 
 
-class Replica(Push, Pull, BlobUploads):
+class Replica(Push, Pull, BlobUploads, ParkedWork):
     def __init__(
         self,
         path: str | Path,
@@ -161,15 +166,21 @@ class Replica(Push, Pull, BlobUploads):
     def pending(self) -> int:
         return self.db.execute("SELECT count(*) FROM _outbox").fetchone()[0]
 
-    def parked(self) -> list[Parked]:
-        rows = self.db.execute(
-            "SELECT mutation_id, entity, row_id, op, fields, code, message, field FROM _parked ORDER BY parked_at"
-        ).fetchall()
-        return [Parked(r[0], r[1], r[2], r[3], orjson.loads(r[4]), r[5], r[6], r[7]) for r in rows]
-
     def conflicts(self) -> list[dict]:
         rows = self.db.execute("SELECT detail FROM _conflicts ORDER BY received_at").fetchall()
         return [orjson.loads(r[0]) for r in rows]
+
+    def conflict_notes(self, *, unseen_only: bool = False) -> list[dict]:
+        """The conflict notes pulled for this person (what was kept, what lost), each with
+        its ``id`` and whether the person has ``seen`` it on this device."""
+        seen = {r[0] for r in self.db.execute("SELECT conflict_id FROM _conflict_seen")}
+        notes = [{"id": row_id, **note, "seen": row_id in seen} for row_id, note in self.all("conflict").items()]
+        return [n for n in notes if not (unseen_only and n["seen"])]
+
+    def mark_conflict_seen(self, conflict_id: str) -> None:
+        """Note on this device that the person has read a conflict note (never pushed)."""
+        self.db.execute("INSERT OR IGNORE INTO _conflict_seen (conflict_id, seen_at) VALUES (?, ?)",
+                        (conflict_id, utc_now()))
 
     def report_hash(self, ticket_id: str) -> str:
         """The SHA-256 of the ticket's service report as this replica holds it (to sign)."""
@@ -187,7 +198,7 @@ class Replica(Push, Pull, BlobUploads):
         image has arrived whole.
         """
         report = SyncReport()
-        self.upload_blobs()
+        self.upload_blobs(report)
         self.push(report)
         self.pull(report)
         return report

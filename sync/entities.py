@@ -266,7 +266,7 @@ SIGNATURE = Entity(
     (
         _ref("ticket_id", "ticket"),
         #: SHA-256 of the image, uploaded to /v1/blobs/<sha256>
-        _f("blob_sha256", max_length=64),
+        _f("blob_sha256", max_length=64, blob=True),
         _f("signer_name", max_length=200),
         _time("signed_at"),
         #: SHA-256 of the canonical service report it signs (sync/report.py)
@@ -387,8 +387,8 @@ EXPENSE_CLAIM = Entity(
         _f("amount", "real", owners=FIELD),
         _f("site_days", "real", owners=FIELD),
         _f("description", owners=FIELD, max_length=2000),
-        #: SHA-256 of each receipt photo
-        _f("receipts", "json", owners=FIELD),
+        #: SHA-256 of each receipt photo, uploaded to /v1/blobs/<sha256>
+        _f("receipts", "json", owners=FIELD, blob=True),
         _f("status", max_length=20, choices=("submitted", "approved", "refused", "paid")),
         _ref("decided_by", "user", OFFICE),
         _f("decision_note", owners=OFFICE, max_length=1000),

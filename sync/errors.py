@@ -21,6 +21,10 @@ __all__ = [
     "RateLimitedError",
     "TransportError",
     "SchemaVersionError",
+    "InvalidRangeError",
+    "InvalidContentTypeError",
+    "HashMismatchError",
+    "QuotaExceededError",
     "error_from_response",
 ]
 
@@ -61,6 +65,24 @@ class SchemaVersionError(ValidationError):
     """The device speaks a schema version the server cannot read."""
 
     code = "schema_version"
+
+
+class InvalidRangeError(ValidationError):
+    """A blob piece's ``Content-Range`` is malformed or does not fit its body."""
+
+    code = "invalid_range"
+
+
+class InvalidContentTypeError(ValidationError):
+    """A blob's ``Content-Type`` is not a plausible MIME type."""
+
+    code = "invalid_content_type"
+
+
+class HashMismatchError(ValidationError):
+    """A blob's bytes do not hash to its name: the upload is dropped, to start again."""
+
+    code = "hash_mismatch"
 
 
 class PayloadTooLargeError(SyncError):
@@ -108,6 +130,13 @@ class RateLimitedError(SyncError):
     status = 429
 
 
+class QuotaExceededError(SyncError):
+    """The device's blobs would outgrow its storage quota (507, as WebDAV servers answer)."""
+
+    code = "quota_exceeded"
+    status = 507
+
+
 class TransportError(SyncError):
     """The network failed or the server answered something unreadable."""
 
@@ -118,9 +147,9 @@ class TransportError(SyncError):
 _BY_CODE = {
     cls.code: cls
     for cls in (
-        ValidationError, UnknownEntityError, SchemaVersionError, PayloadTooLargeError, AuthError,
-        DeviceRevokedError, ForbiddenError, NotFoundError, ConflictError, ResyncRequiredError, RateLimitedError,
-        TransportError,
+        ValidationError, UnknownEntityError, SchemaVersionError, InvalidRangeError, InvalidContentTypeError,
+        HashMismatchError, PayloadTooLargeError, AuthError, DeviceRevokedError, ForbiddenError, NotFoundError,
+        ConflictError, ResyncRequiredError, RateLimitedError, QuotaExceededError, TransportError,
     )
 }
 

@@ -1,11 +1,12 @@
-"""What a sync tells the app: counts of what happened, and the writes the server refused."""
+"""What a sync tells the app: counts of what happened, and the writes and images the
+server refused."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-__all__ = ["SyncReport", "Parked", "utc_now"]
+__all__ = ["SyncReport", "Parked", "ParkedBlob", "utc_now"]
 
 
 @dataclass
@@ -15,6 +16,8 @@ class SyncReport:
     rejected: int = 0
     pulled: int = 0
     resynced: bool = False
+    blobs_uploaded: int = 0
+    blobs_parked: int = 0
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,24 @@ class Parked:
     code: str
     message: str
     field: str | None
+    #: the row as the server held it when it refused the write ({data, version}), or None
+    server_row: dict | None = None
+    parked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ParkedBlob:
+    """An image that will not upload as it is, kept for the person who captured it."""
+
+    sha256: str
+    content_type: str
+    size: int
+    #: too_large, quota_exceeded, hash_mismatch (the bytes changed on the device), ...
+    code: str
+    message: str
+    parked_at: str
+    #: (entity, row id) of each row on the device that names the image
+    named_by: tuple[tuple[str, str], ...]
 
 
 def utc_now() -> str:

@@ -146,11 +146,11 @@ class Push:
     def _park(self, mutation: Mutation, result: dict) -> None:
         """Keep a refused mutation with its reason and put the row back as the server has it."""
         self.db.execute(
-            "INSERT OR REPLACE INTO _parked (mutation_id, entity, row_id, op, fields, hlc, code, message, field, parked_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO _parked (mutation_id, entity, row_id, op, fields, hlc, code, message, field, "
+            "parked_at, server_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (mutation.mutation_id, mutation.entity, mutation.id, mutation.op, orjson.dumps(mutation.fields).decode(),
              mutation.hlc, str(result.get("code", "rejected")), str(result.get("message", "")), result.get("field"),
-             utc_now()),
+             utc_now(), None if result.get("server_row") is None else orjson.dumps(result["server_row"]).decode()),
         )
         self.db.execute("DELETE FROM _outbox WHERE mutation_id = ?", (mutation.mutation_id,))
         if mutation.entity not in self.registry:

@@ -85,6 +85,9 @@ class Field:
     choices: tuple | None = None
     #: The roles a pull shows the field to (empty: all); a role never writes what it cannot read.
     readers: frozenset[str] = frozenset()
+    #: The field names blobs by their SHA-256 (text: one, json: a list of them): a device
+    #: may read a blob when its scope holds a row that names it (server.blob_access).
+    blob: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -97,6 +100,8 @@ class Field:
             raise ValueError(f"{self.name}: unknown roles {set(self.readers - ROLES)}")
         if self.readers and not self.owners <= self.readers:
             raise ValueError(f"{self.name}: owners must be able to read what they write")
+        if self.blob and self.type not in ("text", "json"):
+            raise ValueError(f"{self.name}: a blob is named in a text field, or a json list of them")
 
     def writable_by(self, role: str) -> bool:
         return not self.server_owned and (not self.owners or role in self.owners) and self.readable_by(role)
@@ -133,6 +138,19 @@ class Entity:
     @property
     def field_names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def blob_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.blob)
+
+    def blobs_named(self, values: dict) -> set[str]:
+        """The blob names a row with these field values holds (json fields decoded)."""
+        names: set[str] = set()
+        for f in self.blob_fields:
+            value = values.get(f.name)
+            items = value if isinstance(value, list) else [value]
+            names.update(v for v in items if isinstance(v, str) and v)
+        return names
 
     def hidden_from(self, role: str) -> frozenset[str]:
         """The fields a pull leaves out for ``role`` (usually none)."""

@@ -227,7 +227,7 @@ def test_blob_upload_resumes_after_a_dropped_piece_and_is_deduplicated(people, c
     assert (again.status_code, again.json["complete"]) == (200, True)
     assert client.get(f"/v1/blobs/{sha}", headers=headers).data == data
     bad = client.put(f"/v1/blobs/{'0' * 64}", data=b"not that", headers=headers)
-    assert (bad.status_code, bad.json["code"]) == (422, "invalid")
+    assert (bad.status_code, bad.json["code"]) == (422, "hash_mismatch")
 
 
 def test_depot_books_old_part_received_before_engineers_collected_arrives(people, replica_for, engine):

@@ -7,7 +7,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from server.blobs import MAX_BLOB_BYTES
+from server.blobs import DEFAULT_MAX_BYTES
 from server.limits import MAX_JSON_FIELD_BYTES, RateLimiter
 from server.pull import MAX_PAGE
 from server.tables import entity_table
@@ -57,12 +57,45 @@ def test_pull_page_over_the_limit_gets_422(client, people):
     assert (response.status_code, response.json["code"], response.json["details"]["limit"]) == (422, "invalid", MAX_PAGE)
 
 
-def test_blob_over_the_limit_gets_413_before_it_is_stored(client, people):
-    total = MAX_BLOB_BYTES + 1
+def test_blob_over_the_limit_gets_413_before_it_is_stored(client, people, app):
+    assert app.config["BLOB_MAX_BYTES"] == DEFAULT_MAX_BYTES
+    total = DEFAULT_MAX_BYTES + 1
     response = client.put(f"/v1/blobs/{'ab' * 32}", data=b"x" * 1000, headers={
         **auth_header(people["wang"]), "Content-Range": f"bytes 0-999/{total}"})
     assert (response.status_code, response.json["code"]) == (413, "too_large")
-    assert client.get(f"/v1/blobs/{'ab' * 32}/status", headers=auth_header(people["wang"])).json["received"] == 0
+    assert response.json["details"]["limit"] == DEFAULT_MAX_BYTES
+    assert client.get(f"/v1/blobs/{'ab' * 32}/status", headers=auth_header(people["wang"])).status_code == 404
+
+
+@pytest.mark.parametrize("header", [
+    "bytes 0-9/x",  # not a number
+    "bytes=0-9/10",  # the form of a Range request
+    "bytes */10",  # an unsatisfied range
+    "bytes 0-9",  # no total
+    "bytes -1-9/10",
+    "bytes 0-9/10 bytes 0-9/10",
+    "bytes ٠-9/10",  # digits, but not ASCII ones
+    f"bytes 0-9/{'9' * 16}",  # more digits than any size
+    f"bytes 0-9/{'0' * 200}10",  # digits beyond the bound are not read
+    "bytes 9-0/10",  # last before first
+    "bytes 0-9/9",  # last past the total
+    "bytes 0-19/20",  # longer than the body
+    "bytes 5-9/10",  # shorter than the body
+])
+def test_malformed_content_range_gets_422_invalid_range_and_stores_nothing(client, people, header):
+    response = client.put(f"/v1/blobs/{'cd' * 32}", data=b"0123456789", headers={
+        **auth_header(people["wang"]), "Content-Range": header})
+    assert (response.status_code, response.json["code"], response.json["field"]) == (
+        422, "invalid_range", "Content-Range")
+    assert client.get(f"/v1/blobs/{'cd' * 32}/status", headers=auth_header(people["wang"])).status_code == 404
+
+
+@pytest.mark.parametrize("content_type", ["image", "image/", "/png", "图片/png", "image/png/x", "image /png",
+                                          "image/" + "p" * 100, "image/png; x=" + "y" * 300])
+def test_a_blob_whose_content_type_is_no_mime_type_gets_422(client, people, content_type):
+    response = client.put(f"/v1/blobs/{'ef' * 32}", data=b"strokes", headers={
+        **auth_header(people["wang"]), "Content-Type": content_type.encode("utf-8").decode("latin-1")})
+    assert (response.status_code, response.json["code"]) == (422, "invalid_content_type")
 
 
 def test_too_long_text_and_too_big_json_reject_their_mutation_only(people, replica_for, engine):

@@ -1,40 +1,80 @@
-"""``/v1/blobs/<sha256>``: signature images and photos, content-addressed."""
+"""``/v1/blobs/<sha256>``: signature images and photos, content-addressed.
+
+A device that may not read a blob (:mod:`server.blob_access`) is answered 404 on its
+status and its bytes whether or not the blob exists, and its upload of a stored blob
+runs as the upload of a new one would: nothing in an answer tells it the blob was there.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from sync.errors import ValidationError
+from sync.errors import HashMismatchError, InvalidContentTypeError, InvalidRangeError, NotFoundError
 
 from .. import blobs
+from ..blob_access import may_read
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("blobs", __name__, url_prefix="/v1/blobs", description="Content-addressed images")
 
-_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+#: Longer headers are refused before they are parsed.
+_MAX_HEADER = 200
+#: 15 digits: every size and offset a blob can have, bounded before ``int()``.
+_RANGE = re.compile(r"bytes ([0-9]{1,15})-([0-9]{1,15})/([0-9]{1,15})", re.ASCII)
+#: type/subtype as RFC 6838 names them (parameters after ";" are not kept).
+_MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", re.ASCII)
+_MAX_MIME = 100
+_DEFAULT_TYPE = "application/octet-stream"
 
 
 class UploadStateSchema(Schema):
     sha256 = fields.String(required=True)
     received = fields.Integer(required=True)
-    total = fields.Integer(allow_none=True, required=True)
+    total = fields.Integer(required=True)
     complete = fields.Boolean(required=True)
+    content_type = fields.String(required=True)
 
 
-def _range(header: str | None, length: int) -> tuple[int | None, int | None]:
-    if not header:
+def parse_range(header: str | None, length: int) -> tuple[int | None, int | None]:
+    """``(first byte, total)`` of a piece, or ``(None, None)`` for a whole blob."""
+    if header is None:
         return None, None
-    match = _RANGE.match(header.strip())
+    match = _RANGE.fullmatch(header.strip()) if len(header) <= _MAX_HEADER else None
     if not match:
-        raise ValidationError("Content-Range must be 'bytes <first>-<last>/<total>'", field="Content-Range")
+        raise InvalidRangeError("Content-Range must be 'bytes <first>-<last>/<total>'", field="Content-Range")
     first, last, total = (int(x) for x in match.groups())
-    if last - first + 1 != length or last >= total:
-        raise ValidationError("Content-Range does not match the body", field="Content-Range")
+    if last < first or last >= total or last - first + 1 != length:
+        raise InvalidRangeError(f"Content-Range bytes {first}-{last}/{total} does not fit a body of {length} bytes",
+                                field="Content-Range")
     return first, total
+
+
+def parse_content_type(header: str | None) -> str:
+    """The blob's MIME type, lowercased and without parameters."""
+    if header is None or not header.strip():
+        return _DEFAULT_TYPE
+    mime = header.split(";", 1)[0].strip().lower() if len(header) <= _MAX_HEADER else ""
+    if len(mime) > _MAX_MIME or not _MIME.fullmatch(mime):
+        raise InvalidContentTypeError(f"Content-Type must be a MIME type (type/subtype) of at most {_MAX_MIME} "
+                                      "characters", field="Content-Type")
+    return mime
+
+
+def _limits() -> blobs.BlobLimits:
+    return blobs.BlobLimits(int(current_app.config["BLOB_MAX_BYTES"]), int(current_app.config["BLOB_QUOTA_BYTES"]))
+
+
+def _readable(conn, sha256: str) -> blobs.UploadState | None:
+    """The stored blob, if this device may read it."""
+    known = blobs.stored(conn, sha256)
+    if known is None or not may_read(conn, services().registry, g.user, g.device["id"], sha256):
+        return None
+    return known
 
 
 _SHA_PARAM = {"name": "sha256", "in": "path", "required": True,
@@ -44,48 +84,74 @@ _SHA_PARAM = {"name": "sha256", "in": "path", "required": True,
 @blp.route("/<sha256>", methods=["PUT"])
 @blp.doc(operationId="putBlob", parameters=[
     _SHA_PARAM,
-    {"name": "Content-Range", "in": "header", "required": False, "schema": {"type": "string"},
+    {"name": "Content-Range", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
      "description": "for a piece of a resumable upload: bytes <first>-<last>/<total>"},
 ], requestBody={"required": True, "content": {"application/octet-stream": {"schema": {"type": "string",
                                                                                          "format": "binary"}}}})
-@blp.response(200, UploadStateSchema, description="already stored, or a piece taken")
-@blp.alt_response(201, schema=UploadStateSchema, description="stored whole")
-@error_answers(blp, described={409: "the piece does not start where the upload stands", 413: "too large",
-                               422: "bad name, range or hash"})
+@blp.response(200, UploadStateSchema, description="already stored and readable, or a piece taken")
+@blp.alt_response(201, schema=UploadStateSchema, description="this upload completed the blob")
+@error_answers(blp, described={
+    409: "the piece does not start where this device's upload stands (details.received)",
+    413: "over the blob size limit (details.limit), or a piece over the request body limit",
+    422: "bad name (invalid), Content-Range (invalid_range) or Content-Type (invalid_content_type); "
+         "bytes that do not hash to the name (hash_mismatch: the upload is dropped)",
+    507: "over the device's storage quota (quota_exceeded)"})
 @authenticated
 def put_blob(sha256: str):
-    """Upload a blob whole, or one piece of it; a blob already stored is not sent again."""
+    """Upload a blob whole, or one piece of this device's upload of it."""
     blobs.check_name(sha256)
+    content_type = parse_content_type(request.headers.get("Content-Type"))
     data = request.get_data(cache=False)
-    start, total = _range(request.headers.get("Content-Range"), len(data))
-    content_type = (request.mimetype or "application/octet-stream")[:100]
-    with services().engine.begin() as conn:
-        before = blobs.status(conn, sha256)
-        state = blobs.put(conn, sha256, data, content_type, g.device["id"], start, total)
-    return json_response(state.to_dict(), 201 if state.complete and not before.complete else 200)
+    start, total = parse_range(request.headers.get("Content-Range"), len(data))
+    engine, device_id = services().engine, g.device["id"]
+    now = datetime.fromtimestamp(services().now_ms() / 1000, timezone.utc)
+    try:
+        with engine.begin() as conn:
+            known = _readable(conn, sha256)
+            if known is not None:
+                return json_response(known.to_dict())
+            state = blobs.put(conn, sha256, data, content_type, device_id, now, _limits(), start, total)
+    except HashMismatchError:
+        with engine.begin() as conn:
+            blobs.drop_upload(conn, sha256, device_id)
+        raise
+    return json_response(state.to_dict(), 201 if state.complete else 200)
 
 
 @blp.route("/<sha256>/status", methods=["GET"])
 @blp.doc(operationId="blobStatus", parameters=[_SHA_PARAM])
 @blp.response(200, UploadStateSchema)
-@error_answers(blp, described={422: "bad name"})
+@error_answers(blp, described={404: "no upload of this device and not readable by it: upload from the start",
+                               422: "bad name"})
 @authenticated
 def blob_status(sha256: str):
-    """How much of a blob the server holds: where to resume an upload."""
+    """The stored blob (to a device that may read it), or this device's upload in progress:
+    where to resume."""
     blobs.check_name(sha256)
     with services().engine.connect() as conn:
-        return json_response(blobs.status(conn, sha256).to_dict())
+        state = _readable(conn, sha256) or blobs.upload_of(conn, sha256, g.device["id"])
+    if state is None:
+        raise NotFoundError("this device has no upload of this blob and may not read it: upload it from the start")
+    return json_response(state.to_dict())
 
 
 @blp.route("/<sha256>", methods=["GET"])
 @blp.doc(operationId="getBlob", parameters=[_SHA_PARAM], responses={
-    "200": {"description": "the bytes", "content": {"application/octet-stream": {"schema": {"type": "string",
-                                                                                          "format": "binary"}}}}})
-@error_answers(blp, described={404: "not uploaded", 422: "bad name"})
+    "200": {"description": "the bytes, with the content type they were uploaded with",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+@error_answers(blp, described={404: "not stored, or not readable by this device", 422: "bad name"})
 @authenticated
 def get_blob(sha256: str):
-    """The blob's bytes."""
+    """The blob's bytes, to the office, a device that uploaded them, or one whose scope
+    holds a row naming the blob."""
     blobs.check_name(sha256)
     with services().engine.connect() as conn:
+        if _readable(conn, sha256) is None:
+            raise NotFoundError("no such blob here (it may not have been uploaded yet)")
         data, content_type = blobs.get(conn, sha256)
-    return Response(data, mimetype=content_type, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    return Response(data, mimetype=content_type, headers={
+        "Cache-Control": "private, max-age=31536000, immutable",
+        # uploaded bytes are never run as a page, whatever type they claim
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })
