@@ -80,6 +80,7 @@ class Replica(Push, Pull, BlobUploads):
         self.db.create_function("fieldsync_clock_frame", 0, lambda: self.wall.frame_ms)
         client_schema.apply(sqlite_utils.Database(self.db), registry)
         self.wall.frame_ms = self._kept_frame()
+        self.wall()  # from now on a jump of the wall clock is seen
         self.rows = LocalRows(self.db, registry)
         self._start_clock()
 
