@@ -44,8 +44,8 @@ class DeviceClock:
 
     def order(self, stamp: str) -> str:
         """``stamp`` on the server's time line: its wall minus the skew, no later than the
-        arrival, after every earlier stamp of the device; its node kept."""
-        self._target[0] = min(hlc.wall_of(stamp) - self.skew_ms, self.now_ms)
+        arrival and not before 1970, after every earlier stamp of the device; its node kept."""
+        self._target[0] = max(0, min(hlc.wall_of(stamp) - self.skew_ms, self.now_ms))
         corrected = self._clock.tick()
         self.newest = str(corrected)
         return hlc.format_hlc(corrected.wall, corrected.counter, stamp.split(":", 2)[2])

@@ -221,6 +221,20 @@ def test_a_client_that_sends_no_sending_time_keeps_todays_rule(people, timeline,
     assert entry["skew_ms"] is None  # not measured
 
 
+def test_a_sending_time_far_off_orders_the_writes_between_1970_and_their_arrival(people, timeline, engine):
+    desk, wang = timeline.device(people["desk"]), people["wang"]
+    ids = desk_opens_ticket(desk, wang.user_id)
+    for sent_at in (1, 10**15 - 1):
+        body = {"changeset_id": new_id(), "device_id": wang.device_id, "schema_version": 1, "sent_at_ms": sent_at,
+                "mutations": [_mutation(ids["ticket"], hlc.format_hlc(timeline.now - 1000, 0, wang.device_id), 2,
+                                        category="A")]}
+        answer = timeline.app.test_client().post("/v1/sync/push", data=orjson.dumps(body),
+                                                 headers={**auth_header(wang), "Content-Type": "application/json"})
+        assert answer.status_code == 200, answer.json
+        assert 0 <= hlc.wall_of(answer.json["results"][0]["restamped_hlc"]) <= timeline.now
+        timeline.advance(MINUTE)
+
+
 # -- the former assignee's window --------------------------------------------------------
 
 
