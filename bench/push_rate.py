@@ -138,7 +138,7 @@ class _Pool:
             else:
                 mutations.append(self._mutation("equipment", self.equipment.pop(), "delete", {}))
         return {"changeset_id": f"bench-cs-{index}", "device_id": DESK.device_id, "schema_version": 1,
-                "mutations": mutations[:size]}
+                "sent_at_ms": hlc.now_ms(), "mutations": mutations[:size]}
 
     def learn(self, payload: dict, answer: dict) -> None:
         """The versions the answer reports, as a desk that pulls would know them."""

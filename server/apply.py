@@ -1,8 +1,9 @@
 """Applying mutations to stored rows: the one path every write takes.
 
-A :class:`Batch` lives inside one transaction. For each mutation, in order: check its
-values, its size and the author's rights (:mod:`server.authz`), re-stamp a clock too
-far ahead, merge by the entity's rule, keep conflict notes, run the domain's effects
+A :class:`Batch` lives inside one transaction. For each mutation, in order: order its
+stamp on the server's time line (the device's clock corrected by the skew measured at
+the push, :mod:`server.clocks`), check its values, its size and the author's rights
+(:mod:`server.authz`), merge by the entity's rule, keep conflict notes, run the domain's effects
 (numbers, deadlines, stale signatures) and note it in the audit trail.
 :meth:`Batch.finish` writes every changed row, the trail, and the log entries.
 Pushes from devices and the server's own writes (office resolutions, escalations) both
@@ -25,7 +26,7 @@ from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
 from sync.rules.lww import node_of
 
-from . import audit, authz, changelog, driver, limits, rows, scopes
+from . import audit, authz, changelog, clocks, driver, limits, rows, scopes
 from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
@@ -64,6 +65,10 @@ class Batch:
         self._notify_keys: dict[str, str | None] = {}
         #: per device node, the clock re-stamping its writes (see _restamp)
         self._restamps: dict[str, hlc.Clock] = {}
+        #: the pushing device's clock as measured (None: not measured, see measure_clock)
+        self.device_clock: clocks.DeviceClock | None = None
+        #: the server's time of this batch as a stamp: when what it changes reached the log
+        self._arrival = hlc.format_hlc(self.now_ms, 0, "server")
         self._found: dict[tuple[str, str, Any], list[str]] = {}
         self.numbers = NumberSeries(conn, config.local_utc_offset_hours)
 
@@ -118,25 +123,50 @@ class Batch:
 
     # -- mutations -------------------------------------------------------------------
 
+    def measure_clock(self, device_id: str, sent_at_ms: int | None) -> None:
+        """Measure the pushing device's clock (:mod:`server.clocks`): its writes are then
+        ordered by their stamps corrected by its skew."""
+        self.device_clock = clocks.measure(self.conn, device_id, sent_at_ms, self.now_ms)
+
     def apply(self, mutation: Mutation, caller: Caller) -> dict:
         """Apply one mutation; return its result for the push answer."""
-        device_wall = hlc.wall_of(mutation.hlc)
-        result = self._apply(mutation, caller, device_wall)
+        sent = mutation.hlc
+        device_wall = hlc.wall_of(sent)
         if caller.role != SYSTEM:
-            self.trail.note(caller, mutation, result, device_wall,
+            mutation.hlc = self._order(sent, device_wall)
+        made_ms, skew = self._made(device_wall, mutation.hlc)
+        result = self._apply(mutation, caller, made_ms, skew)
+        if result["status"] != "rejected" and sent != mutation.hlc:
+            result["restamped_hlc"] = mutation.hlc
+        if caller.role != SYSTEM:
+            self.trail.note(caller, mutation, result, made_ms, skew if self.device_clock is not None else None,
                             datetime.fromtimestamp(self.now_ms / 1000, timezone.utc))
         return result
 
-    def _apply(self, mutation: Mutation, caller: Caller, device_wall: int) -> dict:
+    def _order(self, stamp: str, device_wall: int) -> str:
+        """The stamp a device's write is ordered by: corrected by the measured skew, or
+        (a client that sends no sending time) its own unless too far ahead."""
+        if self.device_clock is not None:
+            return self.device_clock.order(stamp)
+        if device_wall > self.now_ms + hlc.MAX_DRIFT_MS:
+            return self._restamp(stamp)
+        return stamp
+
+    def _made(self, device_wall: int, ordered: str) -> tuple[int, int | None]:
+        """When a write was made, for reports (the device time), and its device's skew:
+        the corrected stamp and the measured skew, or the device's word and how far it
+        was from the server's time on arrival (a client that sends no sending time)."""
+        if self.device_clock is not None:
+            return hlc.wall_of(ordered), self.device_clock.skew_ms
+        return device_wall, device_wall - self.now_ms
+
+    def _apply(self, mutation: Mutation, caller: Caller, made_ms: int, skew: int | None) -> dict:
         entity = self.registry.get(mutation.entity)
         stored = self.lookup_any(mutation.entity, mutation.id)
         refusal = self._refusal(entity, stored, mutation, caller)
         if refusal is not None:
             return self._rejected(mutation, refusal, entity, stored, caller)
         result: dict[str, Any] = {"mutation_id": mutation.mutation_id}
-        if device_wall > self.now_ms + hlc.MAX_DRIFT_MS:
-            mutation.hlc = self._restamp(mutation.hlc)
-            result["restamped_hlc"] = mutation.hlc
         version = (stored.version if stored else 0) + 1
         ctx = MergeContext(caller.role, self.lookup)
         merge = rule_for(entity.rule).merge(stored, mutation, version, ctx)
@@ -144,7 +174,7 @@ class Batch:
             refused = Rejection(merge.refusal.code, merge.refusal.message, merge.refusal.field)
             return self._rejected(mutation, refused, entity, stored, caller)
         if merge.changed:
-            self._keep(mutation, stored, merge, version, caller, device_wall)
+            self._keep(mutation, stored, merge, version, caller, made_ms, skew)
             effects.after_change(self, entity, mutation.id, merge, mutation, caller)
         result["status"] = merge.outcome
         current = self.states[mutation.entity].get(mutation.id)
@@ -197,7 +227,7 @@ class Batch:
         return checks.before_merge(self, caller, entity, stored, mutation)
 
     def _keep(self, mutation: Mutation, stored: StoredRow | None, merge: Merge, version: int,
-              caller: Caller, device_wall: int) -> None:
+              caller: Caller, made_ms: int, skew: int | None) -> None:
         states = self.states[mutation.entity]
         row_key = (mutation.entity, mutation.id)
         if stored is not None and not states[mutation.id].dirty and states[mutation.id].exists:
@@ -207,14 +237,15 @@ class Batch:
             self.before[row_key] = {} if stored.deleted else rows.public_data(self.registry.get(mutation.entity), stored)
         if stored is None:
             stored = StoredRow({}, {}, 0)
-            skew = device_wall - self.now_ms
             states[mutation.id] = rows.RowState(stored, exists=False, meta={
-                "device_time": datetime.fromtimestamp(device_wall / 1000, timezone.utc),
-                "skew_ms": skew if abs(skew) > self.config.credible_skew_ms else None,
+                "device_time": datetime.fromtimestamp(made_ms / 1000, timezone.utc),
+                "skew_ms": skew if skew is not None and abs(skew) > self.config.credible_skew_ms else None,
                 "author_device": caller.device_id,
             })
         entity = self.registry.get(mutation.entity)
-        stored.clock.update(scopes.departures(entity, stored.values, merge.writes, mutation.hlc, version))
+        # a row leaving someone is marked with the server's time: their device's work stamped
+        # before it (corrected) is still theirs (server.authz)
+        stored.clock.update(scopes.departures(entity, stored.values, merge.writes, self._arrival, version))
         stored.values.update(merge.writes)
         stored.clock.update(merge.clock)
         if merge.deleted_changed:
@@ -281,6 +312,8 @@ class Batch:
             rows.save(self.conn, self.registry.get(entity_name), states)
         self.numbers.save()
         self.trail.write(self.conn)
+        if self.device_clock is not None:
+            clocks.record(self.conn, self.device_clock)
         return changelog.append(self.conn, self._log_entries(), last_seq)
 
     def _log_entries(self) -> list[LogEntry]:

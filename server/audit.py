@@ -1,8 +1,8 @@
 """The audit trail: who did what to which row, from which device, and when.
 
 One entry per mutation a device pushes — applied, merged, in conflict or rejected —
-with the person, their role, the device, the server's time and the device's own (from
-the mutation's clock, before any re-stamp), the row, the operation, the names of the
+with the person, their role, the device, the server's time and the device's own (its
+clock corrected by the skew measured at the push, with that skew: :mod:`server.clocks`), the row, the operation, the names of the
 fields written and, for a refusal, its code. A refused write leaves no other trace, so
 an id-guessing device shows up here. Values are not copied: an accepted one is in the
 change log, a refused one is the device's alone.
@@ -38,7 +38,7 @@ MAX_FIELDS = 100
 MAX_PAGE = 500
 
 
-_COLUMNS = ("at", "device_time", "user_id", "role", "device_id", "mutation_id", "entity", "row_id", "op", "fields",
+_COLUMNS = ("at", "device_time", "skew_ms", "user_id", "role", "device_id", "mutation_id", "entity", "row_id", "op", "fields",
             "status", "code", "version")
 
 
@@ -49,10 +49,11 @@ class Trail:
     #: values in :data:`_COLUMNS` order
     entries: list[tuple] = field(default_factory=list)
 
-    def note(self, caller: "Caller", mutation: Mutation, result: dict, device_wall_ms: int, at: datetime) -> None:
+    def note(self, caller: "Caller", mutation: Mutation, result: dict, device_time_ms: int, skew_ms: int | None,
+             at: datetime) -> None:
         names = [str(name)[:80] for name in list(mutation.fields)[:MAX_FIELDS]]
         self.entries.append((
-            at, datetime.fromtimestamp(device_wall_ms / 1000, timezone.utc),
+            at, datetime.fromtimestamp(device_time_ms / 1000, timezone.utc), skew_ms,
             caller.user_id, caller.role, caller.device_id,
             mutation.mutation_id, mutation.entity, mutation.id, mutation.op, orjson.dumps(names).decode(),
             result.get("status", "rejected"), result.get("code"), result.get("version"),
@@ -81,7 +82,7 @@ def read(conn: sa.Connection, *, entity: str | None = None, row_id: str | None =
 
 def _as_dict(row) -> dict:
     return {
-        "id": row["id"], "at": _iso(row["at"]), "device_time": _iso(row["device_time"]),
+        "id": row["id"], "at": _iso(row["at"]), "device_time": _iso(row["device_time"]), "skew_ms": row["skew_ms"],
         "user_id": row["user_id"], "role": row["role"], "device_id": row["device_id"],
         "mutation_id": row["mutation_id"], "entity": row["entity"], "row_id": row["row_id"], "op": row["op"],
         "fields": orjson.loads(row["fields"]), "status": row["status"], "code": row["code"],

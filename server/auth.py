@@ -101,9 +101,10 @@ def list_users(conn: sa.Connection) -> list[dict]:
 
 
 def list_devices(conn: sa.Connection, user_id: str | None = None) -> list[dict]:
-    """Devices (never their tokens), a person's only when ``user_id`` is given."""
+    """Devices (never their tokens), a person's only when ``user_id`` is given, with each
+    one's clock skew (device minus server, ms) as its last push measured it, and when."""
     query = (sa.select(devices.c.id, devices.c.user_id, users.c.name.label("user_name"), devices.c.name,
-                       devices.c.created_at, devices.c.revoked_at)
+                       devices.c.created_at, devices.c.revoked_at, devices.c.clock_skew_ms, devices.c.clock_measured_at)
              .join(users, users.c.id == devices.c.user_id).order_by(users.c.name, devices.c.created_at))
     if user_id is not None:
         query = query.where(devices.c.user_id == user_id)

@@ -22,9 +22,10 @@ a row's owner field may be set to the author's own id when the row is made, and 
 nobody else but its owners (the desk assigns).
 
 One exception to 1 and 2, for work its author could not know was no longer theirs: a
-ticket reassigned while its engineer worked offline remembers when it left them
-(:func:`server.scopes.departures`). Their writes made on an older version of it, and
-the rows they make on it (work log, consumption, signature, old part), are accepted;
+ticket reassigned while its engineer worked offline remembers when the move reached the
+server (:func:`server.scopes.departures`). Their writes stamped before that (by their
+clock, corrected) on an older version of it, and the rows they made on it before then
+(work log, consumption, signature, old part), are accepted;
 the desk is told by a conflict record (:mod:`server.domain.effects`), and the rows
 leave the engineer's replica once pushed. See docs/decisions.md.
 """
@@ -34,9 +35,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from sync import hlc
 from sync.changeset import Mutation, Rejection, check_values
 from sync.registry import Catalog, Entity, Owner, Via
-from sync.rules import SYSTEM, StoredRow
+from sync.rules import SYSTEM, FieldClock, StoredRow
 
 from . import scopes
 
@@ -157,22 +159,30 @@ def _reach(rows: _BatchRows, batch: "Batch", entity: Entity, mutation: Mutation,
 
 def _left_unseen(rows: _BatchRows, part, values: dict, clock: dict, me: str, mutation: Mutation) -> bool:
     """Did the row (an owner part), its parent (via) or the row naming it (referenced by)
-    leave ``me`` unknown to the author?
+    leave ``me`` unknown to the author, after the author made this write?
 
-    For the row itself: its author's ``base_version`` is older than the move. A row on a
-    ticket that left them (a work log, the ticket's equipment) carries no version of the
-    ticket: it is accepted, as the device drops the ticket and what hangs on it once it
-    learns, so only work from before can name it.
+    The write must be stamped — by its author's clock, corrected by the skew measured at
+    the push (:mod:`server.clocks`) — before the move reached the server (the mark's
+    time): work done offline before the reassignment is kept, work after it is not the
+    former owner's to do. For the row itself, its author's ``base_version`` must also be
+    older than the move. A row on a ticket that left them (a work log, the ticket's
+    equipment) carries no version of the ticket: its stamp alone tells.
     """
     mark = scopes.left_mark(me)
     if isinstance(part, Owner):
         left = clock.get(mark)
-        return left is not None and (mutation.base_version is None or mutation.base_version < left.version)
+        return (_stamped_before(mutation, left)
+                and (mutation.base_version is None or mutation.base_version < left.version))
     if isinstance(part, Via):
         parent = rows.row(part.entity, values.get(part.field) or "")
-        return parent is not None and mark in parent.clock
-    return any(mark in (rows.row(part.entity, other_id) or _NOWHERE).clock
+        return parent is not None and _stamped_before(mutation, parent.clock.get(mark))
+    return any(_stamped_before(mutation, (rows.row(part.entity, other_id) or _NOWHERE).clock.get(mark))
                for other_id, _ in rows.referencing(part.entity, part.field, mutation.id))
+
+
+def _stamped_before(mutation: Mutation, left: FieldClock | None) -> bool:
+    """Was the write made before the row left its author (``left``: when that reached the server)?"""
+    return left is not None and hlc.wall_of(mutation.hlc) < hlc.wall_of(left.hlc)
 
 
 def _peer(keys: set[str], me: str) -> bool:

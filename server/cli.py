@@ -198,14 +198,26 @@ def device_add(user_id: str, name: str) -> None:
     click.echo(f"device {device_id}\ntoken  {token}")
 
 
-@device.command("list", help="List devices (never their tokens), with when each was revoked.")
+@device.command("list", help="List devices (never their tokens), with when each was revoked and its clock skew.")
 @click.option("--user", "user_id", default=None, help="only this person's devices")
 def device_list(user_id: str | None) -> None:
     with _engine() as engine, engine.connect() as conn:
         found = auth.list_devices(conn, user_id)
     for d in found:
         state = f"revoked {d['revoked_at']:%Y-%m-%d %H:%M}" if d["revoked_at"] else "active"
-        click.echo(f"{d['id']}  {d['user_name']:28} {d['name']:24} {state}")
+        click.echo(f"{d['id']}  {d['user_name']:28} {d['name']:24} {state:24} clock {_skew(d)}")
+
+
+def _skew(device: dict) -> str:
+    """A device's clock as its last push measured it: ``+3d 00:00:01 fast (at …)``."""
+    skew = device["clock_skew_ms"]
+    if skew is None:
+        return "not measured"
+    size = abs(skew) // 1000
+    days, rest = divmod(size, 86400)
+    text = f"{days}d {rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    way = "fast" if skew > 0 else "slow" if skew < 0 else "right"
+    return f"{text} {way} (measured {device['clock_measured_at']:%Y-%m-%d %H:%M})"
 
 
 @device.command("revoke", help="Revoke a device at once (a lost phone).")

@@ -2,7 +2,8 @@
 
 1. claim the log (serialises appends, see :mod:`server.changelog`);
 2. a change-set id already recorded is answered from its record, and nothing changes;
-3. load every row the change-set touches, one query per entity;
+3. measure the device's clock from the change-set's sending time (:mod:`server.clocks`)
+   and load every row the change-set touches, one query per entity;
 4. apply each mutation in order (:class:`server.apply.Batch`): a refusal rejects that
    mutation only;
 5. write the rows, append the log and record the answer under the change-set id.
@@ -47,6 +48,7 @@ def apply_push(engine: sa.Engine, registry: Registry, caller: Caller, payload: A
             answer["replayed"] = True
             return answer
         batch = Batch(conn, registry, config or DomainConfig(), now_ms)
+        batch.measure_clock(caller.device_id, changeset.sent_at_ms)
         wanted: dict[str, list[str]] = {}
         for m in changeset.mutations:
             wanted.setdefault(m.entity, []).append(m.id)

@@ -23,7 +23,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from sync.registry import Catalog, Entity, Owner, ReferencedBy, Registry, Via
-from sync.rules import FieldClock, StoredRow
+from sync.rules import LEFT_MARK, FieldClock, StoredRow
 
 from . import driver
 from .changelog import LogEntry
@@ -38,7 +38,6 @@ EVERYTHING = None
 CATALOG = "catalog"
 OFFICE_ROLES = frozenset({"desk", "manager"})
 _MAX_DEPTH = 4
-_LEFT = "_left:"
 
 
 def person_key(user_id: str, role: str, depot_id: str | None) -> str | None:
@@ -192,15 +191,16 @@ def part_keys(rows: RowSource, registry: Registry, part, row_id: str, data: dict
 
 def left_mark(key: str) -> str:
     """The row-clock entry recording when a row left scope ``key``."""
-    return _LEFT + key
+    return LEFT_MARK + key
 
 
 def departures(entity: Entity, values: dict, writes: dict, stamp: str, version: int) -> dict[str, FieldClock]:
     """Clock marks for the owners a write takes a row from: ``_left:<key>`` → when.
 
     A ticket reassigned while its engineer worked offline keeps, in its clock, that it
-    left ``engineer:<id>`` at this version: authorization reads it to accept the work the
-    engineer did before their device could know (:mod:`server.authz`).
+    left ``engineer:<id>`` at this version and at ``stamp`` (the server's time when the
+    move arrived): authorization reads it to accept the work the engineer did before
+    then, when their device could not know (:mod:`server.authz`).
     """
     marks = {}
     for part in entity.scope:

@@ -44,8 +44,9 @@ def _entity_table(entity: Entity) -> sa.Table:
         # when the server received the row first, and when it last changed
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        # when it happened on the device (its clock, before any re-stamp): the official
-        # time for SLA and reports; skew_ms is set when that clock was not credible
+        # when it happened on the device (its clock corrected by the skew measured at the
+        # push, server/clocks.py): the official time for SLA and reports; skew_ms (device
+        # minus server) is set when that clock was further off than the credible skew
         sa.Column("device_time", sa.DateTime(timezone=True)),
         sa.Column("skew_ms", sa.BigInteger()),
         sa.Column("author_device", sa.String(64)),
@@ -86,6 +87,11 @@ devices = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    # its clock as its last push measured it: device minus server (ms), when, and the
+    # newest stamp its writes were ordered by (the next push's stay after it)
+    sa.Column("clock_skew_ms", sa.BigInteger()),
+    sa.Column("clock_measured_at", sa.DateTime(timezone=True)),
+    sa.Column("last_hlc", sa.String(120)),
 )
 
 # One row per change-set ever applied: a retry, weeks later, is answered from here.
@@ -194,9 +200,12 @@ audit = sa.Table(
     "audit",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    # the server's time, and the device's (from its clock, before any re-stamp)
+    # the server's time, and the device's (its clock corrected by the skew measured at
+    # the push; a client that sends no sending time: its clock as it said)
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("device_time", sa.DateTime(timezone=True)),
+    # the device's clock minus the server's, measured at the push (null: not measured)
+    sa.Column("skew_ms", sa.BigInteger()),
     sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("device_id", sa.String(64), nullable=False),

@@ -68,14 +68,20 @@ class ChangeSet:
     device_id: str
     schema_version: int
     mutations: list[Mutation] = field(default_factory=list)
+    #: the device's clock (on its stamps' time line) as the change-set was sent; the
+    #: server measures the device's offset from it. None: a client that does not say.
+    sent_at_ms: int | None = None
 
     def to_dict(self) -> dict:
-        return {
+        body = {
             "changeset_id": self.changeset_id,
             "device_id": self.device_id,
             "schema_version": self.schema_version,
             "mutations": [m.to_dict() for m in self.mutations],
         }
+        if self.sent_at_ms is not None:
+            body["sent_at_ms"] = self.sent_at_ms
+        return body
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,21 @@ def parse_changeset(payload: Any, registry: Registry, max_mutations: int = MAX_M
         device_id=_identifier(payload.get("device_id"), "device_id"),
         schema_version=version,
         mutations=[_parse_mutation(m, i, registry) for i, m in enumerate(mutations)],
+        sent_at_ms=_sent_at(payload.get("sent_at_ms")),
     )
+
+
+#: A sending time is a wall time of at most 15 digits, as in a timestamp.
+_MAX_SENT_AT = 10**15
+
+
+def _sent_at(value: Any) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or not 0 < value < _MAX_SENT_AT:
+        raise ValidationError("sent_at_ms must be milliseconds since 1970 (a whole number) or absent",
+                              field="sent_at_ms")
+    return value
 
 
 def _parse_mutation(raw: Any, index: int, registry: Registry) -> Mutation:

@@ -39,6 +39,7 @@ from .push import Push
 from .registry import REGISTRY, Registry
 from .report import report_hash
 from .transaction import Transaction
+from .wallclock import SteadyWall, elapsed_ms
 
 __all__ = ["Replica", "Transport", "SyncReport", "Parked", "ParkedBlob"]
 
@@ -62,6 +63,7 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
         transport: Transport | None = None,
         *,
         wall: Callable[[], int] = hlc.now_ms,
+        elapsed: Callable[[], int] = elapsed_ms,
         registry: Registry = REGISTRY,
         batch_size: int = 500,
         page_size: int = PAGE_SIZE,
@@ -76,9 +78,14 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute("PRAGMA busy_timeout = 10000")
-        self.clock = hlc.Clock(device_id, wall=wall)
+        #: the wall clock with its jumps taken out: the time line every stamp is on
+        self.wall = SteadyWall(wall, elapsed)
+        self.clock = hlc.Clock(device_id, wall=self.wall)
         self.db.create_function("fieldsync_hlc", 0, lambda: str(self.clock.tick()))
+        self.db.create_function("fieldsync_clock_frame", 0, lambda: self.wall.frame_ms)
         client_schema.apply(sqlite_utils.Database(self.db), registry)
+        self.wall.frame_ms = self._kept_frame()
+        self.wall()  # from now on a jump of the wall clock is seen
         self.rows = LocalRows(self.db, registry)
         self._start_clock()
 
@@ -106,6 +113,21 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
                 self._set_state("device_id", self.device_id)
         elif stored != self.device_id:
             raise ValidationError(f"{self.path} belongs to device {stored}, not {self.device_id}")
+
+    def _kept_frame(self) -> int:
+        return self.db.execute("SELECT coalesce(sum(jump_ms), 0) FROM _clock_jumps").fetchone()[0]
+
+    def _keep_clock_frame(self, seen: str) -> None:
+        """Record a jump the clock saw outside a local write (the outbox trigger records
+        those): a push's reading, an acknowledgement's stamp. Call inside a transaction."""
+        kept = self._kept_frame()
+        if kept != self.wall.frame_ms:
+            self.db.execute("INSERT INTO _clock_jumps (jump_ms, seen_hlc) VALUES (?, ?)",
+                            (self.wall.frame_ms - kept, seen))
+
+    def clock_jumps(self) -> list[int]:
+        """The wall clock's jumps this replica saw and took out of its stamps, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT jump_ms FROM _clock_jumps ORDER BY seq")]
 
     @property
     def cursor(self) -> str | None:

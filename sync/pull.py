@@ -3,15 +3,20 @@
 Each page is applied in one transaction together with the cursor after it, the capture
 triggers quiet; then every row with pending local edits has them replayed over it
 (rebase), so a pull never overwrites local work. A crash keeps whole pages only.
+
+Pulled stamps do not move the device's clock: its stamps stay on its own time line,
+which the server corrects by the offset it measures (a slow phone pulled ahead would
+stamp every write at the pulled time for days). A write made after seeing another wins
+over it by its ``base_version``, whatever the clocks say (``sync.rules.lww``).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 
-from . import gcpause, hlc
+from . import gcpause
 from .errors import ResyncRequiredError
 from .outcomes import SyncReport
 from .transaction import Quiet
@@ -24,7 +29,6 @@ __all__ = ["Pull", "PAGE_SIZE"]
 PAGE_SIZE = 5000
 
 _OP = itemgetter("op")
-_HLC = methodcaller("get", "hlc")
 
 
 @dataclass
@@ -35,7 +39,7 @@ class _Page:
 
 
 class Pull:
-    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``clock``, ``page_size``,
+    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``page_size``,
     ``cursor`` and the state helpers of :class:`sync.client.Replica`."""
 
     def pull(self, report: SyncReport | None = None) -> SyncReport:
@@ -88,10 +92,6 @@ class Pull:
             if resyncing:
                 self.db.executemany("DELETE FROM _resync_unseen WHERE entity = ? AND id = ?",
                                     [(entity, row_id) for entity, latest in by_entity.items() for row_id in latest])
-            newest = max((max(filter(None, map(_HLC, latest.values())), default="") for latest in by_entity.values()),
-                         default="")
-            if newest:
-                self.clock.observe(hlc.parse(newest))
             self._set_state("cursor", page.cursor)
 
     def _apply_entity(self, entity: str, changes: list[dict], pending: set) -> None:

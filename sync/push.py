@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import orjson
 
+from . import hlc
 from .changeset import SCHEMA_VERSION, ChangeSet, Mutation
 from .errors import PayloadTooLargeError, ValidationError
 from .ids import new_id
@@ -20,13 +21,14 @@ __all__ = ["Push"]
 
 
 class Push:
-    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``clock``, ``device_id``,
-    ``batch_size`` and the state helpers of :class:`sync.client.Replica`."""
+    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``clock``, ``wall``, ``device_id``,
+    ``batch_size`` and the state and clock helpers of :class:`sync.client.Replica`."""
 
     def push(self, report: SyncReport | None = None) -> SyncReport:
         report = report or SyncReport()
         size = self.batch_size
         while (changeset := self._next_changeset(size)) is not None:
+            changeset.sent_at_ms = self._sending_time()
             try:
                 answer = self.transport.push(changeset.to_dict())
             except ValidationError as exc:
@@ -41,6 +43,15 @@ class Push:
                 continue
             self._acknowledge(changeset, answer, report)
         return report
+
+    def _sending_time(self) -> int:
+        """The clock as the change-set leaves, on the stamps' time line: the server measures
+        this device's offset from it. A jump seen just now is kept before anything is sent."""
+        now = self.wall()
+        if self.wall.frame_ms != self._kept_frame():
+            with self._transaction():
+                self._keep_clock_frame(hlc.format_hlc(now, 0, self.device_id))
+        return now
 
     def _recut(self, changeset: ChangeSet, exc: PayloadTooLargeError, report: SyncReport) -> int:
         """The server refused the change-set unread (413): send it in halves; a lone
@@ -118,7 +129,9 @@ class Push:
             self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
             self._evict_pushed()
             self._set_state("inflight_changeset", None)
-            self._set_state("last_hlc", str(self.clock.tick()))
+            stamp = str(self.clock.tick())
+            self._set_state("last_hlc", stamp)
+            self._keep_clock_frame(stamp)
 
     def _evict_pushed(self) -> None:
         """Rows that left the scope while edits were pending go once those are pushed."""

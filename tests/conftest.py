@@ -20,6 +20,7 @@ from server.auth import add_device, add_user
 from server.db import create_schema, make_engine
 from server.tables import log_head, metadata
 from sync.client import Replica
+from sync.hlc import now_ms
 from sync.transport import HttpTransport
 
 PG_URL = os.environ.get("FIELDSYNC_TEST_DATABASE_URL")
@@ -189,3 +190,38 @@ def replica_for(tmp_path, transport_for) -> Callable[..., Replica]:
 
 def auth_header(person: Person) -> dict:
     return {"Authorization": f"Bearer {person.token}"}
+
+
+class Timeline:
+    """Real time, simulated: the server's clock and every device's, each device wrong by
+    its own skew and on an elapsed-time clock nobody sets (the one that sees jumps).
+
+    ``advance`` lets time pass for everyone; ``set_clock`` moves one phone's wall clock
+    (the person setting it, or network time correcting it) without time passing.
+    """
+
+    def __init__(self, replica_for, now: int):
+        self.app = None
+        self.now = now
+        self._replica_for = replica_for
+        self._skews: dict[str, int] = {}
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+    def set_clock(self, person: Person, skew_ms: int) -> None:
+        self._skews[person.device_id] = skew_ms
+
+    def device(self, person: Person, skew_ms: int = 0) -> Replica:
+        self._skews[person.device_id] = skew_ms
+        device_id = person.device_id
+        return self._replica_for(person, transport=HttpTransport(http_client(self.app), person.token, sleep=lambda _s: None),
+                                 wall=lambda: self.now + self._skews[device_id], elapsed=lambda: self.now)
+
+
+@pytest.fixture
+def timeline(app_factory, replica_for) -> Timeline:
+    """A server and devices on simulated time, starting now (see :class:`Timeline`)."""
+    made = Timeline(replica_for, now_ms())
+    made.app = app_factory(CLOCK_MS=lambda: made.now)
+    return made

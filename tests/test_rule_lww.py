@@ -38,12 +38,24 @@ def test_later_write_over_a_value_its_author_had_seen_is_a_plain_edit():
     assert (result.outcome, result.overwrites) == ("applied", [])
 
 
-def test_earlier_write_loses_and_its_value_is_kept():
+def test_earlier_write_that_had_not_seen_the_value_loses_and_its_value_is_kept():
     row = stored(urgency="normal")
-    result = merge(row, mutation(fields={"urgency": "low"}, wall=1), 2)
+    result = merge(row, mutation(fields={"urgency": "low"}, wall=1, base=None), 2)
     assert result.writes == {}
     [lost] = result.overwrites
     assert (lost.winner, lost.lost_value, lost.kept_value) == ("stored", "low", "normal")
+
+
+def test_write_made_after_seeing_a_value_replaces_it_even_when_its_clock_says_earlier():
+    row = stored(urgency="normal")  # written at 5 by device a, version 1
+    result = merge(row, mutation(fields={"urgency": "low"}, wall=1, base=1), 2)  # b had pulled version 1
+    assert (result.outcome, result.writes, result.overwrites) == ("applied", {"urgency": "low"}, [])
+
+
+def test_a_devices_replayed_older_write_does_not_undo_its_newer_one():
+    row = StoredRow({"name": "新"}, {"name": FieldClock(stamp(9, "b"), 2)}, 2)
+    result = merge(row, mutation(fields={"name": "旧"}, wall=5, node="b", base=2), 3)
+    assert result.writes == {}
 
 
 def test_different_fields_merge_without_conflict():

@@ -35,17 +35,14 @@ def test_two_devices_edit_different_fields_of_one_ticket_offline_and_both_edits_
         assert (ticket["urgency"], ticket["diagnosis"]) == ("emergency", "worn drive belt")
 
 
-def test_both_edit_the_same_field_later_hlc_wins_everywhere_and_loser_is_kept(people, replica_for, engine):
-    start = now_ms() - 600_000
-    times = {"desk": start, "manager": start}
-    desk = replica_for(people["desk"], wall=lambda: times["desk"])
-    manager = replica_for(people["manager"], wall=lambda: times["manager"])
+def test_both_edit_the_same_field_later_hlc_wins_everywhere_and_loser_is_kept(people, timeline, engine):
+    desk, manager = timeline.device(people["desk"]), timeline.device(people["manager"])
     ids = desk_opens_ticket(desk, people["wang"].user_id, zone="ring2")
     manager.sync()
-    times["desk"] += 60_000
-    times["manager"] += 120_000  # the manager's edit is later
-    manager.update("ticket", ids["ticket"], zone="ring1")
+    timeline.advance(60_000)
     desk.update("ticket", ids["ticket"], zone="ring3")
+    timeline.advance(60_000)
+    manager.update("ticket", ids["ticket"], zone="ring1")  # the manager's edit is later
     manager.sync()  # the later write reaches the server first
     desk.sync()  # the earlier one arrives after it and loses
     for _ in range(2):

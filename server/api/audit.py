@@ -21,7 +21,11 @@ _OFFICE = {"desk", "manager"}
 class AuditEntrySchema(Schema):
     id = fields.Integer(required=True, metadata={"description": "newest first; page back with ?before=<id>"})
     at = fields.String(required=True, metadata={"description": "when the server received it"})
-    device_time = fields.String(allow_none=True, metadata={"description": "when it was made, by the device's clock"})
+    device_time = fields.String(allow_none=True, metadata={
+        "description": "when it was made: the device's clock corrected by skew_ms (the official time for reports)"})
+    skew_ms = fields.Integer(allow_none=True, metadata={
+        "description": "the device's clock minus the server's, measured when this push arrived (positive: "
+                       "fast); null for a client that sends no sent_at_ms"})
     user_id = fields.String(required=True)
     role = fields.String(required=True)
     device_id = fields.String(required=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import ledger, lifecycle, lww, signature, ticket
-from .base import SYSTEM, FieldClock, Merge, MergeContext, Overwrite, Refusal, StoredRow
+from .base import LEFT_MARK, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, Refusal, StoredRow
 
-__all__ = ["FieldClock", "Merge", "MergeContext", "Overwrite", "Refusal", "StoredRow", "SYSTEM", "rule_for", "RULES"]
+__all__ = ["LEFT_MARK", "FieldClock", "Merge", "MergeContext", "Overwrite", "Refusal", "StoredRow", "SYSTEM", "rule_for", "RULES"]
 
 RULES: dict[str, ModuleType] = {
     "lww": lww,

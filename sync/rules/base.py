@@ -7,12 +7,15 @@ from typing import Any, Callable
 
 __all__ = [
     "FieldClock", "StoredRow", "Overwrite", "Merge", "MergeContext", "Refusal",
-    "APPLIED", "MERGED", "CONFLICT", "REJECTED", "SYSTEM",
+    "APPLIED", "MERGED", "CONFLICT", "REJECTED", "SYSTEM", "LEFT_MARK",
 ]
 
 APPLIED, MERGED, CONFLICT, REJECTED = "applied", "merged", "conflict", "rejected"
 #: The role of the server's own writes (numbering, resolutions): bound by no ownership.
 SYSTEM = "system"
+#: Row-clock entries ``_left:<scope key>`` that the server keeps when a row leaves an
+#: owner (a ticket reassigned): the version and the server's time of the move.
+LEFT_MARK = "_left:"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ Cases decided here, for one incoming mutation against the stored row:
 1. no stored row: an insert or update creates it with every field it carries; a delete
    of a row never seen is a no-op;
 2. update (or a replayed insert) of a live row: each field is taken when its HLC is
-   later than the stored field's; a field written concurrently (stored after the
+   later than the stored field's, or when its author had seen the stored value (another
+   device's write that its ``base_version`` covers: an edit made after seeing a value
+   replaces it, whatever the clocks say); a field written concurrently (stored after the
    author's ``base_version``) with a different value leaves an :class:`Overwrite` either
    way, so the losing value is kept;
 3. update of a tombstone: the update wins and revives the row; the delete is recorded as
@@ -57,6 +59,12 @@ def concurrent(stored_clock: FieldClock | None, mutation: Mutation) -> bool:
     return mutation.base_version is None or stored_clock.version > mutation.base_version
 
 
+def _seen_over(stored_clock: FieldClock, mutation: Mutation) -> bool:
+    """Was the stored value another device's that the mutation's author had seen? (A
+    device's own writes are ordered by its clock: a replay of an older one loses.)"""
+    return node_of(stored_clock.hlc) != node_of(mutation.hlc) and not concurrent(stored_clock, mutation)
+
+
 def _update(stored: StoredRow, mutation: Mutation, version: int) -> Merge:
     result = Merge(APPLIED)
     if stored.deleted:
@@ -70,7 +78,7 @@ def _update(stored: StoredRow, mutation: Mutation, version: int) -> Merge:
     for name, value in mutation.fields.items():
         current = stored.clock.get(name)
         old = stored.values.get(name)
-        if current is None or mutation.hlc > current.hlc:
+        if current is None or mutation.hlc > current.hlc or _seen_over(current, mutation):
             if value != old:
                 result.writes[name] = value
                 result.clock[name] = FieldClock(mutation.hlc, version)

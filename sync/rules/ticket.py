@@ -20,7 +20,11 @@ incoming; "seen" means the author's ``base_version`` covers the stored status):
 6. office dispatches (again): taken from ``reported``, or when seen and the work is not
    completed (a second engineer takes over); otherwise it loses;
 7. office closes: only a ``signed`` ticket (else refused);
-8. anything else going backwards (a stale device) loses; the stored status stays.
+8. anything else going backwards (a stale device) loses; the stored status stays;
+9. an engineer's move made before a reassignment it had not seen (a ``_left:`` mark
+   newer than its ``base_version``, left by the server) loses to any status written
+   after that reassignment: the former assignee's late work never overtakes the new
+   assignee's (whether it is accepted at all is the server's authorization).
 
 Every losing status leaves an :class:`Overwrite`. Reaching ``completed`` records
 ``_completed`` in the row's clock: a signature must come after it (rule ``signature``).
@@ -32,7 +36,7 @@ from __future__ import annotations
 from ..changeset import Mutation
 from ..entities import TICKET_STATUSES
 from . import lww
-from .base import CONFLICT, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, StoredRow
+from .base import CONFLICT, LEFT_MARK, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
 __all__ = ["merge", "RANK", "FIELD_WORK", "COMPLETED_MARK"]
 
@@ -66,6 +70,8 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: Merge
         return refusal
     result = lww.merge(stored, others, version, ctx)
     decision, review = _decide(ctx.role, current, incoming, _seen(stored, mutation))
+    if ctx.role == "engineer" and _overtaken(stored, mutation):
+        decision, review = "keep", None
     if decision == "take":
         result.writes["status"] = incoming
         result.clock["status"] = FieldClock(mutation.hlc, version)
@@ -86,6 +92,16 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: Merge
 
 def _seen(stored: StoredRow, mutation: Mutation) -> bool:
     return not lww.concurrent(stored.clock.get("status"), mutation)
+
+
+def _overtaken(stored: StoredRow, mutation: Mutation) -> bool:
+    """Was the status written, by someone else, after a reassignment the author had not seen?"""
+    status = stored.clock.get("status")
+    if status is None or lww.node_of(status.hlc) == lww.node_of(mutation.hlc):
+        return False
+    base = mutation.base_version or 0
+    return any(name.startswith(LEFT_MARK) and base < mark.version < status.version
+               for name, mark in stored.clock.items())
 
 
 def _refuse(role: str, current: str | None, incoming: str) -> Merge | None:
