@@ -126,7 +126,8 @@ class Batch:
     def measure_clock(self, device_id: str, sent_at_ms: int | None) -> None:
         """Measure the pushing device's clock (:mod:`server.clocks`): its writes are then
         ordered by their stamps corrected by its skew."""
-        self.device_clock = clocks.measure(self.conn, device_id, sent_at_ms, self.now_ms)
+        self.device_clock = clocks.measure(self.conn, device_id, sent_at_ms, self.now_ms,
+                                           self.config.clock_tolerance_ms)
 
     def apply(self, mutation: Mutation, caller: Caller) -> dict:
         """Apply one mutation; return its result for the push answer."""

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from server.cli import main
+from server.clocks import DeviceClock
 from server.tables import entity_table
 from sync import hlc
 from sync.client import Replica
@@ -346,3 +347,20 @@ def test_a_replica_resumes_on_its_time_line_after_a_restart(tmp_path):
     reopened.insert("customer", name="王芳")
     walls = [hlc.wall_of(r[0]) for r in reopened.db.execute("SELECT hlc FROM _outbox ORDER BY seq")]
     assert walls[1] == walls[0] and walls[2] == walls[0] + MINUTE
+
+
+# -- what the measurement is trusted with ---------------------------------------------------
+
+
+def test_an_offset_within_the_tolerance_is_the_requests_time_on_the_wire_and_corrects_nothing():
+    """A push whose body took two seconds to upload over a weak link measures the honest
+    phone two seconds slow: its stamps stay as the phone made them, so two writes a few
+    milliseconds apart on two devices keep their order."""
+    arrived = 1_800_000_000_000
+    made = hlc.format_hlc(arrived - 60_000, 0, "d-wang")
+    over_the_wire = DeviceClock("d-wang", arrived, sent_at_ms=arrived - 2_000, floor=None, tolerance_ms=10_000)
+    assert over_the_wire.skew_ms == -2_000
+    assert over_the_wire.order(made) == made
+    three_days_slow = DeviceClock("d-wang", arrived, sent_at_ms=arrived - 3 * DAY, floor=None, tolerance_ms=10_000)
+    made_on_the_slow_phone = hlc.format_hlc(arrived - 3 * DAY - 60_000, 0, "d-wang")  # a minute before sending
+    assert hlc.wall_of(three_days_slow.order(made_on_the_slow_phone)) == arrived - 60_000

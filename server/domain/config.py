@@ -37,6 +37,9 @@ class DomainConfig:
     local_utc_offset_hours: int = 8
     #: a device clock further off than this is flagged (its device times are suspect)
     credible_skew_ms: int = 5 * 60 * 1000
+    #: a device clock measured within this of the server's is taken as right (the
+    #: measurement holds the request's time on the wire: see server.clocks)
+    clock_tolerance_ms: int = 10 * 1000
 
 
 def from_mapping(values: Mapping[str, Any] | None) -> DomainConfig:
