@@ -187,10 +187,10 @@ def test_concurrent_writers_holding_transactions_open_never_make_a_puller_skip_o
     budget, committed, writers_done, read_while_writing = _Budget(CHANGES), [], threading.Event(), threading.Event()
     pullers = [_Puller(scope) for scope in PULLER_SCOPES]
     with ThreadPoolExecutor(WRITERS + len(pullers)) as pool:
-        pulling = [pool.submit(_pull_to_the_end, engine, p, writers_done, random.Random(rng.random()), read_while_writing)
-                   for p in pullers]
-        writing = [pool.submit(_write, engine, f"w{k}", budget, committed, random.Random(rng.random()), read_while_writing)
-                   for k in range(WRITERS)]
+        pulling = [pool.submit(_pull_to_the_end, engine, p, writers_done, random.Random(rng.random()),
+                               read_while_writing) for p in pullers]
+        writing = [pool.submit(_write, engine, f"w{k}", budget, committed, random.Random(rng.random()),
+                               read_while_writing) for k in range(WRITERS)]
         try:
             for writer in writing:
                 writer.result()

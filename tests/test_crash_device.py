@@ -183,14 +183,15 @@ def test_device_killed_while_pulling_keeps_only_whole_pages_and_the_next_sync_co
                 cursor, ahead = None, log
             page = rng.randint(1, math.ceil(len(ahead) / PAGE) - 1)  # a page with more after it
             moment = rng.choice(list(MOMENTS))
-            device = subprocess.Popen([sys.executable, "-c", DEVICE, str(path), server.url, str(PAGE), str(page), moment],
-                                      cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            device = subprocess.Popen(
+                [sys.executable, "-c", DEVICE, str(path), server.url, str(PAGE), str(page), moment],
+                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             said = device.stdout.readline()
             device.kill()
             device.wait()
             device.stdin.close()
             device.stdout.close()
-            assert said == f"held at page {page}\n", f"the device never reached page {page} ({moment}): it said {said!r}"
+            assert said == f"held at page {page}\n", f"the device never reached page {page} ({moment}): {said!r}"
 
             left, held = replica_left_behind(path)
             kept = page + MOMENTS[moment]

@@ -156,8 +156,8 @@ def kill_in_a_push_on_postgresql(server: ServerProcess, engine: sa.Engine, rng: 
     with engine.connect() as holder:
         holder.exec_driver_sql(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         me = holder.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-        wait_until(lambda: _pg_count(engine, "SELECT count(*) FROM pg_stat_activity WHERE %(me)s = ANY(pg_blocking_pids(pid))",
-                                     me=me) > 0, f"a push waits to write {table}")
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE %(me)s = ANY(pg_blocking_pids(pid))"
+        wait_until(lambda: _pg_count(engine, waiting, me=me) > 0, f"a push waits to write {table}")
         server.kill()
         holder.rollback()
     # the dead server's connections roll back as each finds its client gone

@@ -134,7 +134,8 @@ sys.stdin.read()  # killed here, the second write not committed
 def test_write_survives_the_app_killed_before_sync_and_a_write_cut_off_leaves_neither_row_nor_outbox_entry(
         people, replica_for, engine, tmp_path):
     desk = people["desk"]
-    app = subprocess.Popen([sys.executable, "-c", DESK_APP, str(tmp_path / f"{desk.device_id}.replica"), desk.device_id],
+    path = tmp_path / f"{desk.device_id}.replica"  # where replica_for opens it
+    app = subprocess.Popen([sys.executable, "-c", DESK_APP, str(path), desk.device_id],
                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     saved, cut_off = app.stdout.readline().split()
