@@ -256,6 +256,13 @@ class ServerProcess:
         self.kill()
         raise RuntimeError(f"fieldsync serve did not answer within {timeout:.0f} s: see {self.log_path}")
 
+    def freeze(self) -> None:
+        """Stop every process of the server where it stands (SIGSTOP), to look at it."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)

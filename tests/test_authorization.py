@@ -85,7 +85,7 @@ def test_engineer_cannot_log_work_sign_or_draw_parts_on_another_engineers_ticket
     mine_too = mutation(wang, "work_log", new_id(), "insert", ticket_id=mine, engineer_id=me, event="arrived",
                         at="2026-11-23T09:40:00+08:00")
     *refused, kept = push(client, wang, *attempts.values(), mine_too)
-    for name, result in zip(attempts, refused):
+    for name, result in zip(attempts, refused, strict=True):
         assert (result["status"], result["code"]) == ("rejected", "not_your_row"), name
     assert kept["status"] == "applied"  # the rest of the change-set applies
     for name, attempt in attempts.items():
@@ -192,7 +192,7 @@ def test_server_owned_and_bookkeeping_fields_sent_by_a_device_are_never_stored(c
     fields = ["number", "needs_review", "version", "created_at", "author_device", "deleted", "clock", "id"]
     results = push(client, desk, *[mutation(desk, "ticket", ticket, base=1, urgency="emergency", **{name: "7"})
                                    for name in fields])
-    for name, result in zip(fields, results):
+    for name, result in zip(fields, results, strict=True):
         assert result["status"] == "rejected", name
         assert result["code"] in ("server_owned_field", "unknown_field") and result["field"] == name
     assert server_row(engine, "ticket", ticket) == before

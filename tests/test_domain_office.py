@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -24,15 +24,20 @@ def server_row(engine, entity, row_id):
         return conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one()
 
 
-def test_tickets_get_year_month_serial_numbers_on_first_sync(people, replica_for, engine):
-    desk = replica_for(people["desk"])
+def test_tickets_get_year_month_serial_numbers_on_first_sync_by_the_month_in_beijing(app_factory, people, tmp_path):
+    # half past midnight on 1 December in Beijing, still 30 November by UTC: the server's
+    # clock and the desk's are set there, so the month is the test's, not the machine's
+    first_of_december = int(datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc).timestamp() * 1000)
+    app = app_factory(CLOCK_MS=lambda: first_of_december)
+    desk = Replica(tmp_path / "desk.r", people["desk"].device_id, HttpTransport(http_client(app), people["desk"].token),
+                   wall=lambda: first_of_december)
     first = desk_opens_ticket(desk, None, provisional_number="D-desk-1")["ticket"]
     second = desk_opens_ticket(desk, None)["ticket"]
-    numbers = [server_row(engine, "ticket", t)["number"] for t in (first, second)]
-    period = (datetime.utcnow() + timedelta(hours=8)).strftime("%y%m")
-    assert numbers == [f"T{period}-00001", f"T{period}-00002"]
+    numbers = [server_row(app.extensions["fieldsync"].engine, "ticket", t)["number"] for t in (first, second)]
+    assert numbers == ["T2612-00001", "T2612-00002"]
     assert desk.get("ticket", first)["number"] == numbers[0]
     assert desk.get("ticket", first)["provisional_number"] == "D-desk-1"
+    desk.close()
 
 
 @pytest.mark.parametrize(("zone", "urgency", "hours"), [

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -95,25 +96,29 @@ def _device(base_url: str, person, path: Path) -> Iterator[Replica]:
 
 
 def _desk_and_two_engineers_sync_through(base_url: str, people, tmp_path: Path) -> None:
-    """The desk opens tickets; both engineers, at once, diagnose theirs and sync each edit."""
+    """The desk opens tickets; both engineers, at once (each has his tickets before either
+    starts), diagnose theirs and sync each edit."""
     with _device(base_url, people["desk"], tmp_path / "desk.replica") as desk:
         tickets = {name: [desk_opens_ticket(desk, people[name].user_id)["ticket"] for _ in range(3)]
                    for name in ("wang", "chen")}
 
+        both_at_work = threading.Barrier(2, timeout=60)
+
         def engineer_works(name: str) -> dict[str, str]:
             with _device(base_url, people[name], tmp_path / f"{name}.replica") as device:
                 device.sync()
+                both_at_work.wait()  # neither starts his edits before the other has his tickets
                 for ticket in tickets[name]:
-                    device.update("ticket", ticket, diagnosis=f"{name} replaced the fuser on {ticket}")
+                    device.update("ticket", ticket, diagnosis=f"{name}更换了{ticket}的定影器")
                     device.sync()
                 return {ticket: device.get("ticket", ticket)["diagnosis"] for ticket in tickets[name]}
 
         with ThreadPoolExecutor(2) as pool:
-            diagnosed = dict(zip(tickets, pool.map(engineer_works, tickets)))
+            diagnosed = dict(zip(tickets, pool.map(engineer_works, tickets), strict=True))
         desk.sync()
         for name, ids in tickets.items():
             for ticket in ids:
-                wanted = f"{name} replaced the fuser on {ticket}"
+                wanted = f"{name}更换了{ticket}的定影器"
                 assert diagnosed[name][ticket] == desk.get("ticket", ticket)["diagnosis"] == wanted
 
 
