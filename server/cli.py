@@ -61,13 +61,14 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="processes; each holds its own database pool")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="request threads per worker")
+@click.option("--threads", default=12, show_default=True, type=click.IntRange(1, 64),
+              help="request threads per worker; a slow client holds one until its read timeout")
+@click.option("--read-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="seconds a request's head and body have to arrive from its first byte; a late body gets 408")
 @_friendly
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    from gunicorn.app.base import BaseApplication
-
+def serve(host: str, port: int, workers: int, threads: int, read_timeout: float) -> None:
     from .migrations import pending
+    from .serving import serve as run
 
     # Before the fork: SQLite is migrated here once (create_app); PostgreSQL must already
     # be at head, or every request would fail in every worker.
@@ -77,20 +78,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     if behind:
         raise click.ClickException(f"the database lacks migrations {', '.join(behind)}: run `fieldsync db upgrade` first")
 
-    class _Gunicorn(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("accesslog", None)
-            # gunicornc's socket sits at one path per user: two servers would share it.
-            self.cfg.set("control_socket_disable", True)
-
-        def load(self):
-            return _app()
-
-    click.echo(f"fieldsync serving on http://{host}:{port} with {workers} worker(s)")
-    _Gunicorn().run()
+    click.echo(f"fieldsync serving on http://{host}:{port} with {workers} worker(s) of {threads} thread(s)")
+    run(_app, bind=f"{host}:{port}", workers=workers, threads=threads, read_timeout=read_timeout)
 
 
 @main.group(help="Database schema (Alembic migrations in server/migrations).")

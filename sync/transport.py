@@ -2,8 +2,8 @@
 
 The same code talks to a live server and, in tests, to the app in-process (hand it an
 ``httpx.Client`` built on ``httpx.WSGITransport``). Only failures that a retry can mend
-are retried (no answer, 429, 502-504); a 4xx is the server's word and is raised as the
-matching :mod:`sync.errors` class at once.
+are retried (no answer, 408 for a request that came too slowly, 429, 502-504); another
+4xx is the server's word and is raised as the matching :mod:`sync.errors` class at once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .errors import TransportError, error_from_response
 
 __all__ = ["HttpTransport", "RETRYABLE_STATUS"]
 
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
 
 
 class HttpTransport:
