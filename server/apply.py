@@ -61,7 +61,8 @@ class Batch:
         self.trail = audit.Trail()
         now = self.now_ms  # not ``self``: a batch in no reference cycle is freed the moment it ends
         self._server_clock = hlc.Clock("server", wall=lambda: now)
-        self._notify_keys: dict[str, str | None] = {}
+        #: device id → (user id, role, depot id) of its owner, or None
+        self._owners: dict[str, tuple[str, str, str | None] | None] = {}
         #: per device node, the clock re-stamping its writes (see _restamp)
         self._restamps: dict[str, hlc.Clock] = {}
         self._found: dict[tuple[str, str, Any], list[str]] = {}
@@ -138,7 +139,7 @@ class Batch:
             mutation.hlc = self._restamp(mutation.hlc)
             result["restamped_hlc"] = mutation.hlc
         version = (stored.version if stored else 0) + 1
-        ctx = MergeContext(caller.role, self.lookup)
+        ctx = MergeContext(caller.role, self.lookup, lambda stamp: self._by_person(stamp, caller))
         merge = rule_for(entity.rule).merge(stored, mutation, version, ctx)
         if merge.refusal is not None:
             refused = Rejection(merge.refusal.code, merge.refusal.message, merge.refusal.field)
@@ -263,13 +264,23 @@ class Batch:
 
     def _notify_key(self, device_id: str | None) -> str | None:
         """The scope of the person behind a device, so their device pulls the note."""
+        owner = self._owner(device_id)
+        return scopes.person_key(*owner) if owner else None
+
+    def _by_person(self, stamp: str, caller: Caller) -> bool:
+        """Did ``caller`` write the value stamped ``stamp``, from any of their devices?"""
+        owner = self._owner(node_of(stamp))
+        return caller.role != SYSTEM and owner is not None and owner[0] == caller.user_id
+
+    def _owner(self, device_id: str | None) -> tuple[str, str, str | None] | None:
+        """``(user id, role, depot id)`` of the person a device belongs to (the server has none)."""
         if not device_id or device_id == "server":
             return None
-        if device_id not in self._notify_keys:
+        if device_id not in self._owners:
             found = driver.fetch(self.conn, "SELECT users.id, users.role, users.depot_id FROM users "
                                             "JOIN devices ON devices.user_id = users.id WHERE devices.id = ?", [device_id])
-            self._notify_keys[device_id] = scopes.person_key(*found[0]) if found else None
-        return self._notify_keys[device_id]
+            self._owners[device_id] = tuple(found[0]) if found else None
+        return self._owners[device_id]
 
     # -- finish ----------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ incoming; "seen" means the author's ``base_version`` covers the stored status):
 7. office closes: only a ``signed`` ticket (else refused);
 8. anything else going backwards (a stale device) loses; the stored status stays.
 
-Every losing status leaves an :class:`Overwrite`. Reaching ``completed`` records
+Every losing status leaves an :class:`Overwrite`, except one the same person set
+earlier from another of their devices (:func:`sync.rules.lww.noted`). Reaching ``completed`` records
 ``_completed`` in the row's clock: a signature must come after it (rule ``signature``).
 Decided elsewhere: whether a ``signed`` ticket has its signature and image (server).
 """
@@ -70,7 +71,7 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: Merge
         result.writes["status"] = incoming
         result.clock["status"] = FieldClock(mutation.hlc, version)
         _mark_completed(result, stored, incoming, mutation.hlc, version)
-        if current is not None and lww.concurrent(stored.clock.get("status"), mutation):
+        if current is not None and lww.noted(stored.clock.get("status"), mutation, ctx):
             result.overwrites.append(Overwrite("status", incoming, mutation.hlc, current,
                                                stored.clock["status"].hlc, "incoming"))
     else:
