@@ -59,6 +59,13 @@ def _build(registry: Registry) -> dict[str, sa.Table]:
 
 _ENTITY_TABLES = _build(REGISTRY)
 
+# Head office's conflict queue (server.conflicts): one status newest first, a ticket's
+# notes, a person's.
+_CONFLICT = _ENTITY_TABLES["conflict"]
+sa.Index("conflict_queue", _CONFLICT.c.status, _CONFLICT.c.created_at, _CONFLICT.c.id)
+sa.Index("conflict_row", _CONFLICT.c.entity, _CONFLICT.c.row_id)
+sa.Index("conflict_device", _CONFLICT.c.device_id)
+
 
 def entity_table(name: str) -> sa.Table:
     return _ENTITY_TABLES[name]
