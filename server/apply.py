@@ -19,7 +19,8 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from sync import hlc
-from sync.changeset import Mutation, Rejection
+from sync.changeset import Mutation, Rejection, coerce_value
+from sync.errors import RefusedWriteError
 from sync.ids import new_id
 from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
@@ -181,6 +182,32 @@ class Batch:
         mutation = Mutation(new_id(), entity_name, row_id, op, dict(fields), str(self._server_clock.tick()),
                             current.version if current else None)
         return self.apply(mutation, SYSTEM_CALLER)
+
+    def chosen_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
+        """A value a person at head office chose (settling a conflict), written as the
+        server's own write — once it passes the checks a pushed value passes: its field's
+        type, choices, length and no NUL (``coerce_value``, as ``check_values`` does) and
+        the size of a JSON field (:func:`server.limits.check_mutation`). Who owns the field
+        does not matter: settling is the office's to do. The office never stores what no
+        device could; a refusal (or the rule's own) raises ``RefusedWriteError``.
+        """
+        entity = self.registry.get(entity_name)
+        checked = Mutation(new_id(), entity_name, row_id, op, dict(fields), "", None)
+        for name, value in fields.items():
+            spec = entity.field(name)
+            if spec is None:
+                raise RefusedWriteError(f"{entity_name} has no field {name[:60]!r}", code="unknown_field", field=name)
+            try:
+                checked.fields[name] = coerce_value(spec, value)
+            except ValueError as exc:
+                raise RefusedWriteError(f"{entity_name}.{name}: {exc}", field=name) from None
+        refusal = limits.check_mutation(entity, checked)
+        result = self.system_write(entity_name, row_id, checked.fields, op) if refusal is None else None
+        if refusal is None and result["status"] == "rejected":
+            refusal = Rejection(result["code"], result["message"], result.get("field"))
+        if refusal is not None:
+            raise RefusedWriteError(refusal.message, code=refusal.code, field=refusal.field)
+        return result
 
     def lookup_any(self, entity_name: str, row_id: str) -> StoredRow | None:
         """Like :meth:`lookup`, tombstones included."""

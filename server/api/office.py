@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
-from sync.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from sync.errors import ConflictError, ForbiddenError, NotFoundError, RefusedWriteError, ValidationError
 
 from .. import conflicts
 from ..apply import Batch, server_batch
@@ -98,7 +98,9 @@ def list_conflicts():
 @blp.doc(operationId="resolveConflict",
          requestBody={"required": True, "content": {"application/json": {"schema": ResolveSchema}}})
 @blp.response(200, ConflictSchema)
-@error_answers(blp, 403, 404, 422, described={409: "already resolved"})
+@error_answers(blp, 403, 404, described={409: "already resolved",
+                                          422: "the request is malformed, or the chosen value is refused as a "
+                                               "pushed one would be (its code: invalid_value, too_large, ...)"})
 @authenticated
 def resolve_conflict(conflict_id: str):
     """Settle a conflict: keep the value that won, restore the one that lost, or set another."""
@@ -120,19 +122,21 @@ def resolve_conflict(conflict_id: str):
 
 
 def _settle(batch: Batch, conflict: dict, body: dict) -> None:
-    """Write the chosen value to the row the conflict is about (nothing, for ``kept``)."""
+    """Write the chosen value to the row the conflict is about (nothing, for ``kept``),
+    checked as a pushed value would be: a refusal leaves everything as it was."""
     if body["choose"] == "kept":
         return
     value = conflict.get("lost_value") if body["choose"] == "lost" else body.get("value")
     entity, row_id, field = conflict["entity"], conflict["row_id"], conflict["field"]
     if field == "_deleted":
+        if not isinstance(value, bool):
+            raise RefusedWriteError(f"{entity}: whether the row is deleted is true or false", field="value")
         if value:
-            batch.system_write(entity, row_id, {}, op="delete")
+            batch.chosen_write(entity, row_id, {}, op="delete")
         return
-    spec = batch.registry.get(entity)
-    if spec is None or spec.field(field) is None:
+    if batch.registry.get(entity) is None:
         raise ValidationError(f"{entity}.{field} cannot be set from here")
-    batch.system_write(entity, row_id, {field: value})
+    batch.chosen_write(entity, row_id, {field: value})
 
 
 class GenerateSchema(Schema):
