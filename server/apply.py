@@ -41,6 +41,8 @@ class Caller:
     role: str
     device_id: str
     depot_id: str | None = None
+    #: head office pushing a revoked device's work on its owner's behalf (server.recovery)
+    recovered_by: str | None = None
 
 
 SYSTEM_CALLER = Caller("server", SYSTEM, "server")

@@ -190,6 +190,8 @@ audit = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("code", sa.String(40)),
     sa.Column("version", sa.Integer()),
+    # the head-office person who pushed it from a revoked device's replica (server.recovery)
+    sa.Column("recovered_by", sa.String(64)),
     sa.Index("audit_row", "entity", "row_id", "id"),
     sa.Index("audit_device", "device_id", "id"),
 )
