@@ -204,12 +204,12 @@ class Batch:
             except ValueError as exc:
                 raise RefusedWriteError(f"{entity_name}.{name}: {exc}", field=name) from None
         refusal = limits.check_mutation(entity, checked)
-        result = self.system_write(entity_name, row_id, checked.fields, op) if refusal is None else None
-        if refusal is None and result["status"] == "rejected":
+        if refusal is None:
+            result = self.system_write(entity_name, row_id, checked.fields, op)
+            if result["status"] != "rejected":
+                return result
             refusal = Rejection(result["code"], result["message"], result.get("field"))
-        if refusal is not None:
-            raise RefusedWriteError(refusal.message, code=refusal.code, field=refusal.field)
-        return result
+        raise RefusedWriteError(refusal.message, code=refusal.code, field=refusal.field)
 
     def lookup_any(self, entity_name: str, row_id: str) -> StoredRow | None:
         """Like :meth:`lookup`, tombstones included."""

@@ -130,7 +130,7 @@ def _settle(batch: Batch, conflict: dict, body: dict) -> None:
     entity, row_id, field = conflict["entity"], conflict["row_id"], conflict["field"]
     if field == "_deleted":
         if not isinstance(value, bool):
-            raise RefusedWriteError(f"{entity}: whether the row is deleted is true or false", field="value")
+            raise RefusedWriteError(f"{entity}: whether the row is deleted is true or false", field=field)
         if value:
             batch.chosen_write(entity, row_id, {}, op="delete")
         return
