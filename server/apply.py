@@ -20,7 +20,8 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 
 from sync import hlc
-from sync.changeset import Mutation, Rejection
+from sync.changeset import Mutation, Rejection, coerce_value
+from sync.errors import RefusedWriteError
 from sync.ids import new_id
 from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
@@ -41,6 +42,8 @@ class Caller:
     role: str
     device_id: str
     depot_id: str | None = None
+    #: head office pushing a revoked device's work on its owner's behalf (server.recovery)
+    recovered_by: str | None = None
 
 
 SYSTEM_CALLER = Caller("server", SYSTEM, "server")
@@ -62,7 +65,8 @@ class Batch:
         self.trail = audit.Trail()
         now = self.now_ms  # not ``self``: a batch in no reference cycle is freed the moment it ends
         self._server_clock = hlc.Clock("server", wall=lambda: now)
-        self._notify_keys: dict[str, str | None] = {}
+        #: device id → (user id, role, depot id) of its owner, or None
+        self._owners: dict[str, tuple[str, str, str | None] | None] = {}
         #: per device node, the clock re-stamping its writes (see _restamp)
         self._restamps: dict[str, hlc.Clock] = {}
         #: the pushing device's clock as measured (None: not measured, see measure_clock)
@@ -169,7 +173,7 @@ class Batch:
             return self._rejected(mutation, refusal, entity, stored, caller)
         result: dict[str, Any] = {"mutation_id": mutation.mutation_id}
         version = (stored.version if stored else 0) + 1
-        ctx = MergeContext(caller.role, self.lookup)
+        ctx = MergeContext(caller.role, self.lookup, lambda stamp: self._by_person(stamp, caller))
         merge = rule_for(entity.rule).merge(stored, mutation, version, ctx)
         if merge.refusal is not None:
             refused = Rejection(merge.refusal.code, merge.refusal.message, merge.refusal.field)
@@ -211,6 +215,32 @@ class Batch:
         mutation = Mutation(new_id(), entity_name, row_id, op, dict(fields), str(self._server_clock.tick()),
                             current.version if current else None)
         return self.apply(mutation, SYSTEM_CALLER)
+
+    def chosen_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
+        """A value a person at head office chose (settling a conflict), written as the
+        server's own write — once it passes the checks a pushed value passes: its field's
+        type, choices, length and no NUL (``coerce_value``, as ``check_values`` does) and
+        the size of a JSON field (:func:`server.limits.check_mutation`). Who owns the field
+        does not matter: settling is the office's to do. The office never stores what no
+        device could; a refusal (or the rule's own) raises ``RefusedWriteError``.
+        """
+        entity = self.registry.get(entity_name)
+        checked = Mutation(new_id(), entity_name, row_id, op, dict(fields), "", None)
+        for name, value in fields.items():
+            spec = entity.field(name)
+            if spec is None:
+                raise RefusedWriteError(f"{entity_name} has no field {name[:60]!r}", code="unknown_field", field=name)
+            try:
+                checked.fields[name] = coerce_value(spec, value)
+            except ValueError as exc:
+                raise RefusedWriteError(f"{entity_name}.{name}: {exc}", field=name) from None
+        refusal = limits.check_mutation(entity, checked)
+        if refusal is None:
+            result = self.system_write(entity_name, row_id, checked.fields, op)
+            if result["status"] != "rejected":
+                return result
+            refusal = Rejection(result["code"], result["message"], result.get("field"))
+        raise RefusedWriteError(refusal.message, code=refusal.code, field=refusal.field)
 
     def lookup_any(self, entity_name: str, row_id: str) -> StoredRow | None:
         """Like :meth:`lookup`, tombstones included."""
@@ -297,13 +327,23 @@ class Batch:
 
     def _notify_key(self, device_id: str | None) -> str | None:
         """The scope of the person behind a device, so their device pulls the note."""
+        owner = self._owner(device_id)
+        return scopes.person_key(*owner) if owner else None
+
+    def _by_person(self, stamp: str, caller: Caller) -> bool:
+        """Did ``caller`` write the value stamped ``stamp``, from any of their devices?"""
+        owner = self._owner(node_of(stamp))
+        return caller.role != SYSTEM and owner is not None and owner[0] == caller.user_id
+
+    def _owner(self, device_id: str | None) -> tuple[str, str, str | None] | None:
+        """``(user id, role, depot id)`` of the person a device belongs to (the server has none)."""
         if not device_id or device_id == "server":
             return None
-        if device_id not in self._notify_keys:
+        if device_id not in self._owners:
             found = driver.fetch(self.conn, "SELECT users.id, users.role, users.depot_id FROM users "
                                             "JOIN devices ON devices.user_id = users.id WHERE devices.id = ?", [device_id])
-            self._notify_keys[device_id] = scopes.person_key(*found[0]) if found else None
-        return self._notify_keys[device_id]
+            self._owners[device_id] = tuple(found[0]) if found else None
+        return self._owners[device_id]
 
     # -- finish ----------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 One entry per mutation a device pushes — applied, merged, in conflict or rejected —
 with the person, their role, the device, the server's time and the device's own (its
-clock corrected by the skew measured at the push, with that skew: :mod:`server.clocks`), the row, the operation, the names of the
-fields written and, for a refusal, its code. A refused write leaves no other trace, so
-an id-guessing device shows up here. Values are not copied: an accepted one is in the
+clock corrected by the skew measured at the push, with that skew: :mod:`server.clocks`),
+the row, the operation, the names of the fields written and, for a refusal, its code —
+and, for a revoked device's work that head office pushed from its replica file
+(:mod:`server.recovery`), who did. A refused write leaves no other trace, so an
+id-guessing device shows up here. Values are not copied: an accepted one is in the
 change log, a refused one is the device's alone.
 
 A push collects its entries in a :class:`Trail` and writes them with one bulk insert in
@@ -38,8 +40,8 @@ MAX_FIELDS = 100
 MAX_PAGE = 500
 
 
-_COLUMNS = ("at", "device_time", "skew_ms", "user_id", "role", "device_id", "mutation_id", "entity", "row_id", "op", "fields",
-            "status", "code", "version")
+_COLUMNS = ("at", "device_time", "skew_ms", "user_id", "role", "device_id", "mutation_id", "entity", "row_id", "op",
+            "fields", "status", "code", "version", "recovered_by")
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Trail:
             at, datetime.fromtimestamp(device_time_ms / 1000, timezone.utc), skew_ms,
             caller.user_id, caller.role, caller.device_id,
             mutation.mutation_id, mutation.entity, mutation.id, mutation.op, orjson.dumps(names).decode(),
-            result.get("status", "rejected"), result.get("code"), result.get("version"),
+            result.get("status", "rejected"), result.get("code"), result.get("version"), caller.recovered_by,
         ))
 
     def write(self, conn: sa.Connection) -> None:
@@ -86,7 +88,7 @@ def _as_dict(row) -> dict:
         "user_id": row["user_id"], "role": row["role"], "device_id": row["device_id"],
         "mutation_id": row["mutation_id"], "entity": row["entity"], "row_id": row["row_id"], "op": row["op"],
         "fields": orjson.loads(row["fields"]), "status": row["status"], "code": row["code"],
-        "version": row["version"],
+        "version": row["version"], "recovered_by": row["recovered_by"],
     }
 
 

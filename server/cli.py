@@ -218,6 +218,26 @@ def device_revoke(device_id: str) -> None:
     click.echo(f"revoked {device_id}")
 
 
+@device.command("recover", help="Push a revoked device's unsent work from its replica file, on its owner's behalf "
+                                 "(audited; rows its owner could not write are refused and listed).")
+@click.argument("replica_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "recovered_by", required=True, help="the head-office person recovering it (user id)")
+@_friendly
+def device_recover(replica_file: Path, recovered_by: str) -> None:
+    from .recovery import recover
+
+    services = _app().extensions["fieldsync"]
+    try:
+        done = recover(services.engine, services.registry, services.config, replica_file, recovered_by,
+                       services.now_ms)
+    finally:
+        services.engine.dispose()
+    click.echo(f"device {done.device_id} of {done.user_id}: {done.pushed} change(s) recovered, "
+               f"{done.conflicts} in conflict, {len(done.refused)} refused, {done.images} image(s) uploaded")
+    for parked in done.refused:
+        click.echo(f"  refused {parked.op} {parked.entity} {parked.row_id}: {parked.code} ({parked.message})")
+
+
 @main.group(help="The OpenAPI document.")
 def openapi() -> None:
     pass

@@ -62,6 +62,13 @@ def _build(registry: Registry) -> dict[str, sa.Table]:
 
 _ENTITY_TABLES = _build(REGISTRY)
 
+# Head office's conflict queue (server.conflicts): one status newest first, a ticket's
+# notes, a person's.
+_CONFLICT = _ENTITY_TABLES["conflict"]
+sa.Index("conflict_queue", _CONFLICT.c.status, _CONFLICT.c.created_at, _CONFLICT.c.id)
+sa.Index("conflict_row", _CONFLICT.c.entity, _CONFLICT.c.row_id)
+sa.Index("conflict_device", _CONFLICT.c.device_id)
+
 
 def entity_table(name: str) -> sa.Table:
     return _ENTITY_TABLES[name]
@@ -219,6 +226,8 @@ audit = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("code", sa.String(40)),
     sa.Column("version", sa.Integer()),
+    # the head-office person who pushed it from a revoked device's replica (server.recovery)
+    sa.Column("recovered_by", sa.String(64)),
     sa.Index("audit_row", "entity", "row_id", "id"),
     sa.Index("audit_device", "device_id", "id"),
 )

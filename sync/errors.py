@@ -11,6 +11,7 @@ __all__ = [
     "SyncError",
     "ValidationError",
     "UnknownEntityError",
+    "RefusedWriteError",
     "PayloadTooLargeError",
     "AuthError",
     "DeviceRevokedError",
@@ -59,6 +60,21 @@ class ValidationError(SyncError):
 
 class UnknownEntityError(ValidationError):
     code = "unknown_entity"
+
+
+class RefusedWriteError(ValidationError):
+    """A write asked for by a request (head office settling a conflict) that the server
+    refuses for a reason it would reject a pushed mutation with: ``code`` is that reason
+    (``invalid_value``, ``too_large``, a rule's own), so the office and a device are
+    given one code for one fault."""
+
+    code = "invalid_value"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 details: dict | None = None):
+        super().__init__(message, field=field, details=details)
+        if code is not None:
+            self.code = code
 
 
 class SchemaVersionError(ValidationError):
@@ -147,9 +163,9 @@ class TransportError(SyncError):
 _BY_CODE = {
     cls.code: cls
     for cls in (
-        ValidationError, UnknownEntityError, SchemaVersionError, InvalidRangeError, InvalidContentTypeError,
-        HashMismatchError, PayloadTooLargeError, AuthError, DeviceRevokedError, ForbiddenError, NotFoundError,
-        ConflictError, ResyncRequiredError, RateLimitedError, QuotaExceededError, TransportError,
+        ValidationError, UnknownEntityError, RefusedWriteError, SchemaVersionError, InvalidRangeError,
+        InvalidContentTypeError, HashMismatchError, PayloadTooLargeError, AuthError, DeviceRevokedError, ForbiddenError,
+        NotFoundError, ConflictError, ResyncRequiredError, RateLimitedError, QuotaExceededError, TransportError,
     )
 }
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 #: name → role; one engineer's phone runs ten minutes fast (the server re-stamps it).
 PEOPLE = {"desk": "desk", "wang": "engineer", "chen": "engineer", "liu": "engineer", "zhao": "depot"}
 ENGINEERS = ("wang", "chen", "liu")
+#: device → whose it is: everyone has a phone (named after them); Wang also works on a
+#: tablet, so one person's own devices race on the same rows.
+DEVICES = {**{name: name for name in PEOPLE}, "wang_tablet": "wang"}
 FAST_CLOCK = {"liu": 10 * 60_000}
 #: the stock room every day starts with (``_yesterday``): two parts in the catalog, the
 #: depot Zhao keeps, and each engineer's van
@@ -321,6 +324,6 @@ ROLE_ACTIONS: dict[str, tuple[Action, ...]] = {
                          (fit_part, 2), collect_old_part, return_unused_part, (customer_signs, 3)),
     "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part),
 }
-#: the desk at head office and the keeper at the depot
-INDOOR_WORKERS = sorted(name for name, role in PEOPLE.items() if role in ("desk", "depot"))
-FIELD_WORKERS = sorted(name for name, role in PEOPLE.items() if role == "engineer")
+#: the devices of the desk at head office and the keeper at the depot, and those in the field
+INDOOR_WORKERS = sorted(device for device, person in DEVICES.items() if PEOPLE[person] in ("desk", "depot"))
+FIELD_WORKERS = sorted(device for device, person in DEVICES.items() if PEOPLE[person] == "engineer")

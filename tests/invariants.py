@@ -112,12 +112,21 @@ def _seen(later: Acknowledged, earlier: Acknowledged) -> bool:
     return base is not None and base >= earlier.result.get("version", 0)
 
 
+def _own(later: Acknowledged, earlier: Acknowledged, owners: dict[str, str]) -> bool:
+    """Did one person make both writes, ``later`` after ``earlier`` (on any of their devices)?"""
+    person = owners.get(later.device_id)
+    return person is not None and person == owners.get(earlier.device_id) and later.hlc > earlier.hlc
+
+
 def no_acknowledged_write_lost(world: World) -> None:
     """A value the server accepted is current, kept in a conflict record, or knowingly replaced.
 
-    Knowingly: a later write to the field, or a delete of the row, by someone who had
-    seen it (the same device, or one whose ``base_version`` covers it).
+    Knowingly: a later write to the field by someone who had seen it (the same device,
+    or one whose ``base_version`` covers it) or by the same person who wrote it (on
+    another of their devices: no conflict with anyone); or a delete of the row by
+    someone who had seen it.
     """
+    owners = {d.device_id: d.user_id for d in world.devices}
     kept = {}
     for record in world.server.conflicts:
         for value in (record["kept_value"], record["lost_value"]):
@@ -138,7 +147,7 @@ def no_acknowledged_write_lost(world: World) -> None:
                 continue
             if value in kept.get(key, []):
                 continue
-            if any(other.hlc > ack.hlc and _seen(other, ack) for other in acks):
+            if any(other.hlc > ack.hlc and (_seen(other, ack) or _own(other, ack, owners)) for other in acks):
                 continue
             if row.deleted and any(_seen(d, ack) for d in deletes.get((entity, row_id), [])):
                 continue

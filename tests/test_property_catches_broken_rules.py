@@ -31,7 +31,7 @@ SEED = 14
 LEDGER, SIGNATURE = ledger.merge, signature.merge
 
 
-def first_writer_wins(stored, mutation, version):
+def first_writer_wins(stored, mutation, version, ctx=None):
     """A broken merge: a field once written keeps its value; later edits vanish, unrecorded."""
     writes = {k: v for k, v in mutation.fields.items() if stored.values.get(k) is None}
     return Merge(APPLIED, writes=writes, clock={k: FieldClock(mutation.hlc, version) for k in writes})

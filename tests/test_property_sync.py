@@ -58,6 +58,7 @@ from tests.field_actions import (
     ASSIGNEES,
     DEPOT,
     DEPOT_ID,
+    DEVICES,
     ENGINEERS,
     FAST_CLOCK,
     FIELD_WORKERS,
@@ -116,11 +117,12 @@ def start_of_day() -> Morning:
     with server.engine.begin() as conn:
         for name, role in PEOPLE.items():
             add_user(conn, name, role, user_id=f"u-{name}", depot_id=DEPOT_ID if role == "depot" else None)
-            add_device(conn, f"u-{name}", f"{name}'s phone", device_id=f"d-{name}", token=f"token-{name}")
+        for name, person in DEVICES.items():
+            add_device(conn, f"u-{person}", name, device_id=f"d-{name}", token=f"token-{name}")
     ledger = PushLedger()
     network = FaultyNetwork(server, random.Random(0), CALM, ledger)
     replicas = {name: Replica(where / f"{name}.replica", f"d-{name}", HttpTransport(
-        httpx.Client(transport=network, base_url="http://fieldsync"), f"token-{name}")) for name in PEOPLE}
+        httpx.Client(transport=network, base_url="http://fieldsync"), f"token-{name}")) for name in DEVICES}
     _yesterday(replicas)
     for replica in replicas.values():
         replica.sync()
@@ -173,7 +175,7 @@ class FieldWork(RuleBasedStateMachine):
         super().__init__()
         self.dir = scratch_dir("fieldsync-property-")
         morning = start_of_day()
-        for name in ("server.db", *(f"{n}.replica" for n in PEOPLE)):
+        for name in ("server.db", *(f"{n}.replica" for n in DEVICES)):
             shutil.copy(morning.where / name, self.dir / name)
         self.server = RestartableServer(f"sqlite:///{self.dir / 'server.db'}")
         self.ledger = PushLedger(dict(morning.sent))
@@ -219,8 +221,9 @@ class FieldWork(RuleBasedStateMachine):
         # of some examples, and an example that favours a few makes them collide (swarm
         # testing).
         self.actions = {role: tuple(rng.sample(actions, len(actions))) for role, actions in ROLE_ACTIONS.items()}
-        for name, role in PEOPLE.items():
-            self.devices[name] = Device(name, f"u-{name}", role, f"d-{name}", self._open(name),
+        for name, person in DEVICES.items():
+            role = PEOPLE[person]
+            self.devices[name] = Device(name, f"u-{person}", role, f"d-{name}", self._open(name),
                                         DEPOT_ID if role == "depot" else None)
         desk = self.devices["desk"].replica
         for assignee in assignees:
@@ -272,7 +275,7 @@ class FieldWork(RuleBasedStateMachine):
         busiest = sorted(FIELD_WORKERS, key=lambda name: -len(self.devices[name].replica.all("ticket")))
         self._work(data.draw(st.sampled_from(busiest), label="who"), data)
 
-    @rule(name=st.sampled_from(sorted(PEOPLE)), pull_only=st.booleans())
+    @rule(name=st.sampled_from(sorted(DEVICES)), pull_only=st.booleans())
     def sync(self, name: str, pull_only: bool) -> None:
         """A whole sync (then the replica must equal its scope), or a pull alone while
         local edits wait (they must survive it)."""

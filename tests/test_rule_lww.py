@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sync.changeset import Mutation
-from sync.rules import FieldClock, StoredRow
+from sync.rules import FieldClock, MergeContext, StoredRow
 from sync.rules.lww import merge
 
 
@@ -89,3 +89,25 @@ def test_a_device_never_conflicts_with_its_own_earlier_write():
     row = StoredRow({"name": "a"}, {"name": FieldClock(stamp(5, "b"), 1)}, 1)
     result = merge(row, mutation(fields={"name": "b"}, node="b", base=None), 2)
     assert (result.outcome, result.overwrites) == ("applied", [])
+
+
+def test_a_person_replacing_later_what_they_wrote_on_another_of_their_devices_leaves_no_note():
+    row = StoredRow({"diagnosis": "皮带磨损"}, {"diagnosis": FieldClock(stamp(5, "phone"), 2)}, 2)
+    tablet = mutation(fields={"diagnosis": "轴承卡死"}, wall=10, node="tablet", base=1)
+    result = merge(row, tablet, 3, MergeContext("engineer", by_author=lambda s: s.endswith(":phone")))
+    assert (result.outcome, result.writes, result.overwrites) == ("merged", {"diagnosis": "轴承卡死"}, [])
+
+
+def test_another_persons_unseen_value_replaced_is_still_noted():
+    row = StoredRow({"diagnosis": "皮带磨损"}, {"diagnosis": FieldClock(stamp(5, "chen"), 2)}, 2)
+    wang = mutation(fields={"diagnosis": "轴承卡死"}, wall=10, node="wang-tablet", base=1)
+    result = merge(row, wang, 3, MergeContext("engineer", by_author=lambda s: s.endswith(":wang-phone")))
+    assert [(o.winner, o.lost_value) for o in result.overwrites] == [("incoming", "皮带磨损")]
+
+
+def test_a_persons_earlier_write_arriving_after_their_later_one_loses_with_a_note():
+    row = StoredRow({"diagnosis": "轴承卡死"}, {"diagnosis": FieldClock(stamp(10, "tablet"), 2)}, 2)
+    phone = mutation(fields={"diagnosis": "皮带磨损"}, wall=5, node="phone", base=1)
+    result = merge(row, phone, 3, MergeContext("engineer", by_author=lambda s: s.endswith(":tablet")))
+    assert result.writes == {}
+    assert [(o.winner, o.kept_value, o.lost_value) for o in result.overwrites] == [("stored", "轴承卡死", "皮带磨损")]

@@ -74,3 +74,9 @@ def test_other_fields_merge_by_last_writer_wins_beside_the_status():
     mutation = Mutation("m", "ticket", "t", "update", {"status": "on_site", "diagnosis": "new"}, stamp(10, "x"), 3)
     result = merge(row, mutation, 4, MergeContext("engineer"))
     assert result.writes == {"status": "on_site", "diagnosis": "new"}
+
+
+def test_an_engineer_moving_on_from_the_tablet_a_status_set_on_the_phone_leaves_no_note():
+    result = merge(ticket("travelling", by="wang-phone"), move("on_site", "wang-tablet", 1), 4,
+                   MergeContext("engineer", by_author=lambda s: s.endswith(":wang-phone")))
+    assert (result.writes["status"], result.overwrites) == ("on_site", [])

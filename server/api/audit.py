@@ -38,6 +38,8 @@ class AuditEntrySchema(Schema):
     status = fields.String(required=True, metadata={"description": "applied, merged, conflict or rejected"})
     code = fields.String(allow_none=True, metadata={"description": "why it was rejected"})
     version = fields.Integer(allow_none=True)
+    recovered_by = fields.String(allow_none=True, metadata={
+        "description": "the head-office person who pushed it from the revoked device's replica file"})
 
 
 class AuditPageSchema(Schema):

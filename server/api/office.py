@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import orjson
-import sqlalchemy as sa
 from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
-from sync.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from sync.errors import ConflictError, ForbiddenError, NotFoundError, RefusedWriteError, ValidationError
 
+from .. import conflicts
 from ..apply import Batch, server_batch
 from ..domain.complaints import escalate_overdue
 from ..domain.maintenance import generate_visits
-from ..tables import entity_table
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("office", __name__, url_prefix="/v1/office",
@@ -42,6 +41,9 @@ class ConflictSchema(Schema):
 
 class ConflictListSchema(Schema):
     conflicts = fields.List(fields.Nested(ConflictSchema), required=True)
+    next = fields.String(allow_none=True, required=True,
+                         metadata={"description": "send it back as `cursor` (with the same filters) for the next "
+                                                  "page; null on the last"})
 
 
 class ResolveSchema(Schema):
@@ -55,41 +57,50 @@ def _office_only() -> None:
         raise ForbiddenError("head office only")
 
 
-def _as_dict(row) -> dict:
-    decode = lambda v: orjson.loads(v) if v is not None else None  # noqa: E731
-    return {
-        "id": row.id, "entity": row.entity, "row_id": row.row_id, "field": row.field, "rule": row.rule,
-        "winner": row.winner, "kept_value": decode(row.kept_value), "lost_value": decode(row.lost_value),
-        "kept_hlc": row.kept_hlc, "lost_hlc": row.lost_hlc, "device_id": row.device_id, "status": row.status,
-        "resolution": decode(row.resolution), "created_at": row.created_at.isoformat(),
-    }
+_ID_PATTERN = "^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$"
+_LIST_PARAMS = [
+    {"name": "status", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": list(conflicts.STATUSES), "default": "open"}},
+    {"name": "ticket", "in": "query", "required": False, "schema": {"type": "string", "pattern": _ID_PATTERN},
+     "description": "notes on this ticket and on the rows that hang on it"},
+    {"name": "person", "in": "query", "required": False, "schema": {"type": "string", "pattern": _ID_PATTERN},
+     "description": "notes on this person's values (lost from one of their devices)"},
+    {"name": "rule", "in": "query", "required": False, "schema": {"type": "string", "enum": list(conflicts.NOTE_RULES)}},
+    {"name": "since", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "date-time", "maxLength": conflicts.TIME_CHARS},
+     "description": "noted at or after this time (ISO-8601 with its offset)"},
+    {"name": "until", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "date-time", "maxLength": conflicts.TIME_CHARS},
+     "description": "noted before this time (ISO-8601 with its offset)"},
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": conflicts.MAX_PAGE, "default": conflicts.DEFAULT_PAGE}},
+    {"name": "cursor", "in": "query", "required": False,
+     "schema": {"type": "string", "pattern": f"^{conflicts.CURSOR_PATTERN}$"},
+     "description": "the `next` of the page before"},
+]
 
 
 @blp.route("/conflicts", methods=["GET"])
-@blp.doc(operationId="listConflicts", parameters=[
-    {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": ["open", "resolved"]}},
-])
+@blp.doc(operationId="listConflicts", parameters=_LIST_PARAMS)
 @blp.response(200, ConflictListSchema)
-@error_answers(blp, 403, 422)
+@error_answers(blp, 403, 404, 422)
 @authenticated
 def list_conflicts():
-    """Conflict records, newest first: both values, the rule, both clocks."""
+    """Conflict records, newest first, a page at a time: both values, the rule, both clocks."""
     _office_only()
-    status = request.args.get("status", "open")
-    if status not in ("open", "resolved"):
-        raise ValidationError("status is open or resolved", field="status")
-    table = entity_table("conflict")
+    query = conflicts.parse_query(request.args)
     with services().engine.connect() as conn:
-        found = conn.execute(sa.select(table).where(table.c.status == status, table.c.deleted.is_(False))
-                             .order_by(table.c.created_at.desc()).limit(500))
-        return json_response({"conflicts": [_as_dict(r) for r in found]})
+        page, following = conflicts.read(conn, query)
+    return json_response({"conflicts": page, "next": following})
 
 
 @blp.route("/conflicts/<conflict_id>/resolve", methods=["POST"])
 @blp.doc(operationId="resolveConflict",
          requestBody={"required": True, "content": {"application/json": {"schema": ResolveSchema}}})
 @blp.response(200, ConflictSchema)
-@error_answers(blp, 403, 404, 422, described={409: "already resolved"})
+@error_answers(blp, 403, 404, described={409: "already resolved",
+                                          422: "the request is malformed, or the chosen value is refused as a "
+                                               "pushed one would be (its code: invalid_value, too_large, ...)"})
 @authenticated
 def resolve_conflict(conflict_id: str):
     """Settle a conflict: keep the value that won, restore the one that lost, or set another."""
@@ -106,25 +117,26 @@ def resolve_conflict(conflict_id: str):
         resolution = {"choose": body["choose"], "value": body.get("value"), "reason": body["reason"],
                       "by": g.user["id"], "device_id": g.device["id"]}
         batch.system_write("conflict", conflict_id, {"status": "resolved", "resolution": resolution})
-    table = entity_table("conflict")
     with svc.engine.connect() as conn:
-        return json_response(_as_dict(conn.execute(sa.select(table).where(table.c.id == conflict_id)).one()))
+        return json_response(conflicts.one(conn, conflict_id))
 
 
 def _settle(batch: Batch, conflict: dict, body: dict) -> None:
-    """Write the chosen value to the row the conflict is about (nothing, for ``kept``)."""
+    """Write the chosen value to the row the conflict is about (nothing, for ``kept``),
+    checked as a pushed value would be: a refusal leaves everything as it was."""
     if body["choose"] == "kept":
         return
     value = conflict.get("lost_value") if body["choose"] == "lost" else body.get("value")
     entity, row_id, field = conflict["entity"], conflict["row_id"], conflict["field"]
     if field == "_deleted":
+        if not isinstance(value, bool):
+            raise RefusedWriteError(f"{entity}: whether the row is deleted is true or false", field=field)
         if value:
-            batch.system_write(entity, row_id, {}, op="delete")
+            batch.chosen_write(entity, row_id, {}, op="delete")
         return
-    spec = batch.registry.get(entity)
-    if spec is None or spec.field(field) is None:
+    if batch.registry.get(entity) is None:
         raise ValidationError(f"{entity}.{field} cannot be set from here")
-    batch.system_write(entity, row_id, {field: value})
+    batch.chosen_write(entity, row_id, {field: value})
 
 
 class GenerateSchema(Schema):

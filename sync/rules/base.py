@@ -68,14 +68,18 @@ class Refusal:
 
 @dataclass(frozen=True)
 class MergeContext:
-    """What a rule may know beyond the row: the author's role and other rows.
+    """What a rule may know beyond the row: the author's role, other rows, and whose
+    stamps are the author's own.
 
     ``lookup(entity, id)`` returns a row as it stands at this point of the push (earlier
-    mutations of the same change-set included), or ``None``.
+    mutations of the same change-set included), or ``None``. ``by_author(hlc)`` says
+    whether the person making the mutation wrote the value stamped ``hlc``, from any of
+    their devices: a stamp names only its device, the server knows whose device it is.
     """
 
     role: str
     lookup: Callable[[str, str], StoredRow | None] = lambda entity, row_id: None
+    by_author: Callable[[str], bool] = lambda stamp: False
 
 
 @dataclass

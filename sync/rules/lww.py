@@ -9,7 +9,8 @@ Cases decided here, for one incoming mutation against the stored row:
    device's write that its ``base_version`` covers: an edit made after seeing a value
    replaces it, whatever the clocks say); a field written concurrently (stored after the
    author's ``base_version``) with a different value leaves an :class:`Overwrite` either
-   way, so the losing value is kept;
+   way, so the losing value is kept — except a value the same person wrote earlier on
+   another of their devices, which the later write simply replaces (see :func:`noted`);
 3. update of a tombstone: the update wins and revives the row; the delete is recorded as
    overwritten (field work is never discarded by a delete);
 4. delete of a live row: a tombstone, unless a field was written after the author's
@@ -26,7 +27,7 @@ from __future__ import annotations
 from ..changeset import Mutation
 from .base import APPLIED, CONFLICT, MERGED, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
-__all__ = ["merge", "node_of", "concurrent"]
+__all__ = ["merge", "node_of", "concurrent", "noted"]
 
 DELETED = "_deleted"
 
@@ -40,7 +41,7 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: Merge
         return Merge(APPLIED, writes=dict(mutation.fields), clock=clock)
     if mutation.op == "delete":
         return _delete(stored, mutation, version)
-    return _update(stored, mutation, version)
+    return _update(stored, mutation, version, ctx)
 
 
 def node_of(stamp: str) -> str:
@@ -65,7 +66,20 @@ def _seen_over(stored_clock: FieldClock, mutation: Mutation) -> bool:
     return node_of(stored_clock.hlc) != node_of(mutation.hlc) and not concurrent(stored_clock, mutation)
 
 
-def _update(stored: StoredRow, mutation: Mutation, version: int) -> Merge:
+def noted(stored_clock: FieldClock | None, mutation: Mutation, ctx: MergeContext | None) -> bool:
+    """Does replacing the stored write with the mutation's leave a conflict record?
+
+    Only when the author had not seen it (:func:`concurrent`) and it is not their own
+    earlier value: a person editing on a tablet what they wrote on their phone is
+    changing their mind, not overruling anyone, whichever device pushes first.
+    """
+    if not concurrent(stored_clock, mutation):
+        return False
+    own = ctx is not None and mutation.hlc > stored_clock.hlc and ctx.by_author(stored_clock.hlc)
+    return not own
+
+
+def _update(stored: StoredRow, mutation: Mutation, version: int, ctx: MergeContext | None) -> Merge:
     result = Merge(APPLIED)
     if stored.deleted:
         result.deleted_changed = True
@@ -82,7 +96,7 @@ def _update(stored: StoredRow, mutation: Mutation, version: int) -> Merge:
             if value != old:
                 result.writes[name] = value
                 result.clock[name] = FieldClock(mutation.hlc, version)
-                if concurrent(current, mutation):
+                if noted(current, mutation, ctx):
                     result.overwrites.append(Overwrite(name, value, mutation.hlc, old, current.hlc, "incoming"))
             continue
         if value != old:

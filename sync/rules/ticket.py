@@ -26,7 +26,8 @@ incoming; "seen" means the author's ``base_version`` covers the stored status):
    after that reassignment: the former assignee's late work never overtakes the new
    assignee's (whether it is accepted at all is the server's authorization).
 
-Every losing status leaves an :class:`Overwrite`. Reaching ``completed`` records
+Every losing status leaves an :class:`Overwrite`, except one the same person set
+earlier from another of their devices (:func:`sync.rules.lww.noted`). Reaching ``completed`` records
 ``_completed`` in the row's clock: a signature must come after it (rule ``signature``).
 Decided elsewhere: whether a ``signed`` ticket has its signature and image (server).
 """
@@ -76,7 +77,7 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: Merge
         result.writes["status"] = incoming
         result.clock["status"] = FieldClock(mutation.hlc, version)
         _mark_completed(result, stored, incoming, mutation.hlc, version)
-        if current is not None and lww.concurrent(stored.clock.get("status"), mutation):
+        if current is not None and lww.noted(stored.clock.get("status"), mutation, ctx):
             result.overwrites.append(Overwrite("status", incoming, mutation.hlc, current,
                                                stored.clock["status"].hlc, "incoming"))
     else:
