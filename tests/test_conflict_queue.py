@@ -75,10 +75,11 @@ def test_office_pages_through_several_hundred_notes_and_sees_every_one_exactly_o
     assert {n["id"] for n in later} | {n["id"] for n in earlier} == made
 
 
-def test_office_filters_the_queue_by_person_ticket_rule_and_status(people, replica_for, client, engine, clock):
-    desk = replica_for(people["desk"], wall=lambda: clock["now"])
-    wang = replica_for(people["wang"], wall=lambda: clock["now"])
-    chen = replica_for(people["chen"], wall=lambda: clock["now"])
+def test_office_filters_the_queue_by_person_ticket_rule_and_status(people, timeline):
+    client = timeline.app.test_client()
+    desk = timeline.device(people["desk"])
+    wang = timeline.device(people["wang"])
+    chen = timeline.device(people["chen"])
     mine = desk_opens_ticket(desk, people["wang"].user_id, category="A")["ticket"]
     his = desk_opens_ticket(desk, people["chen"].user_id)["ticket"]
     given_away = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
@@ -93,15 +94,16 @@ def test_office_filters_the_queue_by_person_ticket_rule_and_status(people, repli
     wang.update("ticket", given_away, diagnosis="电源板烧毁")  # offline: the desk gives it to Chen meanwhile
     wang.sync()
     chen.sync()
-    clock["now"] += 60_000
+    timeline.advance(60_000)
     desk.update("ticket", mine, fault_description="客户说十分钟后停机")
     desk.update("charge", charge, amount=300.0)
     desk.update("ticket", his, fault_description="客户说有异响")
     desk.sync()
+    wang.update("ticket", given_away, actions="更换电源板")  # offline, a minute before the desk gives it away
+    timeline.advance(60_000)
     desk.update("ticket", given_away, assignee_id=people["chen"].user_id)
     desk.sync()
-    clock["now"] += 60_000
-    wang.update("ticket", given_away, actions="更换电源板")
+    timeline.advance(60_000)
     wang.sync()
 
     def listed(**filters) -> list[tuple[str, str]]:
