@@ -20,6 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +49,10 @@ class BlobLimits:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     quota_bytes: int = DEFAULT_QUOTA_BYTES
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> "BlobLimits":
+        return cls(int(config["BLOB_MAX_BYTES"]), int(config["BLOB_QUOTA_BYTES"]))
 
 
 @dataclass(frozen=True)

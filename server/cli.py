@@ -224,12 +224,14 @@ def device_revoke(device_id: str) -> None:
 @click.option("--by", "recovered_by", required=True, help="the head-office person recovering it (user id)")
 @_friendly
 def device_recover(replica_file: Path, recovered_by: str) -> None:
+    from .blobs import BlobLimits
     from .recovery import recover
 
-    services = _app().extensions["fieldsync"]
+    app = _app()
+    services = app.extensions["fieldsync"]
     try:
         done = recover(services.engine, services.registry, services.config, replica_file, recovered_by,
-                       services.now_ms)
+                       services.now_ms, BlobLimits.of(app.config))
     finally:
         services.engine.dispose()
     click.echo(f"device {done.device_id} of {done.user_id}: {done.pushed} change(s) recovered, "

@@ -24,6 +24,7 @@ change-set ids), and a recoverer who is not head office.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -35,7 +36,7 @@ from sync.client import Parked, Replica
 from sync.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from sync.registry import Registry
 
-from . import blobs
+from . import blob_access, blobs
 from .apply import Caller
 from .domain.config import DomainConfig
 from .push import apply_push
@@ -62,8 +63,9 @@ class _InProcess:
     """The engine's transport, answered by the server library as the device's owner."""
 
     def __init__(self, engine: sa.Engine, registry: Registry, config: DomainConfig, caller: Caller,
-                 now_ms: Callable[[], int]):
+                 now_ms: Callable[[], int], limits: blobs.BlobLimits):
         self.engine, self.registry, self.config, self.caller, self.now_ms = engine, registry, config, caller, now_ms
+        self.limits = limits
 
     def push(self, changeset: dict) -> dict:
         # as the wire carries it: the server coerces values in place, the engine keeps its own
@@ -72,21 +74,31 @@ class _InProcess:
 
     def blob_status(self, sha256: str) -> dict:
         with self.engine.connect() as conn:
-            return blobs.status(conn, blobs.check_name(sha256)).to_dict()
+            state = blob_access.status_for(conn, self.registry, self._user, self.caller.device_id,
+                                           blobs.check_name(sha256))
+        if state is None:
+            raise NotFoundError("no upload of this blob yet: upload it from the start")
+        return state.to_dict()
 
     def put_blob(self, sha256: str, data: bytes, content_type: str = "application/octet-stream",
                  start: int | None = None, total: int | None = None) -> dict:
-        with self.engine.begin() as conn:
-            return blobs.put(conn, blobs.check_name(sha256), data, content_type, self.caller.device_id,
-                             start, total).to_dict()
+        now = datetime.fromtimestamp(self.now_ms() / 1000, timezone.utc)
+        state, _ = blob_access.upload(self.engine, self.registry, self._user, self.caller.device_id,
+                                      blobs.check_name(sha256), data, content_type, now, self.limits, start, total)
+        return state.to_dict()
+
+    @property
+    def _user(self) -> dict:
+        """The device's owner as the blob rules read a person."""
+        return {"id": self.caller.user_id, "role": self.caller.role, "depot_id": self.caller.depot_id}
 
 
 def recover(engine: sa.Engine, registry: Registry, config: DomainConfig, path: str | Path, recovered_by: str,
-            now_ms: Callable[[], int]) -> Recovery:
+            now_ms: Callable[[], int], limits: blobs.BlobLimits) -> Recovery:
     """Push the unsent work in the replica at ``path`` on its owner's behalf; see the module."""
     device_id = replica_device(path)
     caller = _owner(engine, device_id, recovered_by)
-    replica = Replica(path, device_id, _InProcess(engine, registry, config, caller, now_ms), registry=registry)
+    replica = Replica(path, device_id, _InProcess(engine, registry, config, caller, now_ms, limits), registry=registry)
     try:
         parked_before = {p.mutation_id for p in replica.parked()}
         done = Recovery(device_id, caller.user_id, images=replica.upload_blobs())

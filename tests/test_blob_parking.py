@@ -11,7 +11,6 @@ import orjson
 import sqlalchemy as sa
 
 from server.tables import blobs, entity_table
-from sync import hlc
 from sync.transport import HttpTransport
 from tests.conftest import auth_header, http_client
 from tests.scenario import desk_opens_ticket
@@ -168,14 +167,12 @@ def test_a_refused_write_is_retried_once_fixed_and_another_dismissed_back_to_the
                                                                           "运行正常，客户满意")
 
 
-def test_a_conflict_note_marked_seen_stays_seen_on_the_device_and_is_never_pushed(people, replica_for, engine):
-    ahead = {"desk": 0}
-    desk = replica_for(people["desk"], wall=lambda: hlc.now_ms() + ahead["desk"])
-    wang = replica_for(people["wang"])
+def test_a_conflict_note_marked_seen_stays_seen_on_the_device_and_is_never_pushed(people, timeline, engine):
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
     ticket = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
     wang.sync()
     wang.update("ticket", ticket, fault_description="运行十分钟后停机，伴有异响")  # offline, earlier
-    ahead["desk"] = 120_000  # the desk's edit is two minutes later
+    timeline.advance(120_000)  # the desk's edit is two minutes later
     desk.update("ticket", ticket, fault_description="客户来电：开机即停")
     desk.sync()
     wang.sync()  # his earlier value loses: the note comes back to him

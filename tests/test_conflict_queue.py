@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import entity_table
-from sync import hlc
 from tests.conftest import auth_header
 from tests.scenario import desk_opens_ticket
 
@@ -34,15 +33,16 @@ def page_through(client, reader, **filters) -> list[dict]:
 
 
 @pytest.fixture
-def clock():
-    return {"now": hlc.now_ms() + 10_000}  # past the server's own stamps, within the credible skew
+def client(timeline):
+    """The office's client, on the same simulated time as the devices."""
+    return timeline.app.test_client()
 
 
 def test_office_pages_through_several_hundred_notes_and_sees_every_one_exactly_once(
-        people, replica_for, client, engine, clock):
-    desk = replica_for(people["desk"], wall=lambda: clock["now"])
-    manager = replica_for(people["manager"], wall=lambda: clock["now"])
-    wang = replica_for(people["wang"], wall=lambda: clock["now"])
+        people, timeline, client, engine):
+    desk = timeline.device(people["desk"])
+    manager = timeline.device(people["manager"])
+    wang = timeline.device(people["wang"])
     customer = desk.insert("customer", name="北京华信印刷有限公司", address="北京市朝阳区建国路88号")
     equipment = desk.insert("equipment", customer_id=customer, model="海德堡 SM-52")
     tickets = [desk.insert("ticket", customer_id=customer, equipment_id=equipment, status="dispatched",
@@ -54,7 +54,7 @@ def test_office_pages_through_several_hundred_notes_and_sees_every_one_exactly_o
     for i, ticket in enumerate(tickets):
         wang.update("ticket", ticket, fault_description=f"第{i}台：皮带磨损")
     wang.sync()
-    clock["now"] += 60_000
+    timeline.advance(60_000)
     for i, ticket in enumerate(tickets):  # head office had not pulled the engineer's edits
         (desk if i < 220 else manager).update("ticket", ticket, fault_description=f"第{i}台：客户来电说异响")
     desk.sync()
@@ -75,8 +75,7 @@ def test_office_pages_through_several_hundred_notes_and_sees_every_one_exactly_o
     assert {n["id"] for n in later} | {n["id"] for n in earlier} == made
 
 
-def test_office_filters_the_queue_by_person_ticket_rule_and_status(people, timeline):
-    client = timeline.app.test_client()
+def test_office_filters_the_queue_by_person_ticket_rule_and_status(people, timeline, client):
     desk = timeline.device(people["desk"])
     wang = timeline.device(people["wang"])
     chen = timeline.device(people["chen"])

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import change_log, entity_table
-from sync import hlc
 from tests.conftest import auth_header
 from tests.scenario import desk_opens_ticket
 
@@ -26,16 +25,21 @@ def log_length(engine) -> int:
 
 
 @pytest.fixture
-def disputed(people, replica_for, engine) -> dict:
+def client(timeline):
+    """The office's client, on the same simulated time as the devices."""
+    return timeline.app.test_client()
+
+
+@pytest.fixture
+def disputed(people, timeline, engine) -> dict:
     """Wang, offline on site, and the desk a minute later disagree on a ticket's status,
     category and fault description: one open note for each field."""
-    clock = {"now": hlc.now_ms() + 10_000}  # past the server's own stamps, within the credible skew
-    desk = replica_for(people["desk"], wall=lambda: clock["now"])
-    wang = replica_for(people["wang"], wall=lambda: clock["now"])
+    desk = timeline.device(people["desk"])
+    wang = timeline.device(people["wang"])
     ticket = desk_opens_ticket(desk, people["wang"].user_id, category="C")["ticket"]
     wang.sync()
     wang.update("ticket", ticket, status="on_site", category="A", fault_description="皮带磨损，打滑")
-    clock["now"] += 60_000
+    timeline.advance(60_000)
     desk.update("ticket", ticket, status="cancelled", category="B", fault_description="客户来电：已自行恢复")
     wang.sync()
     desk.sync()
@@ -78,12 +82,12 @@ def test_a_lost_value_that_no_longer_fits_its_field_is_not_restored(people, clie
     assert server_row(engine, "ticket", disputed["ticket"])["category"] == "B"
 
 
-def test_office_choosing_a_value_that_fits_sets_it_everywhere(people, client, engine, disputed, replica_for):
+def test_office_choosing_a_value_that_fits_sets_it_everywhere(people, client, engine, disputed, timeline):
     note = disputed["notes"]["fault_description"]
     answer = client.post(f"/v1/office/conflicts/{note}/resolve", headers=auth_header(people["manager"]),
                          json={"choose": "value", "value": "皮带磨损打滑，客户确认需上门", "reason": "电话回访确认"})
     assert answer.status_code == 200 and answer.json["status"] == "resolved"
     assert server_row(engine, "ticket", disputed["ticket"])["fault_description"] == "皮带磨损打滑，客户确认需上门"
-    wang = replica_for(people["wang"])
+    wang = timeline.device(people["wang"])
     wang.sync()
     assert wang.get("ticket", disputed["ticket"])["fault_description"] == "皮带磨损打滑，客户确认需上门"

@@ -115,21 +115,20 @@ def test_device_clock_three_days_ahead_keeps_its_work_flagged_and_an_honest_edit
     skewed.close()
 
 
-def engineer_and_desk_disagree_on_category(people, replica_for) -> tuple:
+def engineer_and_desk_disagree_on_category(people, timeline) -> tuple:
     """Wang sets A offline; the desk sets B a minute later (by the clocks, not by luck)."""
-    clock = {"now": hlc.now_ms() + 10_000}  # past the server's own stamps, within the credible skew
-    desk = replica_for(people["desk"], wall=lambda: clock["now"])
-    wang = replica_for(people["wang"], wall=lambda: clock["now"])
+    desk = timeline.device(people["desk"])
+    wang = timeline.device(people["wang"])
     ids = desk_opens_ticket(desk, people["wang"].user_id, category="C")
     wang.sync()
     wang.update("ticket", ids["ticket"], category="A")
-    clock["now"] += 60_000
+    timeline.advance(60_000)
     desk.update("ticket", ids["ticket"], category="B")
     return desk, wang, ids
 
 
-def test_losing_engineer_sees_the_conflict_on_his_device(people, replica_for):
-    desk, wang, ids = engineer_and_desk_disagree_on_category(people, replica_for)
+def test_losing_engineer_sees_the_conflict_on_his_device(people, timeline):
+    desk, wang, ids = engineer_and_desk_disagree_on_category(people, timeline)
     wang.sync()
     desk.sync()
     wang.sync()
@@ -137,8 +136,9 @@ def test_losing_engineer_sees_the_conflict_on_his_device(people, replica_for):
     assert notes and notes[0]["lost_value"] == "A" and notes[0]["kept_value"] == "B"
 
 
-def test_office_lists_open_conflicts_and_settles_one_by_restoring_the_lost_value(people, replica_for, client, engine):
-    desk, wang, ids = engineer_and_desk_disagree_on_category(people, replica_for)
+def test_office_lists_open_conflicts_and_settles_one_by_restoring_the_lost_value(people, timeline, engine):
+    client = timeline.app.test_client()
+    desk, wang, ids = engineer_and_desk_disagree_on_category(people, timeline)
     wang.sync()
     desk.sync()
     listed = client.get("/v1/office/conflicts", headers=auth_header(people["manager"])).json["conflicts"]

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 
 from server.auth import add_device
 from server.tables import entity_table
-from sync import hlc
 from sync.errors import TransportError
 from tests.conftest import Person, auth_header
 from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
@@ -324,20 +323,19 @@ def test_depot_keeper_reconciles_his_own_depot_only(people, replica_for, client,
 
 
 def test_engineer_changing_on_his_tablet_what_he_wrote_on_his_phone_is_an_edit_not_a_conflict(
-        people, replica_for, engine):
+        people, timeline, engine):
     with engine.begin() as conn:
         tablet_id, tablet_token = add_device(conn, people["wang"].user_id, "王伟的平板", device_id="d-wang-tablet")
     tablet_holder = Person(people["wang"].user_id, "engineer", tablet_id, tablet_token)
-    clock = {"now": hlc.now_ms() + 10_000}  # past the server's own stamps, within the credible skew
-    desk = replica_for(people["desk"], wall=lambda: clock["now"])
-    phone = replica_for(people["wang"], wall=lambda: clock["now"])
-    tablet = replica_for(tablet_holder, wall=lambda: clock["now"])
+    desk = timeline.device(people["desk"])
+    phone = timeline.device(people["wang"])
+    tablet = timeline.device(tablet_holder)
     ids = desk_opens_ticket(desk, people["wang"].user_id)
     phone.sync()
     tablet.sync()
     phone.update("ticket", ids["ticket"], diagnosis="皮带磨损", status="on_site")
     phone.sync()
-    clock["now"] += 60_000
+    timeline.advance(60_000)
     tablet.update("ticket", ids["ticket"], diagnosis="皮带磨损，轴承也有异响", status="completed")  # had not pulled
     report = tablet.sync()
     assert report.conflicts == 0
@@ -347,7 +345,7 @@ def test_engineer_changing_on_his_tablet_what_he_wrote_on_his_phone_is_an_edit_n
     desk.sync()
     desk.update("ticket", ids["ticket"], fault_description="客户说十分钟后停机")
     desk.sync()
-    clock["now"] += 60_000
+    timeline.advance(60_000)
     tablet.update("ticket", ids["ticket"], fault_description="开机十分钟后皮带打滑")  # the desk's edit unseen
     tablet.sync()
     [note] = conflicts_about(engine, ids["ticket"])

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from server.tables import changesets, entity_table
 from sync.errors import TransportError
-from sync.hlc import now_ms
 from tests.faults import ROOT
 from tests.scenario import desk_opens_ticket
 

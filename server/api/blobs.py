@@ -14,10 +14,9 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from sync.errors import HashMismatchError, InvalidContentTypeError, InvalidRangeError, NotFoundError
+from sync.errors import InvalidContentTypeError, InvalidRangeError, NotFoundError
 
-from .. import blobs
-from ..blob_access import may_read
+from .. import blob_access, blobs
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("blobs", __name__, url_prefix="/v1/blobs", description="Content-addressed images")
@@ -66,15 +65,7 @@ def parse_content_type(header: str | None) -> str:
 
 
 def _limits() -> blobs.BlobLimits:
-    return blobs.BlobLimits(int(current_app.config["BLOB_MAX_BYTES"]), int(current_app.config["BLOB_QUOTA_BYTES"]))
-
-
-def _readable(conn, sha256: str) -> blobs.UploadState | None:
-    """The stored blob, if this device may read it."""
-    known = blobs.stored(conn, sha256)
-    if known is None or not may_read(conn, services().registry, g.user, g.device["id"], sha256):
-        return None
-    return known
+    return blobs.BlobLimits.of(current_app.config)
 
 
 _SHA_PARAM = {"name": "sha256", "in": "path", "required": True,
@@ -103,19 +94,10 @@ def put_blob(sha256: str):
     content_type = parse_content_type(request.headers.get("Content-Type"))
     data = request.get_data(cache=False)
     start, total = parse_range(request.headers.get("Content-Range"), len(data))
-    engine, device_id = services().engine, g.device["id"]
     now = datetime.fromtimestamp(services().now_ms() / 1000, timezone.utc)
-    try:
-        with engine.begin() as conn:
-            known = _readable(conn, sha256)
-            if known is not None:
-                return json_response(known.to_dict())
-            state = blobs.put(conn, sha256, data, content_type, device_id, now, _limits(), start, total)
-    except HashMismatchError:
-        with engine.begin() as conn:
-            blobs.drop_upload(conn, sha256, device_id)
-        raise
-    return json_response(state.to_dict(), 201 if state.complete else 200)
+    state, completed = blob_access.upload(services().engine, services().registry, g.user, g.device["id"], sha256,
+                                          data, content_type, now, _limits(), start, total)
+    return json_response(state.to_dict(), 201 if completed else 200)
 
 
 @blp.route("/<sha256>/status", methods=["GET"])
@@ -129,7 +111,7 @@ def blob_status(sha256: str):
     where to resume."""
     blobs.check_name(sha256)
     with services().engine.connect() as conn:
-        state = _readable(conn, sha256) or blobs.upload_of(conn, sha256, g.device["id"])
+        state = blob_access.status_for(conn, services().registry, g.user, g.device["id"], sha256)
     if state is None:
         raise NotFoundError("this device has no upload of this blob and may not read it: upload it from the start")
     return json_response(state.to_dict())
@@ -146,7 +128,7 @@ def get_blob(sha256: str):
     holds a row naming the blob."""
     blobs.check_name(sha256)
     with services().engine.connect() as conn:
-        if _readable(conn, sha256) is None:
+        if blob_access.readable(conn, services().registry, g.user, g.device["id"], sha256) is None:
             raise NotFoundError("no such blob here (it may not have been uploaded yet)")
         data, content_type = blobs.get(conn, sha256)
     return Response(data, mimetype=content_type, headers={
