@@ -18,6 +18,7 @@ __all__ = [
     "ChangeSetSchema",
     "PushAnswerSchema",
     "PullAnswerSchema",
+    "RowSchema",
 ]
 
 _ID = {"validate": validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$")}
@@ -101,3 +102,11 @@ class PullAnswerSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
     has_more = fields.Boolean(required=True)
+
+
+class RowSchema(Schema):
+    entity = fields.String(required=True, validate=validate.OneOf(REGISTRY.names))
+    id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    data = fields.Dict(required=True, metadata={
+        "description": "the row's fields as the server holds them; a field the caller's role may not read is absent"})

@@ -35,6 +35,9 @@ class Parked:
     #: the row as the server held it when it refused the write ({data, version}), or None
     server_row: dict | None = None
     parked_at: str | None = None
+    #: refused unread (413 too_large, 422 malformed): how the server holds the row is not
+    #: known (``server_row`` is None for that reason, not because the server holds none)
+    server_row_unknown: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ A change-set is recorded (its id fixed on its outbox rows) before it is sent and
 with the same id until answered, so the server applies it once. Each answer is taken
 in one transaction: applied and merged mutations leave the outbox, refused ones are
 parked with their reason, and a row the server kept otherwise is put back as it says.
+
+A change-set refused unread — too large (413), or malformed (422 naming a mutation) —
+tells nothing of the rows: a mutation parked for it leaves its row as it is, noted as
+``server_row_unknown``, until the person retries or dismisses it (:mod:`sync.parked`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import orjson
 
 from . import hlc
 from .changeset import SCHEMA_VERSION, ChangeSet, Mutation
-from .errors import PayloadTooLargeError, ValidationError
+from .errors import PayloadTooLargeError, SyncError, ValidationError
 from .ids import new_id
 from .outcomes import SyncReport, utc_now
 from .transaction import Quiet
@@ -62,7 +66,7 @@ class Push:
         """
         with self._transaction():
             if len(changeset.mutations) == 1:
-                self._park(changeset.mutations[0], {"code": exc.code, "message": exc.message, "field": exc.field})
+                self._park_unread(changeset.mutations[0], exc)
                 report.rejected += 1
             self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
             self._set_state("inflight_changeset", None)
@@ -156,17 +160,22 @@ class Push:
              orjson.dumps(detail).decode(), utc_now()),
         )
 
-    def _park(self, mutation: Mutation, result: dict) -> None:
-        """Keep a refused mutation with its reason and put the row back as the server has it."""
+    def _park(self, mutation: Mutation, result: dict, *, unread: bool = False) -> None:
+        """Keep a refused mutation with its reason and put the row back as the server has it.
+
+        ``unread``: the server refused it without reading it, so its answer holds no row —
+        the server's row is unknown, not absent, and the local row stays as it is.
+        """
         self.db.execute(
             "INSERT OR REPLACE INTO _parked (mutation_id, entity, row_id, op, fields, hlc, code, message, field, "
-            "parked_at, server_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "parked_at, server_row, server_row_unknown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (mutation.mutation_id, mutation.entity, mutation.id, mutation.op, orjson.dumps(mutation.fields).decode(),
              mutation.hlc, str(result.get("code", "rejected")), str(result.get("message", "")), result.get("field"),
-             utc_now(), None if result.get("server_row") is None else orjson.dumps(result["server_row"]).decode()),
+             utc_now(), None if result.get("server_row") is None else orjson.dumps(result["server_row"]).decode(),
+             int(unread)),
         )
         self.db.execute("DELETE FROM _outbox WHERE mutation_id = ?", (mutation.mutation_id,))
-        if mutation.entity not in self.registry:
+        if unread or mutation.entity not in self.registry:
             return
         server_row = result.get("server_row")
         if server_row is not None:
@@ -189,4 +198,8 @@ class Push:
 
     def _park_malformed(self, mutation: Mutation, exc: ValidationError) -> None:
         with self._transaction():
-            self._park(mutation, {"code": exc.code, "message": exc.message, "field": exc.field})
+            self._park_unread(mutation, exc)
+
+    def _park_unread(self, mutation: Mutation, exc: SyncError) -> None:
+        """Park a mutation whose change-set was refused unread (413, or 422 naming it)."""
+        self._park(mutation, {"code": exc.code, "message": exc.message, "field": exc.field}, unread=True)

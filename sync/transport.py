@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from typing import Any, Callable
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -49,6 +50,11 @@ class HttpTransport:
         if cursor is not None:
             params["cursor"] = cursor
         return self._request("GET", "/v1/sync/pull", params=params)
+
+    def get_row(self, entity: str, row_id: str) -> dict:
+        """The row as the server holds it for this device; :class:`sync.errors.NotFoundError`
+        when it holds none the device may read."""
+        return self._request("GET", f"/v1/sync/rows/{quote(entity, safe='')}/{quote(row_id, safe='')}")
 
     def put_blob(self, sha256: str, data: bytes, content_type: str = "application/octet-stream",
                  start: int | None = None, total: int | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""``/v1/sync``: push change-sets, pull changes."""
+"""``/v1/sync``: push change-sets, pull changes, read one row."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import orjson
 from flask import g, request
 from flask_smorest import Blueprint
 
-from sync.errors import ValidationError
+from sync.errors import NotFoundError, ValidationError
+from sync.registry import REGISTRY
 
 from .. import pull as pull_service
 from ..push import Caller, apply_push
-from ..schemas import ChangeSetSchema, PullAnswerSchema, PushAnswerSchema
+from ..row_lookup import ID_PATTERN, visible_row
+from ..schemas import ChangeSetSchema, PullAnswerSchema, PushAnswerSchema, RowSchema
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set exchange with devices")
@@ -56,3 +58,23 @@ def pull():
     return json_response(answer)
 
 
+@blp.route("/rows/<entity>/<row_id>", methods=["GET"])
+@blp.doc(
+    operationId="row",
+    parameters=[
+        {"name": "entity", "in": "path", "required": True,
+         "schema": {"type": "string", "enum": list(REGISTRY.names)}},
+        {"name": "row_id", "in": "path", "required": True,
+         "schema": {"type": "string", "pattern": ID_PATTERN, "maxLength": 64}},
+    ],
+)
+@blp.response(200, RowSchema)
+@error_answers(blp, described={404: "not stored, deleted, or not in the caller's scope (the same answer for each)"})
+@authenticated
+def row(entity: str, row_id: str):
+    """One row as the caller's pull would give it (what a refusal given unread left unknown)."""
+    with services().engine.connect() as conn:
+        found = visible_row(conn, services().registry, g.user, entity, row_id)
+    if found is None:
+        raise NotFoundError("no such row for you: not stored, deleted, or not in your scope")
+    return json_response(found)
