@@ -30,6 +30,7 @@ from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
 from .domain.numbering import NumberSeries
+from .people import People
 
 __all__ = ["Caller", "Batch", "SYSTEM_CALLER", "server_batch"]
 
@@ -61,7 +62,8 @@ class Batch:
         self.trail = audit.Trail()
         now = self.now_ms  # not ``self``: a batch in no reference cycle is freed the moment it ends
         self._server_clock = hlc.Clock("server", wall=lambda: now)
-        self._notify_keys: dict[str, str | None] = {}
+        #: who a device or a user id is, for authorization and conflict notes
+        self.people = People(conn)
         #: per device node, the clock re-stamping its writes (see _restamp)
         self._restamps: dict[str, hlc.Clock] = {}
         self._found: dict[tuple[str, str, Any], list[str]] = {}
@@ -251,7 +253,7 @@ class Batch:
                 "entity": entity_name, "row_id": mutation.id, "field": o.field, "rule": rule,
                 "winner": o.winner, "kept_value": o.kept_value, "kept_hlc": o.kept_hlc,
                 "lost_value": o.lost_value, "lost_hlc": o.lost_hlc, "mutation_id": mutation.mutation_id,
-                "device_id": loser, "notify_key": self._notify_key(loser), "status": "open",
+                "device_id": loser, "notify_key": self.people.device_key(loser), "status": "open",
             }
             conflict_id = new_id()
             self._known_absent("conflict", conflict_id)
@@ -260,16 +262,6 @@ class Batch:
                           "kept_value": o.kept_value, "lost_value": o.lost_value,
                           "kept_hlc": o.kept_hlc, "lost_hlc": o.lost_hlc})
         return notes
-
-    def _notify_key(self, device_id: str | None) -> str | None:
-        """The scope of the person behind a device, so their device pulls the note."""
-        if not device_id or device_id == "server":
-            return None
-        if device_id not in self._notify_keys:
-            found = driver.fetch(self.conn, "SELECT users.id, users.role, users.depot_id FROM users "
-                                            "JOIN devices ON devices.user_id = users.id WHERE devices.id = ?", [device_id])
-            self._notify_keys[device_id] = scopes.person_key(*found[0]) if found else None
-        return self._notify_keys[device_id]
 
     # -- finish ----------------------------------------------------------------------
 
