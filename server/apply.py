@@ -153,6 +153,10 @@ class Batch:
         result["version"] = current.row.version if current else 0
         if merge.overwrites:
             result["conflicts"] = self.note_conflicts(entity.name, entity.rule, mutation, merge.overwrites)
+            if current is not None and not authz.may_read(self, caller, entity, mutation.id, current.row):
+                # the row left the author's scope: they hear that their value lost, not what it holds now
+                result["conflicts"] = [_own_side(note) for note in result["conflicts"]]
+                result["code"] = LEFT_YOUR_SCOPE
         if any(o.winner == "stored" for o in merge.overwrites):
             # The row kept a value over the author's, and need not change (so no pull would
             # tell): the device puts its copy back as the server holds it.
@@ -245,16 +249,27 @@ class Batch:
     # -- conflicts -------------------------------------------------------------------
 
     def note_conflicts(self, entity_name: str, rule: str, mutation: Mutation, overwrites: list[Overwrite]) -> list[dict]:
-        """Keep a conflict record per losing value; its author's devices pull it."""
+        """Keep a conflict record per losing value; its author's devices pull it.
+
+        A loser the row has left (a ticket reassigned) reads the record too, but not the
+        row: what the row kept is then withheld from the fields they pull and kept for
+        head office alone (``withheld``).
+        """
         notes = []
         for o in overwrites:
             loser = node_of(o.lost_hlc) if o.lost_hlc else None
+            notify_key = self.people.device_key(loser)
             fields = {
                 "entity": entity_name, "row_id": mutation.id, "field": o.field, "rule": rule,
                 "winner": o.winner, "kept_value": o.kept_value, "kept_hlc": o.kept_hlc,
                 "lost_value": o.lost_value, "lost_hlc": o.lost_hlc, "mutation_id": mutation.mutation_id,
-                "device_id": loser, "notify_key": self.people.device_key(loser), "status": "open",
+                "device_id": loser, "notify_key": notify_key, "status": "open",
             }
+            row = self.lookup(entity_name, mutation.id)
+            if row is not None and not authz.readable_by(self, notify_key, self.registry.get(entity_name),
+                                                         mutation.id, row):
+                fields.update(kept_value=None, kept_hlc=None,
+                              withheld={"kept_value": o.kept_value, "kept_hlc": o.kept_hlc})
             conflict_id = new_id()
             self._known_absent("conflict", conflict_id)
             self.system_write("conflict", conflict_id, fields, op="insert")
@@ -321,6 +336,17 @@ class Batch:
             return []
         gone = sorted(self.writers.get((entity_name, row_id), set()) - set(keys))
         return [LogEntry(entity_name, row_id, "evict", 0, None, scope_keys=gone)] if gone else []
+
+
+#: A conflict answer's code when the row has left the author's scope (see :func:`_own_side`).
+LEFT_YOUR_SCOPE = "left_your_scope"
+
+
+def _own_side(note: dict) -> dict:
+    """A conflict note as told to an author the row has left: their own value and clock
+    and the verdict, nothing of the other side (written, maybe, after it left them)."""
+    other = "kept" if note["winner"] == "stored" else "lost"
+    return {**note, f"{other}_value": None, f"{other}_hlc": None, "withheld": True}
 
 
 @contextmanager
