@@ -53,7 +53,7 @@ def _reassigned_while_offline(people, replica_for, liu, *, liu_wall=None):
 
 
 def test_former_assignee_whose_offline_work_loses_gets_back_none_of_the_new_engineers_values(
-        people, replica_for, liu, client, engine):
+        people, replica_for, liu, client):
     # 刘强's phone runs a minute slow: what he writes offline is ordered before the rest
     desk, wang, old, ids = _reassigned_while_offline(people, replica_for, liu, liu_wall=lambda: now_ms() - 60_000)
     old.update("ticket", ids["ticket"], diagnosis=HIS_DIAGNOSIS)

@@ -287,7 +287,7 @@ def test_the_table_tries_every_reference_of_every_entity_for_both_field_roles():
 
 
 def test_engineer_cannot_name_a_customer_he_never_saw_nor_a_ticket_waiting_for_dispatch(
-        client, people, world, engine, replica_for):
+        client, people, world):
     """The desk's new customer (no ticket yet) and a ticket not yet dispatched are in
     nobody's scope: naming them would bring the customer, address and phone to him."""
     desk, wang = world["desk"], people["wang"]
@@ -315,7 +315,7 @@ def test_engineer_cannot_name_a_customer_he_never_saw_nor_a_ticket_waiting_for_d
 
 
 def test_customer_an_engineer_registers_on_site_is_his_to_name_in_a_later_push_and_nobody_elses(
-        client, people, world, engine):
+        client, people, world):
     """A customer and a fault ticket he made belong to nobody until a ticket takes
     them: their maker may still name them after pushing them (the app keeps them until
     the pull), 陈静 may not."""
