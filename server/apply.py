@@ -32,6 +32,7 @@ from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
 from .domain.numbering import NumberSeries
+from .people import People
 
 __all__ = ["Caller", "Batch", "SYSTEM_CALLER", "server_batch"]
 
@@ -65,8 +66,8 @@ class Batch:
         self.trail = audit.Trail()
         now = self.now_ms  # not ``self``: a batch in no reference cycle is freed the moment it ends
         self._server_clock = hlc.Clock("server", wall=lambda: now)
-        #: device id → (user id, role, depot id) of its owner, or None
-        self._owners: dict[str, tuple[str, str, str | None] | None] = {}
+        #: who a device or a user id is, for authorization and conflict notes
+        self.people = People(conn)
         #: per device node, the clock re-stamping its writes (see _restamp)
         self._restamps: dict[str, hlc.Clock] = {}
         #: the pushing device's clock as measured (None: not measured, see measure_clock)
@@ -186,6 +187,10 @@ class Batch:
         result["version"] = current.row.version if current else 0
         if merge.overwrites:
             result["conflicts"] = self.note_conflicts(entity.name, entity.rule, mutation, merge.overwrites)
+            if current is not None and not authz.may_read(self, caller, entity, mutation.id, current.row):
+                # the row left the author's scope: they hear that their value lost, not what it holds now
+                result["conflicts"] = [_own_side(note) for note in result["conflicts"]]
+                result["code"] = LEFT_YOUR_SCOPE
         if any(o.winner == "stored" for o in merge.overwrites):
             # The row kept a value over the author's, and need not change (so no pull would
             # tell): the device puts its copy back as the server holds it.
@@ -307,16 +312,27 @@ class Batch:
     # -- conflicts -------------------------------------------------------------------
 
     def note_conflicts(self, entity_name: str, rule: str, mutation: Mutation, overwrites: list[Overwrite]) -> list[dict]:
-        """Keep a conflict record per losing value; its author's devices pull it."""
+        """Keep a conflict record per losing value; its author's devices pull it.
+
+        A loser the row has left (a ticket reassigned) reads the record too, but not the
+        row: what the row kept is then withheld from the fields they pull and kept for
+        head office alone (``withheld``).
+        """
         notes = []
         for o in overwrites:
             loser = node_of(o.lost_hlc) if o.lost_hlc else None
+            notify_key = self.people.device_key(loser)
             fields = {
                 "entity": entity_name, "row_id": mutation.id, "field": o.field, "rule": rule,
                 "winner": o.winner, "kept_value": o.kept_value, "kept_hlc": o.kept_hlc,
                 "lost_value": o.lost_value, "lost_hlc": o.lost_hlc, "mutation_id": mutation.mutation_id,
-                "device_id": loser, "notify_key": self._notify_key(loser), "status": "open",
+                "device_id": loser, "notify_key": notify_key, "status": "open",
             }
+            row = self.lookup(entity_name, mutation.id)
+            if row is not None and not authz.readable_by(self, notify_key, self.registry.get(entity_name),
+                                                         mutation.id, row):
+                fields.update(kept_value=None, kept_hlc=None,
+                              withheld={"kept_value": o.kept_value, "kept_hlc": o.kept_hlc})
             conflict_id = new_id()
             self._known_absent("conflict", conflict_id)
             self.system_write("conflict", conflict_id, fields, op="insert")
@@ -325,25 +341,9 @@ class Batch:
                           "kept_hlc": o.kept_hlc, "lost_hlc": o.lost_hlc})
         return notes
 
-    def _notify_key(self, device_id: str | None) -> str | None:
-        """The scope of the person behind a device, so their device pulls the note."""
-        owner = self._owner(device_id)
-        return scopes.person_key(*owner) if owner else None
-
     def _by_person(self, stamp: str, caller: Caller) -> bool:
         """Did ``caller`` write the value stamped ``stamp``, from any of their devices?"""
-        owner = self._owner(node_of(stamp))
-        return caller.role != SYSTEM and owner is not None and owner[0] == caller.user_id
-
-    def _owner(self, device_id: str | None) -> tuple[str, str, str | None] | None:
-        """``(user id, role, depot id)`` of the person a device belongs to (the server has none)."""
-        if not device_id or device_id == "server":
-            return None
-        if device_id not in self._owners:
-            found = driver.fetch(self.conn, "SELECT users.id, users.role, users.depot_id FROM users "
-                                            "JOIN devices ON devices.user_id = users.id WHERE devices.id = ?", [device_id])
-            self._owners[device_id] = tuple(found[0]) if found else None
-        return self._owners[device_id]
+        return caller.role != SYSTEM and self.people.device_user(node_of(stamp)) == caller.user_id
 
     # -- finish ----------------------------------------------------------------------
 
@@ -405,6 +405,17 @@ class Batch:
             return []
         gone = sorted(self.writers.get((entity_name, row_id), set()) - set(keys))
         return [LogEntry(entity_name, row_id, "evict", 0, None, scope_keys=gone)] if gone else []
+
+
+#: A conflict answer's code when the row has left the author's scope (see :func:`_own_side`).
+LEFT_YOUR_SCOPE = "left_your_scope"
+
+
+def _own_side(note: dict) -> dict:
+    """A conflict note as told to an author the row has left: their own value and clock
+    and the verdict, nothing of the other side (written, maybe, after it left them)."""
+    other = "kept" if note["winner"] == "stored" else "lost"
+    return {**note, f"{other}_value": None, f"{other}_hlc": None, "withheld": True}
 
 
 @contextmanager

@@ -11,23 +11,29 @@ manager) writes any row. A field device (engineer, depot keeper) writes a row on
 2. no reference of the row reaches into a peer's scope (another engineer's for an
    engineer, another depot's for a depot keeper), except where a part is sent: an
    engineer may hand a part to B's van, not take one from it;
-3. reference data (an entity in the catalog only: parts) is written by the roles that
+3. every reference the write sets names a row its author may read — scope follows
+   references (a ticket brings its customer), so naming a row would be a way to read
+   it — or the part catalog, a location no peer owns, or a row in nobody's scope that
+   the author made; a person it names is not a peer (:func:`_references`);
+4. reference data (an entity in the catalog only: parts) is written by the roles that
    create it, whoever reads it;
-4. a new row in nobody's scope belongs to nobody yet and may be made: a customer before
+5. a new row in nobody's scope belongs to nobody yet and may be made: a customer before
    the ticket that names it (it then follows the ticket), a fault ticket left for the desk
-   to dispatch. The office sees it; its author's replica drops it once pushed.
+   to dispatch. The office sees it; its author's replica drops it once pushed, and only
+   its maker may name it until a scope takes it.
 
 An engineer opening a ticket (a fault found on an inspection) assigns it to themself:
 a row's owner field may be set to the author's own id when the row is made, and by
 nobody else but its owners (the desk assigns).
 
-One exception to 1 and 2, for work its author could not know was no longer theirs: a
+One exception to 1, 2 and 3, for work its author could not know was no longer theirs: a
 ticket reassigned while its engineer worked offline remembers when the move reached the
 server (:func:`server.scopes.departures`). Their writes stamped before that (by their
 clock, corrected) on an older version of it, and the rows they made on it before then
 (work log, consumption, signature, old part), are accepted;
 the desk is told by a conflict record (:mod:`server.domain.effects`), and the rows
-leave the engineer's replica once pushed. See docs/decisions.md.
+leave the engineer's replica once pushed. What they are told back carries nothing the
+row holds since (:func:`readable_by`, :mod:`server.apply`). See docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -40,12 +46,12 @@ from sync.changeset import Mutation, Rejection, check_values
 from sync.registry import Catalog, Entity, Owner, Via
 from sync.rules import SYSTEM, FieldClock, StoredRow
 
-from . import scopes
+from . import driver, scopes
 
 if TYPE_CHECKING:
     from .apply import Batch, Caller
 
-__all__ = ["check", "may_read", "visible_data", "my_key", "DESTINATIONS"]
+__all__ = ["check", "may_read", "readable_by", "visible_data", "my_key", "DESTINATIONS"]
 
 _NOWHERE = StoredRow({}, {}, 0)
 
@@ -134,11 +140,82 @@ def _row(batch: "Batch", caller: "Caller", entity: Entity, stored: StoredRow | N
         return _not_yours(entity, f"{entity.name}.{peer_field} names a row in someone else's scope", peer_field)
     if not mine and (stored is not None or anyone):
         return _not_yours(entity, "the row would not be in your scope: name your own ticket, van or id")
-    return None
+    return _references(rows, batch, caller, entity, mutation, me)
 
 
 def _not_yours(entity: Entity, message: str, field: str | None = None) -> Rejection:
     return Rejection("not_your_row", f"{entity.name}: {message}", field)
+
+
+def _references(rows: _BatchRows, batch: "Batch", caller: "Caller", entity: Entity, mutation: Mutation,
+                me: str) -> Rejection | None:
+    """The first reference the write sets that names a row or person out of the author's reach.
+
+    Scope follows references (a ticket brings its customer and equipment), so a reference
+    to a row one may not read would be a way to read it; and one to a row nobody's scope
+    holds would take someone else's row along once a scope names it.
+    """
+    for name, value in mutation.fields.items():
+        spec = entity.field(name)
+        if spec is None or spec.type != "ref" or not value or (entity.name, name) in DESTINATIONS:
+            continue
+        if spec.ref == "user":
+            if not _may_name_person(batch, value, me):
+                return _not_yours(entity, f"{entity.name}.{name} names a person whose work is not yours", name)
+        elif spec.ref in batch.registry and not _may_name(rows, batch, spec.ref, value, me, mutation):
+            return _not_yours(entity, f"{entity.name}.{name} names a {spec.ref} outside your scope", name)
+    return None
+
+
+def _may_name(rows: _BatchRows, batch: "Batch", entity_name: str, row_id: str, me: str, mutation: Mutation) -> bool:
+    """May a row of the author's name this one?
+
+    Yes for reference data, a row in the author's scope or one that left it unseen (as
+    for the author's own writes, with no version of it to go by), a row every device
+    reads that no peer owns (a depot, for an engineer), a row that does not exist (a
+    deleted one is judged as it stood), and a row in nobody's scope that the author
+    made (a customer registered on site before the ticket that names it).
+    """
+    spec = batch.registry.get(entity_name)
+    if _reference_data(spec):
+        return True
+    target = batch.lookup_any(entity_name, row_id)
+    if target is None:
+        return True
+    keys = set(scopes.keys_of(rows, batch.registry, entity_name, row_id, target.values))
+    if me in keys:
+        return True
+    naming = replace(mutation, entity=entity_name, id=row_id, fields={}, base_version=None)
+    if any(_left_unseen(rows, part, target.values, target.clock, me, naming)
+           for part in spec.scope if not isinstance(part, Catalog)):
+        return True
+    if _peer(keys, me):
+        return False
+    if scopes.CATALOG in keys:
+        return True
+    return not keys and _maker_key(batch, entity_name, row_id) == me
+
+
+def _maker_key(batch: "Batch", entity_name: str, row_id: str) -> str | None:
+    """The scope key of the person whose device made a row (this push's own rows included)."""
+    state = batch.states.get(entity_name, {}).get(row_id)
+    if state is not None and not state.exists:
+        device = (state.meta or {}).get("author_device")
+    else:
+        found = driver.fetch(batch.conn, f"SELECT author_device FROM {driver.quote(batch.conn, entity_name)} "
+                                         "WHERE id = ?", [row_id])
+        device = found[0][0] if found else None
+    return batch.people.device_key(device)
+
+
+def _may_name_person(batch: "Batch", user_id: str, me: str) -> bool:
+    """The author, a colleague with the same scope (a depot's keepers), head office, or
+    someone of another role (a depot keeper names the engineer a part is issued to)."""
+    person = batch.people.person(user_id)
+    if person is None:
+        return False
+    key = scopes.person_key(user_id, *person)
+    return key is None or key == me or not _peer({key}, me)
 
 
 def _reach(rows: _BatchRows, batch: "Batch", entity: Entity, mutation: Mutation, values: dict,
@@ -192,10 +269,17 @@ def _peer(keys: set[str], me: str) -> bool:
 
 def may_read(batch: "Batch", caller: "Caller", entity: Entity, row_id: str, stored: StoredRow) -> bool:
     """May the caller see this row (in a rejection's ``server_row``, say)?"""
-    if caller.role in scopes.OFFICE_ROLES or caller.role == SYSTEM:
+    return caller.role == SYSTEM or readable_by(batch, my_key(caller), entity, row_id, stored)
+
+
+def readable_by(batch: "Batch", key: str | None, entity: Entity, row_id: str, stored: StoredRow) -> bool:
+    """May the devices reading scope ``key`` (``None``: head office) see this row as it
+    stands now? A row that left someone's scope is no longer theirs to read, whatever
+    work of theirs it still accepts."""
+    if key is None:
         return True
     keys = scopes.keys_of(_BatchRows(batch), batch.registry, entity.name, row_id, stored.values)
-    return my_key(caller) in keys or scopes.CATALOG in keys
+    return key in keys or scopes.CATALOG in keys
 
 
 def visible_data(entity: Entity, data: dict, role: str) -> dict:

@@ -61,6 +61,8 @@ class ConflictNoteSchema(Schema):
     lost_value = fields.Raw(allow_none=True)
     kept_hlc = fields.String(allow_none=True)
     lost_hlc = fields.String(allow_none=True)
+    withheld = fields.Boolean(metadata={
+        "description": "true when the row has left the caller's scope: the other side's value and clock are null"})
 
 
 class ServerRowSchema(Schema):
@@ -74,7 +76,9 @@ class MutationResultSchema(Schema):
     version = fields.Integer()
     restamped_hlc = fields.String()
     conflicts = fields.List(fields.Nested(ConflictNoteSchema))
-    code = fields.String()
+    code = fields.String(metadata={
+        "description": "with rejected, why; with conflict, left_your_scope when the row is no longer the caller's "
+                       "(its notes then carry only the caller's own side)"})
     message = fields.String()
     field = fields.String()
     server_row = fields.Nested(ServerRowSchema, allow_none=True, metadata={

@@ -129,7 +129,9 @@ def no_acknowledged_write_lost(world: World) -> None:
     owners = {d.device_id: d.user_id for d in world.devices}
     kept = {}
     for record in world.server.conflicts:
-        for value in (record["kept_value"], record["lost_value"]):
+        # what won is kept for head office alone when the row had left the loser (``withheld``)
+        withheld = [record["withheld"]["kept_value"]] if record.get("withheld") else []
+        for value in (record["kept_value"], record["lost_value"], *withheld):
             kept.setdefault((record["entity"], record["row_id"], record["field"]), []).append(value)
     deletes: dict[tuple[str, str], list[Acknowledged]] = {}
     for ack in world.acknowledged:

@@ -135,12 +135,14 @@ class Scopes:
 
 
 def expected_view(server: ServerState, device: Device) -> dict[str, dict[str, dict]]:
-    """The rows a device must hold once synced: everything for the office, else its keys'."""
+    """The rows a device must hold once synced: everything for the office, else its keys';
+    a field its role may not read (``Field.readers``) held as null."""
     readable = reader_keys({"id": device.user_id, "role": device.role, "depot_id": device.depot_id})
     scopes = Scopes(server)
     return {
         entity.name: {
-            row_id: data for row_id, data in server.live(entity.name).items()
+            row_id: {**data, **dict.fromkeys(entity.hidden_from(device.role))}
+            for row_id, data in server.live(entity.name).items()
             if readable is None or scopes.keys(entity.name, row_id) & set(readable)
         }
         for entity in REGISTRY
