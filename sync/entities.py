@@ -419,7 +419,7 @@ CONFLICT = Entity(
         #: open | resolved
         _f("status", server_owned=True, max_length=20),
         _f("resolution", "json", server_owned=True),
-        # -- added with client_schema step 0005 --
+        # -- added with client_schema step 0008 --
         #: {"kept_value", "kept_hlc"} when the row had left the loser's scope: what it kept
         #: is for head office, not for the loser (kept_value and kept_hlc are then null)
         _f("withheld", "json", server_owned=True, readers=OFFICE),
