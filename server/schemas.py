@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from sync import hlc
 from sync.changeset import MAX_MUTATIONS, OPS, SCHEMA_VERSION
 from sync.registry import REGISTRY
 
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 _ID = {"validate": validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$")}
-_HLC = validate.Regexp(r"^[0-9]{15}:[0-9]{5}:[^\u0000-\u001f\u007f-\u009f]{1,64}$")
+_HLC = validate.Regexp(hlc.PATTERN)
 
 
 class ErrorSchema(Schema):

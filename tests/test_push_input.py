@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
+import sqlalchemy as sa
 
+from server.tables import entity_table
 from sync import hlc
 from tests.conftest import auth_header
 
@@ -27,6 +29,11 @@ def changeset(*mutations, **overrides):
 def post(client, person, body, raw: bytes | None = None):
     data = raw if raw is not None else orjson.dumps(body)
     return client.post("/v1/sync/push", data=data, headers={**auth_header(person), "Content-Type": "application/json"})
+
+
+def count_rows(engine, entity: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(entity_table(entity))).scalar()
 
 
 @pytest.mark.parametrize(
@@ -128,3 +135,28 @@ def test_text_with_a_nul_character_rejects_only_that_mutation(client, people):
 def test_a_clock_naming_an_unprintable_node_is_refused(client, people):
     response = post(client, people["desk"], changeset(mutation(hlc=STAMP.split(":d-")[0] + ":\x00")))
     assert (response.status_code, response.json["code"]) == (422, "invalid")
+
+
+# -- clocks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wall", [
+    pytest.param("０" * 15, id="full-width digits, which sort after ASCII ones"),
+    pytest.param("٣" * 15, id="Arabic-Indic digits"),
+    pytest.param(f"{hlc.MAX_WALL_MS + 1:015d}", id="the year 10000"),
+    pytest.param("999999999999999", id="the year 33658"),
+])
+def test_a_clock_that_is_not_ascii_digits_up_to_the_year_9999_is_refused_naming_its_mutation(
+        client, people, engine, wall):
+    """A full-width clock was taken and sorted after every honest one: it won every race.
+    Past the year 9999 the device time could not be stored: it answered 500."""
+    body = changeset(mutation(), mutation(mutation_id="m2", id="c2", hlc=f"{wall}:00000:d-desk"))
+    response = post(client, people["desk"], body)
+    assert (response.status_code, response.json["details"]["mutation_index"]) == (422, 1)
+    assert count_rows(engine, "customer") == 0
+
+
+def test_the_last_millisecond_of_the_year_9999_is_a_clock_and_is_re_stamped(client, people):
+    response = post(client, people["desk"], changeset(mutation(hlc=f"{hlc.MAX_WALL_MS:015d}:00000:d-desk")))
+    (result,) = response.json["results"]
+    assert result["status"] == "applied" and hlc.parse(result["restamped_hlc"]).wall < hlc.MAX_WALL_MS
