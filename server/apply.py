@@ -1,9 +1,10 @@
 """Applying mutations to stored rows: the one path every write takes.
 
 A :class:`Batch` lives inside one transaction. For each mutation, in order: check its
-values, its size and the author's rights (:mod:`server.authz`), re-stamp a clock too
-far ahead, merge by the entity's rule, keep conflict notes, run the domain's effects
-(numbers, deadlines, stale signatures) and note it in the audit trail.
+values (type, size and form: :func:`sync.changeset.check_values`) and the author's
+rights (:mod:`server.authz`), re-stamp a clock too far ahead, merge by the entity's rule,
+keep conflict notes, run the domain's effects (numbers, deadlines, stale signatures) and
+note it in the audit trail.
 :meth:`Batch.finish` writes every changed row, the trail, and the log entries.
 Pushes from devices and the server's own writes (office resolutions, escalations) both
 go through here, so the same rules hold for both.
@@ -25,7 +26,7 @@ from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
 from sync.rules.lww import node_of
 
-from . import audit, authz, changelog, driver, limits, rows, scopes
+from . import audit, authz, changelog, driver, rows, scopes
 from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
@@ -191,7 +192,7 @@ class Batch:
 
     def _refusal(self, entity: Entity, stored: StoredRow | None, mutation: Mutation, caller: Caller) -> Rejection | None:
         if caller.role != SYSTEM:
-            refusal = limits.check_mutation(entity, mutation) or authz.check(self, caller, entity, stored, mutation)
+            refusal = authz.check(self, caller, entity, stored, mutation)
             if refusal is not None:
                 return refusal
         return checks.before_merge(self, caller, entity, stored, mutation)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import orjson
 import sqlalchemy as sa
 
-from sync.changeset import Mutation
+from sync.changeset import Mutation, shown_name
 
 from . import driver
 from .tables import audit
@@ -50,7 +50,7 @@ class Trail:
     entries: list[tuple] = field(default_factory=list)
 
     def note(self, caller: "Caller", mutation: Mutation, result: dict, device_wall_ms: int, at: datetime) -> None:
-        names = [str(name)[:80] for name in list(mutation.fields)[:MAX_FIELDS]]
+        names = [shown_name(name) for name in list(mutation.fields)[:MAX_FIELDS]]
         self.entries.append((
             at, datetime.fromtimestamp(device_wall_ms / 1000, timezone.utc),
             caller.user_id, caller.role, caller.device_id,

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from server.blobs import MAX_BLOB_BYTES
-from server.limits import MAX_JSON_FIELD_BYTES, RateLimiter
+from server.limits import RateLimiter
 from server.pull import MAX_PAGE
 from server.tables import entity_table
 from sync import hlc
-from sync.changeset import MAX_MUTATIONS
+from sync.changeset import MAX_JSON_BYTES, MAX_MUTATIONS
 from sync.client import Replica
 from sync.errors import RateLimitedError, TransportError
 from sync.transport import HttpTransport
@@ -70,7 +70,7 @@ def test_too_long_text_and_too_big_json_reject_their_mutation_only(people, repli
     ticket = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
     wang.sync()
     wang.update("ticket", ticket, diagnosis="x" * 4001)
-    wang.update("ticket", ticket, repair_card={"notes": "y" * MAX_JSON_FIELD_BYTES})
+    wang.update("ticket", ticket, repair_card={"notes": "y" * MAX_JSON_BYTES})
     wang.update("ticket", ticket, actions="replaced the belt")
     log = wang.insert("work_log", ticket_id=ticket, engineer_id=people["wang"].user_id, event="arrived")
     report = wang.sync()
