@@ -285,3 +285,18 @@ def test_nan_and_infinity_are_not_json_and_refuse_the_change_set_whole(client, p
     body = json.dumps(changeset(mutation(fields={"name": "张伟"})), ensure_ascii=False).replace('"张伟"', constant)
     response = post(client, people["desk"], None, raw=body.encode())
     assert (response.status_code, response.json["code"]) == (422, "invalid")
+
+
+# -- what the document promises ---------------------------------------------------------
+
+
+def test_a_member_this_server_does_not_know_is_ignored_so_a_newer_device_may_send_more(client, people, engine):
+    body = changeset(mutation(fields={"name": "张伟"}, signed_offline=True), sent_from="北京市朝阳区")
+    (result,) = post(client, people["desk"], body).json["results"]
+    assert result["status"] == "applied" and count_rows(engine, "customer") == 1
+
+
+def test_a_mutation_whose_fields_are_null_is_answered_as_one_with_no_fields(client, people):
+    body = changeset(mutation(fields=None), mutation(mutation_id="m2", id="c2", fields={}))
+    null, empty = post(client, people["desk"], body).json["results"]
+    assert null["status"] == empty["status"] == "applied"
