@@ -146,7 +146,9 @@ def _parse_mutation(raw: Any, index: int, registry: Registry) -> Mutation:
             raise ValidationError(f"{where} must be an object", field=where)
         entity = raw.get("entity")
         if not isinstance(entity, str) or entity not in registry:
-            raise UnknownEntityError(f"{where}.entity: unknown entity {str(entity)[:40]!r}", field=f"{where}.entity")
+            # only text is shown: the repr of a list nested 1,000 deep raises RecursionError
+            shown = repr(entity[:40]) if isinstance(entity, str) else f"of type {type(entity).__name__}"
+            raise UnknownEntityError(f"{where}.entity: unknown entity {shown}", field=f"{where}.entity")
         op = raw.get("op")
         if op not in OPS:
             raise ValidationError(f"{where}.op must be one of {', '.join(OPS)}", field=f"{where}.op")

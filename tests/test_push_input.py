@@ -300,3 +300,17 @@ def test_a_mutation_whose_fields_are_null_is_answered_as_one_with_no_fields(clie
     body = changeset(mutation(fields=None), mutation(mutation_id="m2", id="c2", fields={}))
     null, empty = post(client, people["desk"], body).json["results"]
     assert null["status"] == empty["status"] == "applied"
+
+
+def test_an_entity_nested_a_thousand_lists_deep_is_an_unknown_entity_not_a_500(client, people):
+    """Its name was shown with repr(), which raised RecursionError."""
+    raw = json.dumps(changeset(mutation(entity="@ENTITY@"))).replace('"@ENTITY@"', "[" * 1000 + "]" * 1000)
+    response = post(client, people["desk"], None, raw=raw.encode())
+    assert (response.status_code, response.json["code"]) == (422, "unknown_entity")
+
+
+@pytest.mark.parametrize("horizon", [2.0, "31", 1.5])
+def test_an_office_job_horizon_that_is_not_written_as_a_whole_number_is_refused(client, people, horizon):
+    answer = client.post("/v1/office/maintenance/generate", data=json.dumps({"horizon_days": horizon}),
+                         headers={**auth_header(people["desk"]), "Content-Type": "application/json"})
+    assert (answer.status_code, answer.json["code"]) == (422, "invalid")
