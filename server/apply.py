@@ -2,9 +2,10 @@
 
 A :class:`Batch` lives inside one transaction. For each mutation, in order: order its
 stamp on the server's time line (the device's clock corrected by the skew measured at
-the push, :mod:`server.clocks`), check its values, its size and the author's rights
-(:mod:`server.authz`), merge by the entity's rule, keep conflict notes, run the domain's effects
-(numbers, deadlines, stale signatures) and note it in the audit trail.
+the push, :mod:`server.clocks`), check its values (type, size and form:
+:func:`sync.changeset.check_values`) and the author's rights (:mod:`server.authz`),
+merge by the entity's rule, keep conflict notes, run the domain's effects (numbers,
+deadlines, stale signatures) and note it in the audit trail.
 :meth:`Batch.finish` writes every changed row, the trail, and the log entries.
 Pushes from devices and the server's own writes (office resolutions, escalations) both
 go through here, so the same rules hold for both.
@@ -21,13 +22,13 @@ import sqlalchemy as sa
 
 from sync import hlc
 from sync.changeset import Mutation, Rejection, coerce_value
-from sync.errors import RefusedWriteError
+from sync.errors import PayloadTooLargeError, RefusedWriteError
 from sync.ids import new_id
 from sync.registry import Entity, Registry
 from sync.rules import SYSTEM, Merge, MergeContext, Overwrite, StoredRow, rule_for
 from sync.rules.lww import node_of
 
-from . import audit, authz, changelog, clocks, driver, limits, rows, scopes
+from . import audit, authz, changelog, clocks, driver, rows, scopes
 from .changelog import LogEntry
 from .domain import checks, effects
 from .domain.config import DomainConfig
@@ -224,8 +225,8 @@ class Batch:
     def chosen_write(self, entity_name: str, row_id: str, fields: dict, op: str = "update") -> dict:
         """A value a person at head office chose (settling a conflict), written as the
         server's own write — once it passes the checks a pushed value passes: its field's
-        type, choices, length and no NUL (``coerce_value``, as ``check_values`` does) and
-        the size of a JSON field (:func:`server.limits.check_mutation`). Who owns the field
+        type, choices, length, form and size (``coerce_value``, as ``check_values`` does).
+        Who owns the field
         does not matter: settling is the office's to do. The office never stores what no
         device could; a refusal (or the rule's own) raises ``RefusedWriteError``.
         """
@@ -239,13 +240,12 @@ class Batch:
                 checked.fields[name] = coerce_value(spec, value)
             except ValueError as exc:
                 raise RefusedWriteError(f"{entity_name}.{name}: {exc}", field=name) from None
-        refusal = limits.check_mutation(entity, checked)
-        if refusal is None:
-            result = self.system_write(entity_name, row_id, checked.fields, op)
-            if result["status"] != "rejected":
-                return result
-            refusal = Rejection(result["code"], result["message"], result.get("field"))
-        raise RefusedWriteError(refusal.message, code=refusal.code, field=refusal.field)
+            except PayloadTooLargeError as exc:
+                raise RefusedWriteError(f"{entity_name}.{name}: {exc.message}", code=exc.code, field=name) from None
+        result = self.system_write(entity_name, row_id, checked.fields, op)
+        if result["status"] == "rejected":
+            raise RefusedWriteError(result["message"], code=result["code"], field=result.get("field"))
+        return result
 
     def lookup_any(self, entity_name: str, row_id: str) -> StoredRow | None:
         """Like :meth:`lookup`, tombstones included."""
@@ -257,7 +257,7 @@ class Batch:
 
     def _refusal(self, entity: Entity, stored: StoredRow | None, mutation: Mutation, caller: Caller) -> Rejection | None:
         if caller.role != SYSTEM:
-            refusal = limits.check_mutation(entity, mutation) or authz.check(self, caller, entity, stored, mutation)
+            refusal = authz.check(self, caller, entity, stored, mutation)
             if refusal is not None:
                 return refusal
         return checks.before_merge(self, caller, entity, stored, mutation)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import orjson
 import sqlalchemy as sa
 
-from sync.changeset import Mutation
+from sync.changeset import Mutation, shown_name
 
 from . import driver
 from .tables import audit
@@ -53,7 +53,7 @@ class Trail:
 
     def note(self, caller: "Caller", mutation: Mutation, result: dict, device_time_ms: int, skew_ms: int | None,
              at: datetime) -> None:
-        names = [str(name)[:80] for name in list(mutation.fields)[:MAX_FIELDS]]
+        names = [shown_name(name) for name in list(mutation.fields)[:MAX_FIELDS]]
         self.entries.append((
             at, datetime.fromtimestamp(device_time_ms / 1000, timezone.utc), skew_ms,
             caller.user_id, caller.role, caller.device_id,

@@ -8,8 +8,9 @@
   ``too_large``; bigger than a request body, it comes in pieces;
 * blobs per device: ``BLOB_QUOTA_BYTES`` (10 GiB) — 507 ``quota_exceeded``;
 * text field: its ``Field.max_length`` — that mutation ``rejected`` (``invalid_value``);
-* json field: :data:`MAX_JSON_FIELD_BYTES` (64 KiB encoded) — that mutation ``rejected``
-  (``too_large``);
+* json field: ``sync.changeset.MAX_JSON_BYTES`` (64 KiB as compact JSON) — that mutation
+  ``rejected`` (``too_large``); nested past ``MAX_JSON_DEPTH`` (32) — ``invalid_value``;
+* a number in a query parameter: at most 19 digits (:mod:`server.params`) — 422 ``invalid``;
 * requests per device a minute: ``RATE_LIMIT_PER_MINUTE`` (600; 0 turns it off) — 429
   ``rate_limited`` with ``Retry-After``.
 
@@ -24,33 +25,16 @@ import math
 import threading
 from typing import Callable
 
-import orjson
 from flask import Flask, after_this_request
 
-from sync.changeset import Mutation, Rejection
 from sync.errors import RateLimitedError
-from sync.registry import Entity
 
-__all__ = ["MAX_JSON_FIELD_BYTES", "DEFAULT_RATE_PER_MINUTE", "RateLimiter", "init_app", "limit_rate",
-           "check_mutation"]
+__all__ = ["DEFAULT_RATE_PER_MINUTE", "RateLimiter", "init_app", "limit_rate"]
 
-MAX_JSON_FIELD_BYTES = 64 * 1024
 #: Generous: a device syncing flat out (push, then pull pages) stays well below it.
 DEFAULT_RATE_PER_MINUTE = 600
 _WINDOW_MS = 60_000
 _EXTENSION = "fieldsync.rate_limiter"
-
-
-def check_mutation(entity: Entity, mutation: Mutation) -> Rejection | None:
-    """A json field too big to sync to every device in the row's scope rejects its mutation."""
-    for name, value in mutation.fields.items():
-        spec = entity.field(name)
-        if spec is not None and spec.type == "json" and isinstance(value, (dict, list)):
-            size = len(orjson.dumps(value))
-            if size > MAX_JSON_FIELD_BYTES:
-                return Rejection("too_large", f"{entity.name}.{name} holds at most {MAX_JSON_FIELD_BYTES} bytes "
-                                              f"of JSON, not {size}", name)
-    return None
 
 
 class RateLimiter:

@@ -16,6 +16,7 @@ from sync.errors import ValidationError
 from sync.registry import REGISTRY, Registry
 
 from . import changelog, scopes
+from .params import whole_number
 
 __all__ = ["read_changes", "parse_cursor", "format_cursor", "MAX_PAGE", "DEFAULT_PAGE"]
 
@@ -43,12 +44,8 @@ def format_cursor(seq: int, horizon: int) -> str:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
-        raise ValidationError(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit",
-                              details={"limit": MAX_PAGE})
-    return int(raw)
+    limit = whole_number(raw, "limit", 1, MAX_PAGE, details={"limit": MAX_PAGE})
+    return DEFAULT_PAGE if limit is None else limit
 
 
 def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,

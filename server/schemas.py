@@ -7,8 +7,9 @@ other languages, and schemathesis checks the server's answers against them.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from sync import hlc
 from sync.changeset import MAX_MUTATIONS, OPS, SCHEMA_VERSION
 from sync.registry import REGISTRY
 
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 _ID = {"validate": validate.Regexp(r"^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$")}
-_HLC = validate.Regexp(r"^[0-9]{15}:[0-9]{5}:[^\u0000-\u001f\u007f-\u009f]{1,64}$")
+_HLC = validate.Regexp(hlc.PATTERN)
 
 
 class ErrorSchema(Schema):
@@ -33,16 +34,24 @@ class ErrorSchema(Schema):
 
 
 class MutationSchema(Schema):
+    class Meta:
+        #: a member this server does not know is ignored, so a newer device may send more
+        unknown = EXCLUDE
+
     mutation_id = fields.String(required=True, **_ID)
     entity = fields.String(required=True, validate=validate.OneOf(REGISTRY.names))
     id = fields.String(required=True, **_ID)
     op = fields.String(required=True, validate=validate.OneOf(OPS))
-    fields_ = fields.Dict(data_key="fields", keys=fields.String(), load_default=dict)
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), load_default=dict, allow_none=True,
+                          metadata={"description": "absent or null: none (a delete writes none)"})
     hlc = fields.String(required=True, validate=_HLC)
     base_version = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=2**63 - 1))
 
 
 class ChangeSetSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     changeset_id = fields.String(required=True, **_ID)
     device_id = fields.String(required=True, **_ID)
     schema_version = fields.Integer(required=True, validate=validate.Range(min=1, max=SCHEMA_VERSION))

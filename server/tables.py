@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from sync.registry import REGISTRY, Entity, Registry
+from sync.registry import REF_LENGTH, REGISTRY, Entity, Registry
 
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
@@ -21,7 +21,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 _COLUMN_TYPES = {
     "text": lambda f: sa.Text() if f.max_length > 1000 else sa.String(f.max_length),
-    "ref": lambda f: sa.String(64),
+    "ref": lambda f: sa.String(REF_LENGTH),
     "time": lambda f: sa.String(40),
     "json": lambda f: sa.Text(),
     "integer": lambda f: sa.BigInteger(),

@@ -13,15 +13,47 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Timestamp", "Clock", "parse", "wall_of", "format_hlc", "MAX_DRIFT_MS", "now_ms"]
+__all__ = ["Timestamp", "Clock", "parse", "wall_of", "format_hlc", "MAX_DRIFT_MS", "MAX_WALL_MS", "PATTERN", "now_ms"]
 
 #: No timestamp further than this ahead of the server's clock enters the log.
 MAX_DRIFT_MS = 5 * 60 * 1000
 _WALL_DIGITS = 15
 _COUNTER_DIGITS = 5
 _MAX_COUNTER = 10**_COUNTER_DIGITS - 1
-#: a node id: 1 to 64 characters, no control characters (they end up in SQL text columns)
-_NODE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")
+#: 9999-12-31T23:59:59.999Z, the last instant a ``datetime`` holds: the device time kept
+#: for audit and SLA is read from the wall, so a wall past it could not be stored.
+MAX_WALL_MS = 253_402_300_799_999
+
+
+def _digits_at_most(limit: int, width: int) -> str:
+    """A regular expression of the ``width``-digit texts (zero-padded) of 0 to ``limit``.
+
+    Digit by digit: ``limit``'s digits so far, then a smaller digit and any digits after
+    it; once only nines are left, any digits.
+    """
+    text = f"{limit:0{width}d}"
+    choices = []
+    for i, digit in enumerate(text):
+        if text[i:] == "9" * (width - i):
+            choices.append(f"{text[:i]}[0-9]{{{width - i}}}")
+            break
+        if digit != "0":
+            choices.append(f"{text[:i]}[0-{int(digit) - 1}][0-9]{{{width - i - 1}}}")
+    else:
+        choices.append(text)
+    return "(?:" + "|".join(choices) + ")"
+
+
+#: A timestamp as text, for the OpenAPI document and for :func:`parse`: ASCII digits only
+#: (``str.isdigit`` also takes full-width and other scripts' digits, which sort after
+#: ASCII ones: such a stamp would win every race), a wall from the epoch to
+#: :data:`MAX_WALL_MS`, and a node of 1 to 64 characters, no control characters (they end
+#: up in SQL text columns).
+PATTERN = (rf"^{_digits_at_most(MAX_WALL_MS, _WALL_DIGITS)}:[0-9]{{{_COUNTER_DIGITS}}}"
+           r":[^\u0000-\u001f\u007f-\u009f]{1,64}$")
+_STAMP = re.compile(PATTERN)
+#: UTF-16 halves alone: a JSON text may carry them ("\ud800"), no database text column can
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def now_ms() -> int:
@@ -46,12 +78,10 @@ def parse(text: str) -> Timestamp:
     """Parse a timestamp; raise ``ValueError`` on anything that is not one."""
     if not isinstance(text, str):
         raise ValueError("an HLC timestamp is a string")
-    parts = text.split(":", 2)
-    if len(parts) != 3 or len(parts[0]) != _WALL_DIGITS or len(parts[1]) != _COUNTER_DIGITS:
+    if not _STAMP.fullmatch(text) or _SURROGATE.search(text):
         raise ValueError(f"not an HLC timestamp: {text[:60]!r}")
-    if not (parts[0].isdigit() and parts[1].isdigit()) or not _NODE.fullmatch(parts[2]):
-        raise ValueError(f"not an HLC timestamp: {text[:60]!r}")
-    return Timestamp(int(parts[0]), int(parts[1]), parts[2])
+    wall, counter, node = text.split(":", 2)
+    return Timestamp(int(wall), int(counter), node)
 
 
 def wall_of(text: str) -> int:

@@ -22,6 +22,7 @@ __all__ = [
     "Entity",
     "Registry",
     "RESERVED_COLUMNS",
+    "REF_LENGTH",
     "Catalog",
     "Owner",
     "Via",
@@ -36,6 +37,9 @@ DEPOT = frozenset({"depot"})
 
 #: text, integer, real, boolean, json (object or list), time (ISO-8601 text), ref (an id).
 FIELD_TYPES = frozenset({"text", "integer", "real", "boolean", "json", "time", "ref"})
+
+#: The longest id a ref field holds: the width of the server's id columns.
+REF_LENGTH = 64
 
 #: Columns every synced table has that only the sync engine writes.
 RESERVED_COLUMNS = frozenset(

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from server.blobs import DEFAULT_MAX_BYTES
-from server.limits import MAX_JSON_FIELD_BYTES, RateLimiter
+from server.limits import RateLimiter
 from server.pull import MAX_PAGE
 from server.tables import entity_table
 from sync import hlc
-from sync.changeset import MAX_MUTATIONS
+from sync.changeset import MAX_JSON_BYTES, MAX_MUTATIONS
 from sync.client import Replica
 from sync.errors import RateLimitedError, TransportError
 from sync.transport import HttpTransport
@@ -103,7 +103,7 @@ def test_too_long_text_and_too_big_json_reject_their_mutation_only(people, repli
     ticket = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
     wang.sync()
     wang.update("ticket", ticket, diagnosis="x" * 4001)
-    wang.update("ticket", ticket, repair_card={"notes": "y" * MAX_JSON_FIELD_BYTES})
+    wang.update("ticket", ticket, repair_card={"notes": "y" * MAX_JSON_BYTES})
     wang.update("ticket", ticket, actions="replaced the belt")
     log = wang.insert("work_log", ticket_id=ticket, engineer_id=people["wang"].user_id, event="arrived")
     report = wang.sync()
@@ -155,3 +155,24 @@ def test_rate_limit_slides_over_the_minute_and_is_generous_by_default(app):
     now[0] = 180_000
     limiter.hit("d-1")
     assert app.config["RATE_LIMIT_PER_MINUTE"] == 600
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    pytest.param("/v1/sync/pull?limit=", "0" * 5000 + "1", id="pull limit of 5001 digits"),
+    pytest.param("/v1/sync/pull?limit=", "５", id="pull limit in a full-width digit"),
+    pytest.param("/v1/sync/pull?limit=", "٣", id="pull limit in an Arabic-Indic digit"),
+    pytest.param("/v1/sync/pull?limit=", "²", id="pull limit in a superscript digit"),
+    pytest.param("/v1/office/audit?limit=", "0" * 5000 + "1", id="audit limit of 5001 digits"),
+    pytest.param("/v1/office/audit?before=", "9" * 20, id="audit page before a 20-digit id"),
+    pytest.param("/v1/office/audit?before=", "１２", id="audit page before a full-width id"),
+])
+def test_a_number_in_a_query_is_counted_in_ascii_digits_before_it_is_read(client, people, path, value):
+    """``int()`` of 5,001 digits raises by itself: it answered 500."""
+    response = client.get(path + value, headers=auth_header(people["manager"]))
+    assert (response.status_code, response.json["code"]) == (422, "invalid")
+    assert response.json["field"] in ("limit", "before")
+
+
+def test_a_query_number_with_leading_zeros_within_19_digits_is_read_as_its_value(client, people):
+    response = client.get("/v1/sync/pull?limit=" + "0" * 15 + "0100", headers=auth_header(people["manager"]))
+    assert response.status_code == 200

@@ -1,39 +1,66 @@
 """The checked-in ``openapi.yaml`` is the truth about the live server, whatever it is sent.
 
 Schemathesis reads the document and drives the real app over HTTP (a server thread on a
-loopback port), authenticated with a desk device's token, through all its phases:
-the documented examples, coverage of every boundary, fuzzing, and stateful sequences
-that feed one answer into the next request. Every default check applies — no 5xx, every
-answer matches its schema and documented status, valid input accepted, invalid input
-refused with the documented error — plus ``ignored_auth``: the same request without
-the token, or with a wrong one, is refused.
+loopback port) through all its phases: the documented examples, coverage of every
+boundary, fuzzing, and stateful sequences that feed one answer into the next request.
+Every default check applies — no 5xx, every answer matches its schema and documented
+status, valid input accepted, invalid input refused with the documented error — plus
+``ignored_auth``: the same request without the token, or with a wrong one, is refused.
+
+It runs once per role (desk, manager, engineer, depot keeper), each with its own device
+token. A generated push names the token's own device and writes real fields of its
+entity (:func:`_as_device`), and in the fuzzing phase values of each field's type and
+around it — times at the calendar's ends and in every offset, integers past 64 bits and
+written as floats, JSON nested hundreds deep (``tests/edge_values.py``) — so it gets
+past the device check and the field names to the merge path and the value checks. The
+run counts the pushes that reached ``Batch.apply`` (:func:`merges`), prints the count,
+and fails when a role's pushes stop short of it. Seeded and derandomized: CI runs the
+same requests every time.
 
 ``make soak`` (``FIELDSYNC_SOAK=1``) runs 200 examples per operation.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import threading
+import weakref
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import schemathesis
 import yaml
+from hypothesis import strategies as st
 from schemathesis.engine import Status, events, from_schema
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from server import create_app
+from server.apply import Batch
 from server.auth import add_device, add_user
 from sync.changeset import SCHEMA_VERSION
 from sync.registry import REGISTRY
+from sync.rules import SYSTEM
 from tests.conftest import auth_header
+from tests.edge_values import field_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SOAK = os.environ.get("FIELDSYNC_SOAK") == "1"
 EXAMPLES = 200 if SOAK else 30
-TOKEN = "schemathesis-desk-token"
+#: the push, where the merge and every value check are, is drawn more often in CI
+PUSH_EXAMPLES = 200 if SOAK else 150
+SEED = 14
+#: each role's device, as the live app knows it: (user, device, token)
+ROLES = {role: (f"u-{role}", f"d-{role}", f"schemathesis-{role}-token")
+         for role in ("desk", "manager", "engineer", "depot")}
+#: the fewest pushes that must reach the merge path, per role and run
+MIN_MERGES = 40
+PUSH = "POST /v1/sync/push"
+_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 
 #: Answers the document cannot promise from a request's shape alone, per operation:
 #: a blob's body must hash to the name in its path.
@@ -47,11 +74,13 @@ class _Unlogged(WSGIRequestHandler):
 
 @pytest.fixture
 def live_url(database_url):
-    """The app, rate limit off (this is one very busy client), served on a loopback port."""
+    """The app, rate limit off (this is one very busy client), served on a loopback port,
+    with one person and device per role."""
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "RATE_LIMIT_PER_MINUTE": 0})
     with app.extensions["fieldsync"].engine.begin() as conn:
-        add_user(conn, "desk", "desk", user_id="u-desk")
-        add_device(conn, "u-desk", "desk's phone", device_id="d-desk", token=TOKEN)
+        for role, (user_id, device_id, token) in ROLES.items():
+            add_user(conn, role, role, user_id=user_id, depot_id="depot-main" if role == "depot" else None)
+            add_device(conn, user_id, f"{role}'s phone", device_id=device_id, token=token)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Unlogged)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -61,19 +90,93 @@ def live_url(database_url):
     app.extensions["fieldsync"].engine.dispose()
 
 
-def _config(base_url: str) -> schemathesis.Config:
+@pytest.fixture
+def merges(monkeypatch) -> Counter:
+    """Per role, the pushes that reached ``Batch.apply``: counted by wrapping it here."""
+    counted: Counter = Counter()
+    seen: weakref.WeakSet = weakref.WeakSet()
+    lock = threading.Lock()
+    apply = Batch.apply
+
+    def counting(batch: Batch, mutation, caller):
+        if caller.role != SYSTEM:
+            with lock:
+                if batch not in seen:
+                    seen.add(batch)
+                    counted[caller.role] += 1
+        return apply(batch, mutation, caller)
+
+    monkeypatch.setattr(Batch, "apply", counting)
+    return counted
+
+
+def _config(base_url: str, token: str) -> schemathesis.Config:
     operations = [
         {"include-name": name, "checks": {"positive_data_acceptance": {"expected-statuses": [200, 201, *statuses]}}}
         for name, statuses in CONTENT_BOUND.items()
-    ]
+    ] + [{"include-name": PUSH, "generation": {"max-examples": PUSH_EXAMPLES, "deterministic": True,
+                                               "database": "none"}}]
     return schemathesis.Config.from_dict({
         "base-url": base_url,
-        "auth": {"openapi": {"bearerAuth": {"bearer": TOKEN}}},
-        "generation": {"max-examples": EXAMPLES},
+        "seed": SEED,
+        "auth": {"openapi": {"bearerAuth": {"bearer": token}}},
+        "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
         "checks": {"ignored_auth": {"enabled": True}},
         "phases": {name: {"enabled": True} for name in ("examples", "coverage", "fuzzing", "stateful")},
         "operations": operations,
     })
+
+
+def _as_device(device_id: str):
+    """Hooks by which a push names ``device_id``, is a change-set not sent before, and
+    writes real fields (``map_case``, every phase) with values of their types
+    (``flatmap_case``, the phases that draw with Hypothesis).
+
+    Only what is already well formed is replaced (an id by another, a field name by one
+    of the entity's, a mutation's fields, which the document leaves free, by others), so
+    an invalid case stays invalid for the same reason. A field name is picked by a
+    checksum of the generated one, a change-set id numbered in the order the cases come:
+    the same every run.
+    """
+    sent = itertools.count()
+
+    def map_case(context, case):
+        body = case.body
+        if context.operation.label != PUSH or not isinstance(body, dict):
+            return case
+        if isinstance(body.get("device_id"), str) and _ID.fullmatch(body["device_id"]):
+            body["device_id"] = device_id
+        if isinstance(body.get("changeset_id"), str) and _ID.fullmatch(body["changeset_id"]):
+            body["changeset_id"] = f"{body['changeset_id'][:50]}.{next(sent)}"
+        for mutation in _mutations(case):
+            if isinstance(mutation.get("fields"), dict):
+                names = REGISTRY.get(mutation["entity"]).field_names
+                mutation["fields"] = {names[zlib.crc32(name.encode("utf-8", "surrogatepass")) % len(names)]: value
+                                      for name, value in mutation["fields"].items()}
+        return case
+
+    def flatmap_case(context, case):
+        written = [m for m in _mutations(case) if isinstance(m.get("fields"), dict)]
+        if context.operation.label != PUSH or not written:
+            return st.just(case)
+        drawn = [field_values(REGISTRY.get(m["entity"])) for m in written]
+
+        def put(values: tuple) -> object:
+            for mutation, fields in zip(written, values):
+                mutation["fields"] = fields
+            return case
+
+        return st.tuples(*drawn).map(put)
+
+    return map_case, flatmap_case
+
+
+def _mutations(case) -> list[dict]:
+    """The mutations of a push case that name a known entity."""
+    body = case.body
+    found = body.get("mutations") if isinstance(body, dict) else None
+    return [m for m in found if isinstance(m, dict) and isinstance(m.get("entity"), str) and m["entity"] in REGISTRY
+            ] if isinstance(found, list) else []
 
 
 def _failures(stream) -> list[str]:
@@ -95,10 +198,17 @@ def _failures(stream) -> list[str]:
 
 
 @pytest.mark.soak
-def test_every_operation_answers_as_its_document_says_whatever_it_is_sent(live_url):
-    schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml", config=_config(live_url))
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_answers_as_its_document_says_whatever_each_role_sends(live_url, merges, capsys, role):
+    _user_id, device_id, token = ROLES[role]
+    schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml", config=_config(live_url, token))
+    for hook in _as_device(device_id):
+        schema.hook(hook)
     failures = _failures(from_schema(schema).execute())
+    with capsys.disabled():
+        print(f"\nschemathesis as the {role}: {merges[role]} pushes reached the merge path")
     assert not failures, "\n\n".join(failures)
+    assert merges[role] >= MIN_MERGES, f"only {merges[role]} of the {role}'s pushes reached Batch.apply"
 
 
 # -- what schemathesis found, kept as plain scenarios ------------------------------------

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from sync.errors import ForbiddenError, ValidationError
 
 from .. import audit
+from ..params import whole_number
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("audit", __name__, url_prefix="/v1/office", description="Head office: the audit trail")
@@ -57,12 +58,7 @@ def _text(name: str) -> str | None:
 
 
 def _whole(name: str, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ValidationError(f"{name} is a whole number from {low} to {high}", field=name)
-    return int(raw)
+    return whole_number(request.args.get(name), name, low, high)
 
 
 _PARAMS = [

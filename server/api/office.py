@@ -140,7 +140,8 @@ def _settle(batch: Batch, conflict: dict, body: dict) -> None:
 
 
 class GenerateSchema(Schema):
-    horizon_days = fields.Integer(load_default=31, validate=validate.Range(min=1, max=366))
+    #: strict: 2.0 and "31" are not whole numbers here either (docs/decisions.md)
+    horizon_days = fields.Integer(load_default=31, strict=True, validate=validate.Range(min=1, max=366))
 
 
 class IdsSchema(Schema):

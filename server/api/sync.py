@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import orjson
 from flask import g, request
 from flask_smorest import Blueprint
@@ -27,15 +30,35 @@ blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set
 @authenticated
 def push():
     """Apply a change-set once; a retry with the same changeset_id gets the first answer."""
-    try:
-        payload = orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError:
-        raise ValidationError("the body is not valid JSON") from None
+    payload = _decode(request.get_data(cache=False))
     user, device = g.user, g.device
     caller = Caller(user["id"], user["role"], device["id"], user.get("depot_id"))
     answer = apply_push(services().engine, services().registry, caller, payload, config=services().config,
                         now_ms=services().now_ms())
     return json_response(answer)
+
+
+def _decode(raw: bytes) -> Any:
+    """The change-set as JSON, or 422 for the whole of it.
+
+    orjson refuses an escaped UTF-16 half alone (``"\\ud800"``), which JSON's grammar
+    allows and a client sends for text cut in the middle of an emoji. The standard
+    library reads such a body, so that text rejects only its own mutation
+    (``invalid_value``): refused whole, the change-set would come back on every sync and
+    hold up every mutation behind it. UTF-8 only; NaN and Infinity are not JSON.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        raise ValidationError("the body is not valid JSON") from None
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 @blp.route("/pull", methods=["GET"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from sync.changeset import Mutation, Rejection
+from sync.changeset import Mutation, Rejection, coerce_value
 from sync.registry import Entity
 from sync.rules import SYSTEM, StoredRow
 
@@ -112,7 +112,23 @@ def _charge(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation
     return None
 
 
+def _plan(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+    """A plan's checklist entries become inspection items (:mod:`server.domain.maintenance`):
+    the area and item of each entry must be values those items' fields take."""
+    checklist = mutation.fields.get("checklist")
+    items = batch.registry.get("inspection_item")
+    for entry in checklist if isinstance(checklist, list) else []:
+        for name in ("area", "item") if isinstance(entry, dict) else ():
+            try:
+                coerce_value(items.field(name), entry.get(name))
+            except ValueError as exc:
+                return Rejection("invalid_value", f"maintenance_plan.checklist: the {name} of an entry: {exc}",
+                                 "checklist")
+    return None
+
+
 _CHECKS = {
+    "maintenance_plan": _plan,
     "ticket": _ticket,
     "stock_movement": _movement,
     "signature": _signature,

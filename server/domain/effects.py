@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from sync import hlc
@@ -113,7 +113,7 @@ def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     if not row.values.get("deadline"):
         days = batch.config.complaint_days_abroad if row.values.get("abroad") else batch.config.complaint_days_domestic
         received = _parse_time(row.values.get("received_at"), hlc.wall_of(mutation.hlc))
-        writes["deadline"] = (received + timedelta(days=days)).isoformat()
+        writes["deadline"] = sla.later(received, days * 24).isoformat()
     batch.system_write("complaint", row_id, writes)
 
 

@@ -8,7 +8,7 @@ own — and a fault found becomes a ticket (``ticket.source_visit_id``).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import MAXYEAR, date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import orjson
@@ -25,8 +25,12 @@ __all__ = ["generate_visits", "add_months"]
 
 
 def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it is shorter);
+    ``OverflowError`` past the year 9999."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
+    if year > MAXYEAR:
+        raise OverflowError(f"{months} months after {day} is past the year {MAXYEAR}")
     for last in (31, 30, 29, 28):
         try:
             return date(year, month, min(day.day, last))
@@ -38,11 +42,15 @@ def add_months(day: date, months: int) -> date:
 def _due_dates(plan: dict, horizon: date) -> list[date]:
     start = date.fromisoformat(str(plan["first_visit_on"])[:10])
     every = max(1, int(plan.get("every_months") or 1))
-    dates, n = [], 0
-    while (due := add_months(start, every * n)) <= horizon:
+    dates: list[date] = []
+    while True:
+        try:
+            due = add_months(start, every * len(dates))
+        except OverflowError:  # a plan whose visits run past the calendar's end
+            return dates
+        if due > horizon:
+            return dates
         dates.append(due)
-        n += 1
-    return dates
 
 
 def generate_visits(batch: "Batch", horizon_days: int = 31, today: date | None = None) -> list[str]:
