@@ -56,10 +56,10 @@ class ChangeSetSchema(Schema):
     device_id = fields.String(required=True, **_ID)
     schema_version = fields.Integer(required=True, validate=validate.Range(min=1, max=SCHEMA_VERSION))
     mutations = fields.List(fields.Nested(MutationSchema), required=True, validate=validate.Length(max=MAX_MUTATIONS))
-    sent_at_ms = fields.Integer(validate=validate.Range(min=1, max=10**15 - 1), metadata={
+    sent_at_ms = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**15 - 1), metadata={
         "description": "the device's clock when it sent this (ms since 1970, on the time line of its stamps): "
                        "the server measures the device's skew from it and orders the writes by their stamps "
-                       "corrected by it; absent: the stamps are taken as they are"})
+                       "corrected by it; absent or null: the stamps are taken as they are"})
 
 
 class ConflictNoteSchema(Schema):
