@@ -34,7 +34,7 @@ def server_row(engine, entity, row_id):
 
 
 def notes_on(replica: Replica, row_id: str, rule: str) -> list[dict]:
-    return [c for c in replica.all("conflict").values() if c["row_id"] == row_id and c["rule"] == rule]
+    return [{"id": i, **c} for i, c in replica.all("conflict").items() if c["row_id"] == row_id and c["rule"] == rule]
 
 
 def events(row: dict) -> list[str]:
@@ -126,6 +126,10 @@ def test_amount_raised_after_approval_voids_it_and_the_manager_sees_the_note(peo
     assert (note["field"], note["lost_value"], note["kept_value"]) == ("status", "approved", "submitted")
     [waiting] = client.get("/v1/office/approvals", headers=auth_header(people["manager"])).json["pending"]
     assert (waiting["id"], waiting["voided"], waiting["covers"]["amount"]) == (claim, True, 5000.0)
+    restore = client.post(f"/v1/office/conflicts/{note['id']}/resolve", headers=auth_header(people["desk"]),
+                          json={"choose": "lost", "reason": "恢复原审批"})
+    assert (restore.status_code, restore.json["code"]) == (422, "invalid")  # settling a note approves nothing
+    assert server_row(engine, "expense_claim", claim)["status"] == "submitted"
     manager.update("expense_claim", claim, status="approved")  # he has seen 5,000 now
     manager.sync()
     assert server_row(engine, "expense_claim", claim)["status"] == "approved"

@@ -124,7 +124,9 @@ def _settle(batch: Batch, conflict: dict, body: dict) -> None:
     spec = batch.registry.get(entity)
     if spec is None or spec.field(field) is None:
         raise ValidationError(f"{entity}.{field} cannot be set from here")
-    batch.system_write(entity, row_id, {field: value})
+    written = batch.system_write(entity, row_id, {field: value})
+    if written["status"] == "rejected":  # an approval, say: a person decides, not a settlement
+        raise ValidationError(f"{entity}.{field} cannot be set so: {written['message']}", field="choose")
 
 
 class GenerateSchema(Schema):
