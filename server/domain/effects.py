@@ -159,7 +159,7 @@ def _movement(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> 
 
 
 def _requisition(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
-    if "lines" in merge.writes:
+    if "lines" in merge.writes and not _created(batch, "requisition", row_id):  # a new one has no issues yet
         requisitions.update_issued(batch, row_id)
 
 

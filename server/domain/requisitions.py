@@ -132,7 +132,7 @@ def check_issue(batch: "Batch", mutation: Mutation) -> Rejection | None:
     if now is None and then is None:
         return Rejection("requisition_not_approved", "parts are issued against an approved requisition",
                          "requisition_id")
-    approved = (now or then).get(part)
+    approved = (now or {}).get(part, (then or {}).get(part))
     if approved is None:
         return Rejection("issue_not_as_requested", "the approved requisition does not list this part", "part_id")
     issued = sum(i.qty for i in issues)
@@ -147,28 +147,32 @@ def after_issue(batch: "Batch", movement_id: str, mutation: Mutation) -> None:
     requisition = batch.lookup("requisition", requisition_id)
     if requisition is None:
         return
-    asked = requisition.values
+    asked, issues = requisition.values, _issues(batch, requisition_id)
     approved = _quantities(asked.get("lines")).get(part, 0.0) if status_of(asked) == APPROVED else 0.0
-    issued = sum(i.qty for i in _issues(batch, requisition_id) if i.part_id == part)
+    issued = sum(i.qty for i in issues if i.part_id == part)
     if issued > approved + _EPSILON:
         approvals = [e for e in asked.get("approval_history") or () if e.get("event") == APPROVED]
         left = max(approved - (issued - values["qty"]), 0.0)
         batch.note_conflicts("stock_movement", "over_issue", mutation, [Overwrite(
             "qty", values["qty"], mutation.hlc, left, approvals[-1]["at"] if approvals else "", "incoming")])
-    update_issued(batch, requisition_id)
+    _keep_issued(batch, requisition_id, asked, issues)
 
 
 def update_issued(batch: "Batch", requisition_id: str) -> None:
-    """``issued``: every line of the requisition issued in full."""
+    """``issued`` after the requisition's lines changed."""
     requisition = batch.lookup("requisition", requisition_id)
-    if requisition is None:
-        return
-    wanted = _quantities(requisition.values.get("lines"))
+    if requisition is not None:
+        _keep_issued(batch, requisition_id, requisition.values, _issues(batch, requisition_id))
+
+
+def _keep_issued(batch: "Batch", requisition_id: str, asked: dict, issues: list[Issued]) -> None:
+    """``issued``: every line of the requisition issued in full."""
+    wanted = _quantities(asked.get("lines"))
     given: dict[str, float] = {}
-    for issue in _issues(batch, requisition_id):
+    for issue in issues:
         given[issue.part_id] = given.get(issue.part_id, 0.0) + issue.qty
     done = bool(wanted) and all(given.get(part, 0.0) + _EPSILON >= qty for part, qty in wanted.items())
-    if done != bool(requisition.values.get("issued")):
+    if done != bool(asked.get("issued")):
         batch.system_write("requisition", requisition_id, {"issued": done})
 
 
