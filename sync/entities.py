@@ -417,7 +417,7 @@ EXPENSE_CLAIM = Entity(
         #: SHA-256 of each receipt photo, uploaded to /v1/blobs/<sha256>
         _f("receipts", "json", owners=FIELD, blob=True),
         _f("status", max_length=20, choices=APPROVAL_STATUSES),
-        #: who approved or refused it (set by the server from the approver's sign-in)
+        #: who approved it (set by the server from the approver's sign-in)
         _ref("decided_by", "user", server_owned=True),
         _f("decision_note", owners=OFFICE, max_length=1000),
         #: site days × the configured daily allowance, worked out by the server
