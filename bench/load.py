@@ -11,6 +11,8 @@ push would log it; stand-in rows (see :mod:`bench.dataset`) carry their forced k
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import sqlalchemy as sa
 
 from server import auth, changelog, rows, scopes
@@ -78,7 +80,7 @@ def _save(conn: sa.Connection, part: Rows, clock: hlc.Clock) -> str:
         for row_id, data in zip(part.ids[start : start + _CHUNK], part.data[start : start + _CHUNK]):
             field_clock = {name: FieldClock(stamp, 1) for name, value in data.items() if value is not None}
             states[row_id] = rows.RowState(StoredRow(dict(data), field_clock, 1), exists=False, dirty=True)
-        rows.save(conn, part.entity, states)
+        rows.save(conn, part.entity, states, datetime.now(timezone.utc))
     return stamp
 
 

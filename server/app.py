@@ -13,6 +13,7 @@ from sync import hlc
 from sync.registry import REGISTRY
 
 from . import blobs, compression, errors, limits
+from .api import approvals as approvals_api
 from .api import audit as audit_api
 from .api import blobs as blobs_api
 from .api import depot as depot_api
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(sync_api.blp)
     api.register_blueprint(blobs_api.blp)
     api.register_blueprint(office_api.blp)
+    api.register_blueprint(approvals_api.blp)
     api.register_blueprint(depot_api.blp)
     api.register_blueprint(audit_api.blp)
     errors.register(app)

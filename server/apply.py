@@ -175,7 +175,9 @@ class Batch:
             return self._rejected(mutation, refusal, entity, stored, caller)
         result: dict[str, Any] = {"mutation_id": mutation.mutation_id}
         version = (stored.version if stored else 0) + 1
-        ctx = MergeContext(caller.role, self.lookup, lambda stamp: self._by_person(stamp, caller))
+        ctx = MergeContext(caller.role, self.lookup, by_author=lambda stamp: self._by_person(stamp, caller),
+                           user_id=caller.user_id, arrival=self._arrival,
+                           approvers=self.config.approvers_of(entity.name) if entity.approval else frozenset())
         merge = rule_for(entity.rule).merge(stored, mutation, version, ctx)
         if merge.refusal is not None:
             refused = Rejection(merge.refusal.code, merge.refusal.message, merge.refusal.field)
@@ -349,8 +351,9 @@ class Batch:
 
     def finish(self, last_seq: int) -> int:
         """Write every changed row and append the log; return the new log head."""
+        when = datetime.fromtimestamp(self.now_ms / 1000, timezone.utc)
         for entity_name, states in self.states.items():
-            rows.save(self.conn, self.registry.get(entity_name), states)
+            rows.save(self.conn, self.registry.get(entity_name), states, when)
         self.numbers.save()
         self.trail.write(self.conn)
         if self.device_clock is not None:

@@ -7,7 +7,7 @@ statements are worked out once (:func:`_layout`), not per row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
@@ -115,11 +115,11 @@ def load(conn: sa.Connection, entity: Entity, ids: list[str]) -> dict[str, Store
     return found
 
 
-def save(conn: sa.Connection, entity: Entity, states: dict[str, RowState]) -> None:
-    """Insert or update every dirty row in two bulk statements."""
+def save(conn: sa.Connection, entity: Entity, states: dict[str, RowState], when: datetime) -> None:
+    """Insert or update every dirty row in two bulk statements; ``when``: the server's time."""
     layout = _layout(entity)
     names, json_at = layout.names, layout.json_at
-    now = driver.stamp(conn, datetime.now(timezone.utc))
+    now = driver.stamp(conn, when)
     inserts, updates = [], []
     for row_id, state in states.items():
         if not state.dirty:

@@ -11,6 +11,7 @@ from .registry import (
     FIELD,
     OFFICE,
     ROLES,
+    Approval,
     Catalog,
     Entity,
     Field,
@@ -20,7 +21,8 @@ from .registry import (
     Via,
 )
 
-__all__ = ["REGISTRY", "TICKET_STATUSES", "MOVEMENT_KINDS", "RETURN_STEPS", "REPORT_FIELDS", "CATEGORIES", "LEVELS"]
+__all__ = ["REGISTRY", "TICKET_STATUSES", "MOVEMENT_KINDS", "RETURN_STEPS", "REPORT_FIELDS", "CATEGORIES", "LEVELS",
+           "APPROVAL_STATUSES"]
 
 OFFICE_AND_FIELD = OFFICE | FIELD
 DEPOT_AND_OFFICE = DEPOT | OFFICE
@@ -39,6 +41,8 @@ RETURN_STEPS = ("expected", "collected", "received", "disposed")
 CATEGORIES = ("A", "B", "C", "D")
 #: the four levels of a customer rating, 1 poor … 4 very good (004 §25)
 LEVELS = (1, 2, 3, 4)
+#: An approval-bearing record's status (sync/rules/approval.py); none yet reads as submitted.
+APPROVAL_STATUSES = ("submitted", "approved", "refused", "paid")
 #: The ticket fields a customer signs for (with the parts consumed): see sync/report.py.
 REPORT_FIELDS = (
     "fault_description", "diagnosis_listen", "diagnosis_look", "diagnosis_check",
@@ -54,8 +58,18 @@ def _time(name: str, owners: frozenset[str] = frozenset()) -> Field:
     return Field(name, "time", owners=owners)
 
 
-def _ref(name: str, entity: str, owners: frozenset[str] = frozenset()) -> Field:
-    return Field(name, "ref", owners=owners, ref=entity)
+def _ref(name: str, entity: str, owners: frozenset[str] = frozenset(), **kw) -> Field:
+    return Field(name, "ref", owners=owners, ref=entity, **kw)
+
+
+def _decisions() -> tuple[Field, ...]:
+    """The server's record of an approval-bearing row's decisions (sync/rules/approval.py)."""
+    return (
+        #: every decision, void and withdrawal, oldest first: [{"event", "by", "at", "covers", ...}]
+        _f("approval_history", "json", server_owned=True),
+        #: everyone who wrote a covered value: none of them decides on the record
+        _f("authors", "json", server_owned=True),
+    )
 
 
 CUSTOMER = Entity(
@@ -206,10 +220,17 @@ REQUISITION = Entity(
         #: [{"part_id": ..., "qty": 2}]
         _f("lines", "json"),
         _f("reason", max_length=1000),
-        _f("approved", "boolean", owners=OFFICE),
-        _ref("approved_by", "user", OFFICE),
-        _f("issued", "boolean", owners=DEPOT),
+        #: who approved it (set by the server from the approver's sign-in)
+        _ref("approved_by", "user", server_owned=True),
+        #: every line issued in full, worked out from the issues that name it
+        _f("issued", "boolean", server_owned=True),
+        # -- approvals (client_schema step 0009) --
+        _f("status", max_length=20, choices=APPROVAL_STATUSES[:3]),
+        *_decisions(),
     ),
+    rule="approval",
+    approval=Approval(covers=("engineer_id", "depot_location_id", "van_location_id", "lines"),
+                      claimant="engineer_id", decider="approved_by"),
     creators=FIELD | OFFICE,
     scope=(Owner("engineer_id", "engineer"), Via("depot_location_id", "stock_location")),
 )
@@ -371,8 +392,14 @@ CHARGE = Entity(
         _f("collected_on_site", "boolean", owners=FIELD),
         _f("paid", "boolean"),
         _f("invoice_number", owners=OFFICE, max_length=40),
-        _ref("approved_by", "user", frozenset({"manager"})),
+        #: who approved it (set by the server from the approver's sign-in)
+        _ref("approved_by", "user", server_owned=True),
+        # -- approvals (client_schema step 0009): a part sale above the threshold needs one --
+        _f("status", max_length=20, choices=APPROVAL_STATUSES[:3]),
+        *_decisions(),
     ),
+    rule="approval",
+    approval=Approval(covers=("ticket_id", "kind", "amount"), decider="approved_by"),
     creators=OFFICE_AND_FIELD,
     scope=(Via("ticket_id", "ticket"),),
 )
@@ -389,12 +416,20 @@ EXPENSE_CLAIM = Entity(
         _f("description", owners=FIELD, max_length=2000),
         #: SHA-256 of each receipt photo, uploaded to /v1/blobs/<sha256>
         _f("receipts", "json", owners=FIELD, blob=True),
-        _f("status", max_length=20, choices=("submitted", "approved", "refused", "paid")),
-        _ref("decided_by", "user", OFFICE),
+        _f("status", max_length=20, choices=APPROVAL_STATUSES),
+        #: who approved it (set by the server from the approver's sign-in)
+        _ref("decided_by", "user", server_owned=True),
         _f("decision_note", owners=OFFICE, max_length=1000),
         #: site days × the configured daily allowance, worked out by the server
         _f("allowance", "real", server_owned=True),
+        # -- approvals (client_schema step 0009) --
+        *_decisions(),
+        #: a claim filed after a trip names the advance drawn for it: they are settled together
+        _ref("advance_id", "expense_claim"),
     ),
+    rule="approval",
+    approval=Approval(covers=("engineer_id", "kind", "amount", "site_days", "receipts"), claimant="engineer_id",
+                      decider="decided_by", payable=True),
     creators=FIELD | OFFICE,
     scope=(Owner("engineer_id", "engineer"),),
 )

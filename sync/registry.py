@@ -27,6 +27,8 @@ __all__ = [
     "Owner",
     "Via",
     "ReferencedBy",
+    "Approval",
+    "APPROVAL_FIELDS",
     "REGISTRY",
 ]
 
@@ -74,6 +76,29 @@ class ReferencedBy:
 
     entity: str
     field: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What a decision on an approval-bearing record covers (rule ``approval``).
+
+    A change to a covered field after an approval voids it: an approval covers exactly
+    the values its approver saw.
+    """
+
+    #: the fields a decision is given on
+    covers: tuple[str, ...]
+    #: the field naming the person the record is for: never its approver
+    claimant: str | None = None
+    #: the field naming who made the decision in force (set by the server)
+    decider: str | None = None
+    #: approved records are then paid by an approver (status ``paid``)
+    payable: bool = False
+
+
+#: The server-owned fields every approval-bearing entity has beside its ``status``:
+#: every decision and what it covered, and everyone who wrote covered values.
+APPROVAL_FIELDS = ("approval_history", "authors")
 
 
 @dataclass(frozen=True)
@@ -126,6 +151,8 @@ class Entity:
     deleters: frozenset[str] = OFFICE
     #: Who pulls the row; empty: the office only (desk and manager read everything).
     scope: tuple = ()
+    #: What its decisions cover, for an approval-bearing entity (rule ``approval``).
+    approval: Approval | None = None
     _by_name: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     _names: tuple = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
@@ -135,6 +162,13 @@ class Entity:
             raise ValueError(f"{self.name}: duplicate field names")
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "_names", tuple(names))
+        if (self.approval is not None) != (self.rule == "approval"):
+            raise ValueError(f"{self.name}: the approval rule and an Approval go together")
+        if self.approval is not None:
+            a = self.approval
+            needed = {*a.covers, "status", *APPROVAL_FIELDS} | {n for n in (a.claimant, a.decider) if n}
+            if not needed <= set(names):
+                raise ValueError(f"{self.name}: an approval needs the fields {sorted(needed - set(names))}")
 
     def field(self, name: str) -> Field | None:
         return self._by_name.get(name)

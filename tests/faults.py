@@ -106,13 +106,14 @@ CI_FAULTS = FaultPlan(lose_request=0.2, lose_response=0.2, duplicate=0.1, crash_
 class RestartableServer:
     """A WSGI app that can be replaced by a fresh one on the same database: a restart."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, domain: dict | None = None):
         self.database_url = database_url
+        self.domain = domain
         self.restarts = 0
         self.app = self._boot()
 
     def _boot(self):
-        return create_app({"DATABASE_URL": self.database_url, "TESTING": True})
+        return create_app({"DATABASE_URL": self.database_url, "TESTING": True, "DOMAIN": self.domain})
 
     @property
     def engine(self) -> sa.Engine:

@@ -137,3 +137,22 @@ def test_a_deleted_row_keeps_its_version_until_it_leaves_the_scope(tmp_path):
     assert replica.rows.versions("customer", ["c1"]) == {"c1": 6}
     replica.insert("customer", id="c1", name="again")
     assert replica.db.execute("SELECT base_version FROM _outbox WHERE op = 'insert'").fetchone() == (6,)
+
+
+def test_a_replica_holding_an_approved_requisition_keeps_it_approved_after_step_7(tmp_path):
+    path = tmp_path / "v6.db"
+    old = sqlite_utils.Database(sqlite3.connect(path))
+    client_schema.migrations.apply(old, stop_before="0009_approvals")
+    old.conn.execute("INSERT INTO _sync_state (key, value) VALUES ('device_id', 'dev')")
+    old.conn.execute("INSERT INTO requisition (id, reason, approved, _version) VALUES "
+                     "('r-approved', '换皮带', 1, 3), ('r-waiting', '换皮带', 0, 2)")
+    old.conn.execute("INSERT INTO charge (id, kind, amount, approved_by, _version) VALUES "
+                     "('c-sold', 'part_sale', 800, 'u-manager', 4)")
+    old.conn.commit()
+    old.conn.close()
+    replica = Replica(path, "dev")
+    assert {i: r["status"] for i, r in replica.all("requisition").items()} == {"r-approved": "approved",
+                                                                            "r-waiting": None}
+    assert replica.get("charge", "c-sold")["status"] == "approved"
+    assert replica.pending() == 0  # the step's own writes are not local edits
+    assert dict(replica.db.execute("SELECT id, _version FROM requisition")) == {"r-approved": 3, "r-waiting": 2}

@@ -83,8 +83,8 @@ def test_overdue_complaints_are_escalated_once(people, replica_for, client, engi
     assert not desk.get("complaint", fresh)["escalated"]
 
 
-def test_expense_claim_allowance_follows_site_days_and_the_supervisor_decides(people, replica_for, engine):
-    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+def test_expense_claim_allowance_follows_site_days_and_the_manager_decides(people, replica_for, engine):
+    desk, wang, manager = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["manager"])
     ticket = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
     wang.sync()
     receipt = wang.put_blob(b"receipt photo", "image/jpeg")
@@ -92,11 +92,12 @@ def test_expense_claim_allowance_follows_site_days_and_the_supervisor_decides(pe
                         amount=386.5, site_days=2.5, receipts=[receipt], status="submitted")
     wang.sync()
     assert rows(engine, "expense_claim", id=claim)[0]["allowance"] == 250.0
-    desk.sync()
-    desk.update("expense_claim", claim, status="approved", decided_by=people["desk"].user_id)
-    desk.sync()
+    manager.sync()
+    manager.update("expense_claim", claim, status="approved")
+    manager.sync()
     wang.sync()
     assert wang.get("expense_claim", claim)["status"] == "approved"
+    assert wang.get("expense_claim", claim)["decided_by"] == people["manager"].user_id
     assert wang.get("expense_claim", claim)["allowance"] == 250.0
 
 

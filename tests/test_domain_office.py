@@ -159,6 +159,7 @@ def test_office_lists_open_conflicts_and_settles_one_by_restoring_the_lost_value
 
 def test_parts_are_issued_only_against_an_approved_requisition(people, replica_for, engine):
     desk, wang, depot = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["depot"])
+    manager = replica_for(people["manager"])
     where = stock_setup(desk, people)
     wang.sync()
     requisition = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
@@ -169,14 +170,15 @@ def test_parts_are_issued_only_against_an_approved_requisition(people, replica_f
                  to_location_id=where["van_wang"], requisition_id=requisition)
     depot.sync()
     assert depot.parked()[-1].code == "requisition_not_approved"
-    desk.sync()
-    desk.update("requisition", requisition, approved=True, approved_by=people["desk"].user_id)
-    desk.sync()
+    manager.sync()
+    manager.update("requisition", requisition, status="approved")
+    manager.sync()
     depot.sync()
     issue = depot.insert("stock_movement", kind="issue", part_id=where["part"], qty=2.0,
                          from_location_id=where["depot"], to_location_id=where["van_wang"], requisition_id=requisition)
     depot.sync()
     assert server_row(engine, "stock_movement", issue)["qty"] == 2.0
+    assert depot.get("requisition", requisition)["issued"] is True
 
 
 def test_engineers_collect_charges_only_on_paid_service(people, replica_for):

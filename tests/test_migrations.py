@@ -8,6 +8,7 @@ on SQLite, tests/conftest.py on PostgreSQL), so the whole suite also runs on the
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -133,3 +134,28 @@ def test_a_database_made_before_there_were_migrations_is_refused_with_a_message(
 
     assert result.exit_code == 1
     assert "made before fieldsync had migrations" in result.output and "Traceback" not in result.output
+
+
+def test_a_requisition_and_a_part_sale_approved_before_the_upgrade_are_approved_after_it(empty_database_url):
+    upgrade(empty_database_url, "0003_device_clock")
+    engine = make_engine(empty_database_url)
+    bookkeeping = {"version": 2, "deleted": False, "clock": "{}", "created_at": datetime.now(timezone.utc),
+                   "updated_at": datetime.now(timezone.utc)}
+    try:
+        with engine.begin() as conn:
+            for row_id, approved in (("r-approved", True), ("r-waiting", False)):
+                conn.execute(sa.text("INSERT INTO requisition (id, approved, reason, version, deleted, clock, "
+                                     "created_at, updated_at) VALUES (:id, :approved, '换皮带', :version, "
+                                     ":deleted, :clock, :created_at, :updated_at)"),
+                             {"id": row_id, "approved": approved, **bookkeeping})
+            conn.execute(sa.text("INSERT INTO charge (id, kind, amount, approved_by, version, deleted, clock, "
+                                 "created_at, updated_at) VALUES ('c-sold', 'part_sale', 800, 'u-manager', :version, "
+                                 ":deleted, :clock, :created_at, :updated_at)"), bookkeeping)
+        upgrade(empty_database_url)
+        with engine.connect() as conn:
+            statuses = dict(conn.execute(sa.text("SELECT id, status FROM requisition")).all())
+            charge = conn.execute(sa.text("SELECT status FROM charge")).scalar_one()
+    finally:
+        engine.dispose()
+    assert statuses == {"r-approved": "approved", "r-waiting": None}
+    assert charge == "approved"

@@ -56,6 +56,7 @@ from tests.faults import (
 )
 from tests.field_actions import (
     ASSIGNEES,
+    DEPLOYMENT,
     DEPOT,
     DEPOT_ID,
     DEVICES,
@@ -113,7 +114,7 @@ def start_of_day() -> Morning:
     copies instead of creating two dozen schemas and syncing them five times."""
     where = scratch_dir("fieldsync-property-blank-")
     atexit.register(shutil.rmtree, where, True)
-    server = RestartableServer(f"sqlite:///{where / 'server.db'}")
+    server = RestartableServer(f"sqlite:///{where / 'server.db'}", DEPLOYMENT)
     with server.engine.begin() as conn:
         for name, role in PEOPLE.items():
             add_user(conn, name, role, user_id=f"u-{name}", depot_id=DEPOT_ID if role == "depot" else None)
@@ -149,9 +150,6 @@ def _yesterday(replicas: dict[str, Replica]) -> None:
         jobs[user_id] = desk.insert("ticket", customer_id=customer, equipment_id=equipment, status="dispatched",
                                     urgency="normal", fault_description=f"{user_id}'s fault", channel="phone",
                                     assignee_id=user_id)
-        desk.insert("requisition", engineer_id=user_id, ticket_id=jobs[user_id], depot_location_id=DEPOT,
-                    van_location_id=van, lines=[{"part_id": PART, "qty": 2.0}], reason="stock for the week",
-                    approved=True, approved_by="u-desk")
     desk.sync()
     for part in (RETURNABLE_PART, PART):
         depot.insert("stock_movement", kind="receive", part_id=part, qty=10.0, condition="new", to_location_id=DEPOT,
@@ -165,7 +163,14 @@ def _yesterday(replicas: dict[str, Replica]) -> None:
                         from_location_id=VAN_OF[user_id], ticket_id=jobs[user_id], held_by=user_id)
         engineer.insert("old_part_return", ticket_id=jobs[user_id], part_id=RETURNABLE_PART, qty=1.0,
                         engineer_id=user_id, depot_location_id=DEPOT, status="expected")
+        engineer.insert("requisition", engineer_id=user_id, ticket_id=jobs[user_id], depot_location_id=DEPOT,
+                        van_location_id=VAN_OF[user_id], lines=[{"part_id": PART, "qty": 2.0}],
+                        reason="stock for the week")
         engineer.sync()
+    desk.sync()
+    for requisition in desk.all("requisition"):
+        desk.update("requisition", requisition, status="approved")
+    desk.sync()
 
 
 class FieldWork(RuleBasedStateMachine):
@@ -177,7 +182,7 @@ class FieldWork(RuleBasedStateMachine):
         morning = start_of_day()
         for name in ("server.db", *(f"{n}.replica" for n in DEVICES)):
             shutil.copy(morning.where / name, self.dir / name)
-        self.server = RestartableServer(f"sqlite:///{self.dir / 'server.db'}")
+        self.server = RestartableServer(f"sqlite:///{self.dir / 'server.db'}", DEPLOYMENT)
         self.ledger = PushLedger(dict(morning.sent))
         self.events: list[str] = []
         self.serial = 0

@@ -17,7 +17,7 @@ def _saved(engine, entity_name: str, row_id: str, values: dict, clock: dict) -> 
                           meta={"device_time": datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc), "skew_ms": None,
                                 "author_device": "d-1"})
     with engine.begin() as conn:
-        rows.save(conn, entity, {row_id: state})
+        rows.save(conn, entity, {row_id: state}, datetime.now(timezone.utc))
     with engine.connect() as conn:
         return rows.load(conn, entity, [row_id])[row_id]
 
@@ -44,7 +44,7 @@ def test_an_update_rewrites_the_row_in_place(engine):
     stored.clock["returnable"] = later
     stored.version, stored.deleted = 2, True
     with engine.begin() as conn:
-        rows.save(conn, entity, {"p-2": rows.RowState(stored, exists=True, dirty=True)})
+        rows.save(conn, entity, {"p-2": rows.RowState(stored, exists=True, dirty=True)}, datetime.now(timezone.utc))
     with engine.connect() as conn:
         again = rows.load(conn, entity, ["p-2", "p-missing"])
     assert list(again) == ["p-2"]

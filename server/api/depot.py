@@ -1,4 +1,5 @@
-"""``/v1/depot``: parts reconciliation, ledger against what was drawn and returned."""
+"""``/v1/depot``: parts reconciliation, ledger against what was drawn and returned, and
+the vans a depot issues to with what their requisitions allow."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from marshmallow import Schema, fields
 
 from sync.errors import ForbiddenError
 
-from ..domain import stock
+from ..domain import requisitions, stock
 from .common import authenticated, error_answers, json_response, services
 
-blp = Blueprint("depot", __name__, url_prefix="/v1/depot", description="Depot: stock reconciliation")
+blp = Blueprint("depot", __name__, url_prefix="/v1/depot", description="Depot: stock reconciliation, vans issued to")
 
 
 class LevelSchema(Schema):
@@ -56,3 +57,51 @@ def reconciliation():
         outstanding = stock.outstanding_old_parts(conn, only)
     return json_response({"levels": levels, "negative": [lv for lv in levels if lv["negative"]],
                           "outstanding_old_parts": outstanding})
+
+
+class RequisitionLineSchema(Schema):
+    part_id = fields.String(required=True)
+    asked = fields.Float(required=True)
+    approved = fields.Float(required=True, metadata={"description": "what the approval in force covers"})
+    issued = fields.Float(required=True)
+    left = fields.Float(required=True, metadata={"description": "approved less issued: what may still be issued"})
+    over = fields.Float(required=True, metadata={
+        "description": "issued beyond the approval in force (kept: the part moved; see docs/decisions.md)"})
+
+
+class RequisitionBalanceSchema(Schema):
+    requisition_id = fields.String(required=True)
+    engineer_id = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    lines = fields.List(fields.Nested(RequisitionLineSchema), required=True)
+
+
+class VanSchema(Schema):
+    location_id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    engineer_id = fields.String(allow_none=True)
+    stock = fields.List(fields.Nested(LevelSchema), required=True)
+    requisitions = fields.List(fields.Nested(RequisitionBalanceSchema), required=True)
+
+
+class VansSchema(Schema):
+    vans = fields.List(fields.Nested(VanSchema), required=True)
+
+
+@blp.route("/vans", methods=["GET"])
+@blp.doc(operationId="depotVans")
+@blp.response(200, VansSchema)
+@error_answers(blp, 403)
+@authenticated
+def vans():
+    """The vans the depot issues to: each van's stock from the ledger, and per requisition
+    on the depot what its approval covers, what was issued, what is left and what went over.
+
+    A depot keeper sees the vans of his own depot's requisitions and issues; head office
+    every van.
+    """
+    if g.user["role"] not in {"depot", "desk", "manager"}:
+        raise ForbiddenError("for depot keepers and head office")
+    with services().engine.connect() as conn:
+        only = stock.depot_locations(conn, g.user["depot_id"]) if g.user["role"] == "depot" else None
+        return json_response({"vans": requisitions.vans(conn, only)})

@@ -2,7 +2,8 @@
 
 A failed check rejects that one mutation with a code (the rest of the change-set
 applies). Ledger entries are never refused for stock levels: a part that was physically
-used is recorded, and negative stock shows in reconciliation.
+used is recorded, and negative stock shows in reconciliation. Parts leave a depot for a
+van only by an issue within an approved requisition (:mod:`.requisitions`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from sync.changeset import Mutation, Rejection, coerce_value
-from sync.registry import Entity
+from sync.registry import REGISTRY, Entity
 from sync.rules import SYSTEM, StoredRow
+from sync.rules.approval import APPROVED, status_of
 
 from ..tables import blobs
+from . import requisitions
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -80,11 +83,18 @@ def _movement(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutati
     if kind in ("consume", "old_part_collected") and not f.get("ticket_id"):
         return Rejection("incomplete_movement", f"a {kind} names its ticket", "ticket_id")
     if kind == "issue":
-        requisition = batch.lookup("requisition", f.get("requisition_id") or "")
-        if requisition is None or not requisition.values.get("approved"):
-            return Rejection("requisition_not_approved", "parts are issued against an approved requisition",
-                             "requisition_id")
+        return requisitions.check_issue(batch, mutation)
+    if kind == "transfer" and caller.role in ("engineer", "depot") \
+            and _kind_of(batch, f["from_location_id"]) == "depot" and _kind_of(batch, f["to_location_id"]) == "van":
+        # head office's own corrections excepted: it writes any row, and the trail keeps them
+        return Rejection("requisition_required", "parts go from a depot to a van as an issue against an approved "
+                         "requisition", "kind")
     return None
+
+
+def _kind_of(batch: "Batch", location_id: str) -> str | None:
+    location = batch.lookup("stock_location", location_id)
+    return location.values.get("kind") if location is not None else None
 
 
 def _signature(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
@@ -96,7 +106,12 @@ def _signature(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutat
     return None
 
 
+_CHARGE_COVERS = REGISTRY.get("charge").approval.covers
+
+
 def _charge(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+    """Engineers charge on paid service only; a part sale above the threshold is paid only
+    while an approval covers it as it stands; a paid charge keeps what was paid."""
     values = dict(stored.values) if stored else {}
     values.update(mutation.fields)
     if caller.role == "engineer" and stored is None:
@@ -104,11 +119,18 @@ def _charge(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation
         if ticket is None or ticket.values.get("category") != "A":
             return Rejection("not_paid_service", "engineers collect charges only on paid (category A) service",
                              "ticket_id")
-    if (values.get("kind") == "part_sale" and values.get("paid")
-            and (values.get("amount") or 0) > batch.config.part_sale_approval_above and not values.get("approved_by")):
+    before = stored.values if stored is not None else {}
+    changed = [f for f in _CHARGE_COVERS if f in mutation.fields and mutation.fields[f] != before.get(f)]
+    if before.get("paid") and (changed or mutation.fields.get("status", before.get("status")) != before.get("status")):
+        return Rejection("already_paid", "this charge is paid: a difference is a new charge",
+                         changed[0] if changed else "status")
+    paying = values.get("paid") and not before.get("paid")
+    above = values.get("kind") == "part_sale" and (values.get("amount") or 0) > batch.config.part_sale_approval_above
+    # a covered value changed by this very write voids the approval (rule approval)
+    if paying and above and (status_of(values) != APPROVED or changed):
         return Rejection("approval_required",
-                         f"a part sale above {batch.config.part_sale_approval_above:g} needs the manager's approval "
-                         "before payment and delivery", "paid")
+                         f"a part sale above {batch.config.part_sale_approval_above:g} needs an approval of this "
+                         "amount before payment and delivery", "paid")
     return None
 
 
@@ -127,10 +149,31 @@ def _plan(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: 
     return None
 
 
+def _expense(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+    """A claim is settled against an advance of its own engineer's."""
+    if not {"advance_id", "engineer_id", "kind"} & mutation.fields.keys():
+        return None
+    values = {**(stored.values if stored is not None else {}), **mutation.fields}
+    if not values.get("advance_id"):
+        return None
+    advance = batch.lookup("expense_claim", values["advance_id"])
+    if (advance is None or advance.values.get("kind") != "advance" or values.get("kind") != "claim"
+            or advance.values.get("engineer_id") != values.get("engineer_id")):
+        return Rejection("invalid_advance", "a claim names an advance drawn by its own engineer", "advance_id")
+    return None
+
+
+def _requisition(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+    problem = requisitions.check_lines(mutation.fields.get("lines"))
+    return Rejection("invalid_value", f"requisition.{problem}", "lines") if problem else None
+
+
 _CHECKS = {
     "maintenance_plan": _plan,
     "ticket": _ticket,
     "stock_movement": _movement,
     "signature": _signature,
     "charge": _charge,
+    "expense_claim": _expense,
+    "requisition": _requisition,
 }

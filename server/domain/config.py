@@ -2,7 +2,8 @@
 
 Defaults are the seeds' (DOMAIN.md): response times by ring road and urgency (002 §4.2.5,
 004 §19, 001 §3.2.2), complaint deadlines (004), the parts-sale approval threshold
-(000), the site allowance. Override any of them with the app's ``DOMAIN`` setting.
+(000), the site allowance, who approves (a leader: 001 §3.4, 003, 000). Override any of
+them with the app's ``DOMAIN`` setting.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-__all__ = ["DomainConfig", "from_mapping"]
+from sync.registry import ROLES
+
+__all__ = ["DomainConfig", "from_mapping", "DEFAULT_APPROVERS"]
+
+#: who approves and pays where the deployment says nothing: the department manager
+DEFAULT_APPROVERS = frozenset({"manager"})
 
 
 def _default_sla() -> dict[str, dict[str, float]]:
@@ -40,6 +46,21 @@ class DomainConfig:
     #: a device clock measured within this of the server's is taken as right (the
     #: measurement holds the request's time on the wire: see server.clocks)
     clock_tolerance_ms: int = 10 * 1000
+    #: the roles that approve and pay, by entity (requisition, expense_claim, charge);
+    #: an entity not named: DEFAULT_APPROVERS. Nobody decides on what they claim or wrote.
+    approvers: Mapping[str, Any] = field(default_factory=dict)
+    _approvers: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        resolved = {name: frozenset(roles) for name, roles in dict(self.approvers).items()}
+        unknown = set().union(*resolved.values()) - ROLES if resolved else set()
+        if unknown:
+            raise ValueError(f"approvers: unknown roles {sorted(unknown)}")
+        object.__setattr__(self, "_approvers", resolved)
+
+    def approvers_of(self, entity: str) -> frozenset[str]:
+        """The roles that approve and pay the entity's records."""
+        return self._approvers.get(entity, DEFAULT_APPROVERS)
 
 
 def from_mapping(values: Mapping[str, Any] | None) -> DomainConfig:

@@ -8,6 +8,9 @@
 * field work pushed by an engineer on a ticket the desk meanwhile gave to another is
   kept, and a ``reassignment`` conflict record tells the desk;
 * an expense claim's site allowance follows its site days;
+* an issue against a requisition keeps the requisition's ``issued`` true to the issues,
+  and one kept beyond the approval in force leaves a note for the approver
+  (:mod:`.requisitions`); so does a change to a requisition's lines;
 * a new signature is checked against the ticket's current report; a report changed
   after signing (its fields, or the parts consumed on it) marks the signatures that no
   longer match stale — they are kept, and the ticket needs a new one.
@@ -25,7 +28,7 @@ from sync.registry import Entity
 from sync.report import report_hash
 from sync.rules import Merge, Overwrite
 
-from . import sla
+from . import requisitions, sla
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -147,8 +150,17 @@ def _signature(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
 
 def _movement(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
     row = batch.states["stock_movement"][row_id].row
-    if row.values.get("kind") == "consume" and row.values.get("ticket_id") and _created(batch, "stock_movement", row_id):
+    if not _created(batch, "stock_movement", row_id):
+        return
+    if row.values.get("kind") == "consume" and row.values.get("ticket_id"):
         _restale(batch, row.values["ticket_id"])
+    elif row.values.get("kind") == "issue":
+        requisitions.after_issue(batch, row_id, mutation)
+
+
+def _requisition(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    if "lines" in merge.writes and not _created(batch, "requisition", row_id):  # a new one has no issues yet
+        requisitions.update_issued(batch, row_id)
 
 
 def _expense(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
@@ -165,4 +177,5 @@ _EFFECTS = {
     "complaint": _complaint,
     "signature": _signature,
     "stock_movement": _movement,
+    "requisition": _requisition,
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import ledger, lifecycle, lww, signature, ticket
+from . import approval, ledger, lifecycle, lww, signature, ticket
 from .base import LEFT_MARK, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, Refusal, StoredRow
 
 __all__ = ["LEFT_MARK", "FieldClock", "Merge", "MergeContext", "Overwrite", "Refusal", "StoredRow", "SYSTEM", "rule_for", "RULES"]
@@ -21,6 +21,7 @@ RULES: dict[str, ModuleType] = {
     "ledger": ledger,
     "lifecycle": lifecycle,
     "signature": signature,
+    "approval": approval,
 }
 
 

@@ -68,8 +68,8 @@ class Refusal:
 
 @dataclass(frozen=True)
 class MergeContext:
-    """What a rule may know beyond the row: the author's role, other rows, and whose
-    stamps are the author's own.
+    """What a rule may know beyond the row: the author, other rows, whose stamps are the
+    author's own, the deployment's word.
 
     ``lookup(entity, id)`` returns a row as it stands at this point of the push (earlier
     mutations of the same change-set included), or ``None``. ``by_author(hlc)`` says
@@ -80,6 +80,12 @@ class MergeContext:
     role: str
     lookup: Callable[[str, str], StoredRow | None] = lambda entity, row_id: None
     by_author: Callable[[str], bool] = lambda stamp: False
+    #: the person behind the mutation (``None`` for the server's own writes)
+    user_id: str | None = None
+    #: the roles the deployment lets decide on this entity's approvals (rule ``approval``)
+    approvers: frozenset[str] = frozenset()
+    #: the server's time of the push, as a stamp: when what the mutation brings reached it
+    arrival: str | None = None
 
 
 @dataclass
