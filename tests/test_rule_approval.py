@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sync.changeset import Mutation
-from sync.rules import FieldClock, Merge, MergeContext, StoredRow
+from sync.rules import Merge, MergeContext, StoredRow
 from sync.rules.approval import merge
 
 WANG, LI, ZHANG = "u-wang", "u-li", "u-zhang"
