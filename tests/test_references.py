@@ -147,8 +147,10 @@ def _depot_bases() -> dict[str, Own]:
         "stock_location": Own("insert", fields=(("kind", "=station"), ("name", "=通州服务站"),
                                                 ("depot_id", "=depot-main"))),
         "requisition": Own("update", "wang.requisition"),
+        # parts sent to the north depot (they go out to a van only as an issue against an
+        # approved requisition)
         "stock_movement": Own("insert", fields=(("kind", "=transfer"), ("part_id", "part"), ("qty", "#5"),
-                                                ("from_location_id", "depot"), ("to_location_id", "van_wang"),
+                                                ("from_location_id", "depot"), ("to_location_id", "north_depot"),
                                                 ("held_by", "@depot"))),
         "old_part_return": Own("update", "wang.old_part_return"),
         "signature": Own("insert", fields=(("blob_sha256", "=" + "a" * 64), ("report_hash", "=" + "b" * 64))),
@@ -169,13 +171,14 @@ ATTACKERS = {
         "contract": "chen.contract", "maintenance_plan": "chen.maintenance_plan",
         "maintenance_visit": "chen.maintenance_visit", "requisition": "chen.requisition",
         "old_part_return": "chen.old_part_return", "stock_location": "van_chen", "user": "@chen", "part": "part",
+        "expense_claim": "chen.expense_claim",
     }),
     "depot": (_depot_bases(), {
         "ticket": "chen.ticket", "customer": "chen.customer", "equipment": "chen.equipment",
         "contract": "chen.contract", "maintenance_plan": "chen.maintenance_plan",
         "maintenance_visit": "chen.maintenance_visit", "requisition": "north.requisition",
         "old_part_return": "north.old_part_return", "stock_location": "north_depot", "user": "@north",
-        "part": "part",
+        "part": "part", "expense_claim": "chen.expense_claim",
     }),
 }
 
@@ -210,6 +213,8 @@ class Attack:
 def _expected(attacker: str, entity: str, field: str, own: Own) -> str:
     role = "engineer" if attacker == "wang" else "depot"
     spec = REGISTRY.get(entity)
+    if spec.field(field).server_owned:
+        return "server_owned_field"
     if not spec.field(field).writable_by(role):
         return "field_not_owned"
     if own.op == "insert" and role not in spec.creators:
