@@ -128,7 +128,8 @@ def test_amount_raised_after_approval_voids_it_and_the_manager_sees_the_note(peo
     assert (waiting["id"], waiting["voided"], waiting["covers"]["amount"]) == (claim, True, 5000.0)
     restore = client.post(f"/v1/office/conflicts/{note['id']}/resolve", headers=auth_header(people["desk"]),
                           json={"choose": "lost", "reason": "恢复原审批"})
-    assert (restore.status_code, restore.json["code"]) == (422, "invalid")  # settling a note approves nothing
+    # settling a note approves nothing: the write is refused with the rule's own code
+    assert (restore.status_code, restore.json["code"]) == (422, "not_an_approver")
     assert server_row(engine, "expense_claim", claim)["status"] == "submitted"
     manager.update("expense_claim", claim, status="approved")  # he has seen 5,000 now
     manager.sync()
@@ -394,9 +395,9 @@ def test_travel_advance_is_settled_against_the_claims_of_the_same_trip(people, r
     chen_advance = chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="advance", amount=500.0)
     chen.sync()
     chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="claim", amount=100.0,
-                advance_id=advance)  # someone else's advance
+                advance_id=advance)  # someone else's advance: not a row he may name
     chen.sync()
-    assert chen.parked()[-1].code == "invalid_advance"
+    assert chen.parked()[-1].code == "not_your_row"
     manager.sync()
     manager.update("expense_claim", hotel, status="approved")
     manager.sync()
