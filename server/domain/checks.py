@@ -2,7 +2,8 @@
 
 A failed check rejects that one mutation with a code (the rest of the change-set
 applies). Ledger entries are never refused for stock levels: a part that was physically
-used is recorded, and negative stock shows in reconciliation.
+used is recorded, and negative stock shows in reconciliation. The spare-parts rules
+(holders, write-offs, stocktakes) are :mod:`server.domain.parts`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sync.registry import Entity
 from sync.rules import SYSTEM, StoredRow
 
 from ..tables import blobs
+from . import parts
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -42,9 +44,10 @@ MOVEMENT_ENDS = {
 def before_merge(batch: "Batch", caller: "Caller", entity: Entity, stored: StoredRow | None,
                  mutation: Mutation) -> Rejection | None:
     check = _CHECKS.get(entity.name)
-    if check is None or mutation.op == "delete":
+    if mutation.op == "delete":
         return None
-    return check(batch, caller, stored, mutation)
+    refusal = check(batch, caller, stored, mutation) if check is not None else None
+    return refusal or parts.before_merge(batch, caller, entity, stored, mutation)
 
 
 def _ticket(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
