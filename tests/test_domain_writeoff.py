@@ -203,8 +203,8 @@ def test_old_belt_disposed_of_before_the_depot_booked_it_received_is_refused(peo
                        from_location_id=where["van_wang"], ticket_id=ticket)
     wang.sync()
     depot.sync()
-    depot.update("old_part_return", belt, status="disposed", disposition="scrap", disposed_at="2026-11-30T16:00:00+08:00",
-                 note="月底旧件处理")
+    depot.update("old_part_return", belt, status="disposed", disposition="scrap",
+                 disposed_at="2026-11-30T16:00:00+08:00", note="月底旧件处理")
     depot.sync()
     [parked] = depot.parked()
     assert (parked.code, parked.field) == ("old_part_not_received", "status")

@@ -126,7 +126,7 @@ def after_count(batch: "Batch", count_id: str, writes: dict) -> None:
                      datetime.fromtimestamp(batch.now_ms / 1000, timezone.utc))
         batch.system_write("stock_count", count_id, {"as_of": as_of_text(moment)})
     if writes.get("approved"):
-        location_id, as_of = count["location_id"], batch.states["stock_count"][count_id].row.values["as_of"]
+        location_id, as_of = count["location_id"], count["as_of"]  # as_of just written, in place
         _settle_from(batch, location_id, as_of, None)
         location = batch.lookup("stock_location", location_id)
         if location is not None and (location.values.get("counted_as_of") or "") < as_of:
@@ -138,8 +138,8 @@ def after_movement(batch: "Batch", movement_id: str) -> None:
     settle that count and the later ones again."""
     state = batch.states["stock_movement"][movement_id]
     movement = state.row.values
-    if movement.get("count_id") or state.meta is None:
-        return
+    if movement.get("count_id"):
+        return  # the server's own adjustment, posted at its count's time
     made = as_of_text(state.meta["device_time"])
     bin_ = (movement.get("part_id"), movement.get("condition") or "new")
     for end in ("from_location_id", "to_location_id"):
@@ -169,20 +169,21 @@ def _settle(batch: "Batch", count_id: str, only: set[Bin] | None) -> None:
         found = batch.lookup_any("stock_count", other)
         return found.values.get("as_of") if found is not None else None
 
-    rows = _sums(batch.conn, location_id, counted, count["as_of"]) + _unsaved(batch, location_id, counted, count["as_of"])
-    ledger, posted = _position(rows, count_id, count["as_of"], time_of)
+    as_of = count["as_of"]
+    rows = _sums(batch.conn, location_id, counted, as_of) + _unsaved(batch, location_id, counted, as_of)
+    ledger, posted = _position(rows, count_id, as_of, time_of)
     for (part_id, condition), qty in sorted(counted.items()):
         missing = qty - ledger.get((part_id, condition), 0.0) - posted.get((part_id, condition), 0.0)
         if abs(missing) > _NOTHING:
             batch.system_write("stock_movement", new_id(), {
                 "kind": "stocktake_adjustment", "part_id": part_id, "condition": condition, "qty": round(missing, 9),
-                "to_location_id": location_id, "count_id": count_id, "occurred_at": count["as_of"],
+                "to_location_id": location_id, "count_id": count_id, "occurred_at": as_of,
             }, op="insert")
 
 
 # -- the ledger as of a count ------------------------------------------------------------
 
-Sum = tuple[str, str, "str | None", float]  # part, condition, count id (None: not an adjustment), qty
+Sum = tuple[str, str, str | None, float]  # part, condition, count id (None: not an adjustment), qty
 
 
 def _sums(conn: sa.Connection, location_id: str, bins: Iterable[Bin], as_of: str) -> list[Sum]:
