@@ -55,6 +55,8 @@ def apply_push(engine: sa.Engine, registry: Registry, caller: Caller, payload: A
         for entity_name, ids in wanted.items():
             batch.load(entity_name, ids)
         batch.prefetch("signature", "ticket_id", wanted.get("ticket", []))
+        # a consumption's old part has its id (server.domain.writeoff): one query, not one each
+        batch.load("old_part_return", wanted.get("stock_movement", []))
         results = [batch.apply(m, caller) for m in changeset.mutations]
         batch.finish(last_seq)
         answer = {"changeset_id": changeset.changeset_id, "results": results, "server_time": batch.now_ms}

@@ -31,7 +31,7 @@ from .rows import load, public_data
 
 __all__ = [
     "reader_keys", "person_key", "entry_keys", "keys_of", "part_keys", "follow", "scope_moved", "departures",
-    "left_mark", "RowSource", "StoredRows", "EVERYTHING", "CATALOG", "OFFICE_ROLES",
+    "owners", "left_mark", "RowSource", "StoredRows", "EVERYTHING", "CATALOG", "OFFICE_ROLES",
 ]
 
 EVERYTHING = None
@@ -173,8 +173,7 @@ def part_keys(rows: RowSource, registry: Registry, part, row_id: str, data: dict
     if isinstance(part, Catalog):
         return [CATALOG]
     if isinstance(part, Owner):
-        value = data.get(part.field)
-        return [f"{part.prefix}:{value}" if part.prefix else value] if value else []
+        return [f"{part.prefix}:{value}" if part.prefix else value for value in owners(data.get(part.field))]
     if depth >= _MAX_DEPTH:
         return []
     if isinstance(part, Via):
@@ -187,6 +186,13 @@ def part_keys(rows: RowSource, registry: Registry, part, row_id: str, data: dict
     for other_id, other in rows.referencing(part.entity, part.field, row_id):
         keys += [k for k in keys_of(rows, registry, part.entity, other_id, other, depth + 1) if k != CATALOG]
     return keys
+
+
+def owners(value) -> list[str]:
+    """The ids an owner field names: its value, or each id of a list (a van's crew)."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v]
+    return [value] if value else []
 
 
 def left_mark(key: str) -> str:
@@ -205,9 +211,8 @@ def departures(entity: Entity, values: dict, writes: dict, stamp: str, version: 
     marks = {}
     for part in entity.scope:
         if isinstance(part, Owner) and part.prefix and part.field in writes:
-            old = values.get(part.field)
-            if old and old != writes[part.field]:
-                marks[left_mark(f"{part.prefix}:{old}")] = FieldClock(stamp, version)
+            for gone in set(owners(values.get(part.field))) - set(owners(writes[part.field])):
+                marks[left_mark(f"{part.prefix}:{gone}")] = FieldClock(stamp, version)
     return marks
 
 

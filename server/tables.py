@@ -69,6 +69,9 @@ sa.Index("conflict_queue", _CONFLICT.c.status, _CONFLICT.c.created_at, _CONFLICT
 sa.Index("conflict_row", _CONFLICT.c.entity, _CONFLICT.c.row_id)
 sa.Index("conflict_device", _CONFLICT.c.device_id)
 
+# Parts reconciliation reads the movements of one kind: consumptions, write-offs.
+sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
+
 
 def entity_table(name: str) -> sa.Table:
     return _ENTITY_TABLES[name]

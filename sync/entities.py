@@ -205,9 +205,16 @@ STOCK_LOCATION = Entity(
         _f("name", max_length=200),
         _ref("engineer_id", "user"),
         _f("depot_id", max_length=64),
+        # -- added with write-offs (client_schema step 0010) --
+        #: the engineers who hold the van or station with ``engineer_id``, as a list of user
+        #: ids: a two-person crew, a service station's staff. Each pulls it and draws from it.
+        _f("crew", "json", owners=DEPOT_AND_OFFICE),
+        #: the time of the latest approved stocktake here (server: a movement made before
+        #: it that arrives later settles that count again, see server.domain.stocktake)
+        _f("counted_as_of", "time", server_owned=True),
     ),
     creators=DEPOT_AND_OFFICE,
-    scope=(Catalog(), Owner("engineer_id", "engineer"), Owner("depot_id", "depot")),
+    scope=(Catalog(), Owner("engineer_id", "engineer"), Owner("depot_id", "depot"), Owner("crew", "engineer")),
 )
 
 REQUISITION = Entity(
@@ -252,6 +259,9 @@ STOCK_MOVEMENT = Entity(
         _ref("held_by", "user"),
         _time("occurred_at"),
         _f("note", max_length=1000),
+        # -- added with write-offs (client_schema step 0010) --
+        #: the stocktake a server-posted adjustment settles (its time is the count's)
+        Field("count_id", "ref", ref="stock_count", server_owned=True),
     ),
     rule="ledger",
     creators=ROLES,
@@ -280,6 +290,27 @@ OLD_PART_RETURN = Entity(
     rule="lifecycle",
     creators=FIELD | DEPOT_AND_OFFICE,
     scope=(Via("ticket_id", "ticket"), Owner("engineer_id", "engineer"), Via("depot_location_id", "stock_location")),
+)
+
+STOCK_COUNT = Entity(
+    "stock_count",
+    (
+        _ref("location_id", "stock_location"),
+        _ref("counted_by", "user"),
+        #: when the shelf was counted, by the counting device's clock
+        _time("counted_at"),
+        #: the shelf as counted: [{"part_id": ..., "condition": "new", "qty": 4}]
+        _f("lines", "json"),
+        _f("note", max_length=1000),
+        _f("approved", "boolean", owners=OFFICE),
+        _ref("approved_by", "user", OFFICE),
+        _time("approved_at", OFFICE),
+        #: ``counted_at`` on the server's time line (corrected by the counting device's
+        #: measured skew, as every movement's time is): the ledger is compared as of it
+        _f("as_of", "time", server_owned=True),
+    ),
+    creators=DEPOT_AND_OFFICE,
+    scope=(Via("location_id", "stock_location"),),
 )
 
 SIGNATURE = Entity(
@@ -466,6 +497,6 @@ CONFLICT = Entity(
 
 REGISTRY = Registry([
     CUSTOMER, EQUIPMENT, CONTRACT, TICKET, WORK_LOG, PART, STOCK_LOCATION, REQUISITION,
-    STOCK_MOVEMENT, OLD_PART_RETURN, SIGNATURE, SATISFACTION, COMPLAINT, MAINTENANCE_PLAN,
+    STOCK_MOVEMENT, OLD_PART_RETURN, STOCK_COUNT, SIGNATURE, SATISFACTION, COMPLAINT, MAINTENANCE_PLAN,
     MAINTENANCE_VISIT, INSPECTION_ITEM, CHARGE, EXPENSE_CLAIM, CONFLICT,
 ])

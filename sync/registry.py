@@ -56,7 +56,8 @@ class Catalog:
 
 @dataclass(frozen=True)
 class Owner:
-    """The row belongs to ``<prefix>:<value of field>`` (``prefix`` empty: the value is the key)."""
+    """The row belongs to ``<prefix>:<value of field>`` (``prefix`` empty: the value is the key);
+    a json field holding a list of ids gives the row to each of them (a van's crew)."""
 
     field: str
     prefix: str

@@ -3,7 +3,8 @@
 A failed check rejects that one mutation with a code (the rest of the change-set
 applies). Ledger entries are never refused for stock levels: a part that was physically
 used is recorded, and negative stock shows in reconciliation. Parts leave a depot for a
-van only by an issue within an approved requisition (:mod:`.requisitions`).
+van only by an issue within an approved requisition (:mod:`.requisitions`); the
+spare-parts rules (holders, write-offs, stocktakes) are :mod:`server.domain.parts`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sync.rules import SYSTEM, StoredRow
 from sync.rules.approval import APPROVED, status_of
 
 from ..tables import blobs
-from . import requisitions
+from . import parts, requisitions
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -45,9 +46,10 @@ MOVEMENT_ENDS = {
 def before_merge(batch: "Batch", caller: "Caller", entity: Entity, stored: StoredRow | None,
                  mutation: Mutation) -> Rejection | None:
     check = _CHECKS.get(entity.name)
-    if check is None or mutation.op == "delete":
+    if mutation.op == "delete":
         return None
-    return check(batch, caller, stored, mutation)
+    refusal = check(batch, caller, stored, mutation) if check is not None else None
+    return refusal or parts.before_merge(batch, caller, entity, stored, mutation)
 
 
 def _ticket(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:

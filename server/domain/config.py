@@ -2,8 +2,8 @@
 
 Defaults are the seeds' (DOMAIN.md): response times by ring road and urgency (002 §4.2.5,
 004 §19, 001 §3.2.2), complaint deadlines (004), the parts-sale approval threshold
-(000), the site allowance, who approves (a leader: 001 §3.4, 003, 000). Override any of
-them with the app's ``DOMAIN`` setting.
+(000), the site allowance, who approves (a leader: 001 §3.4, 003, 000) and who approves a
+stocktake (003). Override any of them with the app's ``DOMAIN`` setting.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class DomainConfig:
     complaint_days_abroad: int = 17
     #: a part sold to a customer above this (yuan) needs the manager's approval
     part_sale_approval_above: float = 500
+    #: the roles that approve a depot's stocktake (the depot keeper's leader), whose
+    #: differences the server then posts to the ledger
+    stocktake_approvers: tuple[str, ...] = ("manager",)
     site_allowance_per_day: float = 100
     #: the offset of local time for human numbers' year-month (China: +8)
     local_utc_offset_hours: int = 8

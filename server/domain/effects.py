@@ -13,7 +13,9 @@
   (:mod:`.requisitions`); so does a change to a requisition's lines;
 * a new signature is checked against the ticket's current report; a report changed
   after signing (its fields, or the parts consumed on it) marks the signatures that no
-  longer match stale — they are kept, and the ticket needs a new one.
+  longer match stale — they are kept, and the ticket needs a new one;
+* the spare-parts effects (an old part expected back, stocktakes settled) are
+  :mod:`server.domain.parts`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sync.registry import Entity
 from sync.report import report_hash
 from sync.rules import Merge, Overwrite
 
-from . import requisitions, sla
+from . import parts, requisitions, sla
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -44,6 +46,7 @@ def after_change(batch: "Batch", entity: Entity, row_id: str, merge: Merge, muta
     handler = _EFFECTS.get(entity.name)
     if handler is not None and not merge.deleted:
         handler(batch, row_id, merge, mutation)
+    parts.after_change(batch, entity, row_id, merge, mutation)
     if entity.name == "ticket" and caller.role == "engineer":
         _work_after_reassignment(batch, row_id, mutation, caller)
 

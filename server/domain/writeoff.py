@@ -1,0 +1,180 @@
+"""Parts are written off against the signed report and the old part (001 §3.7.4).
+
+A consumption stays *open* — still the engineer's to account for — until its ticket
+holds a current signature (:mod:`server.domain.signoff`) and, for a returnable part,
+its old part has been received at the depot. Nothing is stored about it: it is read
+from the rows as they stand, so it closes whichever of the two arrives last, from
+whichever device, and opens again if the report changes after signing.
+
+* Consuming a returnable part expects its old part back: the server makes the
+  ``old_part_return`` whose id is the consumption's own id, stamped with the
+  consumption, unless a device made it first. A device that records the old part
+  offline uses that id too, so there is one return per consumption whatever arrives
+  first (docs/protocol.md).
+* An old part is disposed of only once the depot booked it received, and always with
+  a disposition; a supplier claim's outcome starts ``pending``.
+* A part lost or damaged is written off only by a depot keeper or a manager, with the
+  reason and the person who held it. A write-off naming an old-part return is the
+  scrapping of that old part: its disposition is its reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from sync.changeset import Mutation, Rejection
+from sync.entities import RETURN_STEPS
+from sync.ids import new_id
+from sync.rules import SYSTEM, StoredRow
+from sync.rules.lifecycle import STEP_ROLES
+
+from ..tables import devices, entity_table
+from .signoff import current_signature
+
+if TYPE_CHECKING:
+    from ..apply import Batch, Caller
+
+__all__ = [
+    "WRITE_OFF_ROLES", "check_movement", "check_return", "expect_old_part", "claim_pending",
+    "open_consumptions", "write_offs",
+]
+
+#: who writes off a part lost or damaged (001 table 4.1)
+WRITE_OFF_ROLES = frozenset({"depot", "manager", SYSTEM})
+_RANK = {step: rank for rank, step in enumerate(RETURN_STEPS)}
+_BACK = ("received", "disposed")
+
+
+def check_movement(batch: "Batch", caller: "Caller", mutation: Mutation) -> Rejection | None:
+    f = mutation.fields
+    if f.get("kind") != "write_off":
+        return None
+    if caller.role not in WRITE_OFF_ROLES:
+        return Rejection("write_off_not_allowed", "parts are written off by a depot keeper or a manager", "kind")
+    if f.get("return_id"):
+        return None
+    if not str(f.get("note") or "").strip():
+        return Rejection("reason_required", "a part lost or damaged is written off with the reason (note)", "note")
+    if not f.get("held_by"):
+        return Rejection("holder_required", "a part lost or damaged is written off naming who held it", "held_by")
+    return None
+
+
+def check_return(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
+    if caller.role != SYSTEM and caller.role not in STEP_ROLES["disposed"]:
+        return None  # not theirs to dispose of: the lifecycle rule says so (step_not_owned)
+    was = stored.values if stored is not None else {}
+    step = mutation.fields.get("status")
+    if step == "disposed" and was.get("status") not in _BACK:
+        return Rejection("old_part_not_received",
+                         "an old part is disposed of only once the depot has booked it received", "status")
+    ranked = [s for s in (was.get("status"), step) if s in _RANK]
+    status = max(ranked, key=_RANK.__getitem__) if ranked else None
+    disposition = mutation.fields["disposition"] if "disposition" in mutation.fields else was.get("disposition")
+    if status == "disposed" and not disposition:
+        return Rejection("disposition_required",
+                         "a disposed old part says what became of it: repair, scrap or supplier_claim", "disposition")
+    return None
+
+
+def expect_old_part(batch: "Batch", movement_id: str, consumption: Mutation) -> None:
+    """A returnable part consumed: its old part is expected back, as the consumption's own
+    return (same id, same stamp), made unless a device made it first."""
+    from ..apply import SYSTEM_CALLER  # the batch's module imports the domain's: import late
+
+    movement = batch.states["stock_movement"][movement_id].row.values
+    part = batch.lookup("part", movement.get("part_id") or "")
+    if part is None or not part.values.get("returnable") or batch.lookup_any("old_part_return", movement_id):
+        return
+    fields = {"ticket_id": movement.get("ticket_id"), "part_id": movement.get("part_id"), "qty": movement.get("qty"),
+              "engineer_id": movement.get("held_by"),
+              "depot_location_id": _home_depot(batch, movement.get("from_location_id")), "status": "expected"}
+    made = Mutation(new_id(), "old_part_return", movement_id, "insert",
+                    {k: v for k, v in fields.items() if v is not None}, consumption.hlc)
+    batch.apply(made, SYSTEM_CALLER)
+
+
+def _home_depot(batch: "Batch", location_id: str | None) -> str | None:
+    """Where an old part goes back to: the depot it was drawn from, or the van's depot."""
+    location = batch.lookup("stock_location", location_id or "")
+    if location is None:
+        return None
+    if location.values.get("kind") == "depot":
+        return location_id
+    depot_id = location.values.get("depot_id")
+    shelves = sorted(i for i, row in batch.find("stock_location", "depot_id", depot_id).items()
+                     if row.values.get("kind") == "depot") if depot_id else []
+    return shelves[0] if shelves else None
+
+
+def claim_pending(batch: "Batch", return_id: str) -> None:
+    """A supplier claim with no outcome yet is pending (二次索赔: the supplier answers later)."""
+    row = batch.states["old_part_return"][return_id].row.values
+    if row.get("status") == "disposed" and row.get("disposition") == "supplier_claim" and not row.get("claim_outcome"):
+        batch.system_write("old_part_return", return_id, {"claim_outcome": "pending"})
+
+
+# -- reconciliation ---------------------------------------------------------------------
+
+
+def _age_days(at: datetime, now: datetime) -> float:
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return round((now - at).total_seconds() / 86400, 1)
+
+
+def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime) -> list[dict]:
+    """Consumptions not yet written off, by the engineer who held the part, oldest first:
+    each says what it waits for (``signature``, ``old_part``). ``only`` some locations:
+    those drawn from there, or whose old part goes back there."""
+    moves, returns, parts = entity_table("stock_movement"), entity_table("old_part_return"), entity_table("part")
+    signed = current_signature(moves.c.ticket_id)
+    returnable = parts.c.returnable.is_(True)
+    back = returns.c.status.in_(_BACK)
+    at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
+    query = (
+        sa.select(moves.c.id, moves.c.held_by, moves.c.ticket_id, moves.c.part_id, moves.c.qty,
+                  moves.c.from_location_id, returns.c.status.label("old_part_status"),
+                  returnable.label("returnable"), signed.label("signed"), at.label("at"))
+        .select_from(moves.outerjoin(parts, parts.c.id == moves.c.part_id)
+                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
+        .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
+               sa.or_(~signed, sa.and_(returnable, sa.or_(returns.c.status.is_(None), ~back))))
+        .order_by(moves.c.held_by, at, moves.c.id)
+    )
+    if only is not None:
+        query = query.where(sa.or_(moves.c.from_location_id.in_(only), returns.c.depot_location_id.in_(only)))
+    out = []
+    for r in conn.execute(query):
+        waiting = ([] if r.signed else ["signature"]) + (
+            ["old_part"] if r.returnable and r.old_part_status not in _BACK else [])
+        out.append({"movement_id": r.id, "engineer_id": r.held_by, "ticket_id": r.ticket_id, "part_id": r.part_id,
+                    "qty": r.qty, "from_location_id": r.from_location_id, "old_part_status": r.old_part_status,
+                    "waiting_for": waiting, "age_days": _age_days(r.at, now)})
+    return out
+
+
+def write_offs(conn: sa.Connection, only: list[str] | None) -> list[dict]:
+    """Parts written off, newest first: lost or damaged (with the reason and who held
+    them) and old parts scrapped (naming their return); who wrote each off."""
+    moves = entity_table("stock_movement")
+    at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
+    query = (
+        sa.select(moves.c.id, moves.c.part_id, moves.c.qty, moves.c.condition, moves.c.from_location_id,
+                  moves.c.held_by, moves.c.note, moves.c.return_id, moves.c.ticket_id, devices.c.user_id,
+                  at.label("at"))
+        .select_from(moves.outerjoin(devices, devices.c.id == moves.c.author_device))
+        .where(moves.c.kind == "write_off", moves.c.deleted.is_(False))
+        .order_by(at.desc(), moves.c.id)
+    )
+    if only is not None:
+        query = query.where(moves.c.from_location_id.in_(only))
+    return [
+        {"movement_id": r.id, "part_id": r.part_id, "qty": r.qty, "condition": r.condition or "new",
+         "from_location_id": r.from_location_id, "held_by": r.held_by, "reason": r.note, "return_id": r.return_id,
+         "ticket_id": r.ticket_id, "written_off_by": r.user_id,
+         "at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)).isoformat()}
+        for r in conn.execute(query)
+    ]
