@@ -134,6 +134,8 @@ def _engineer_bases() -> dict[str, Own]:
         "charge": Own("insert", fields=(("ticket_id", "wang.ticket"), ("kind", "=labour"), ("amount", "#200"))),
         "expense_claim": Own("insert", fields=(("engineer_id", "@wang"), ("ticket_id", "wang.ticket"),
                                                ("kind", "=claim"), ("amount", "#80"))),
+        "stock_count": Own("insert", fields=(("location_id", "van_wang"), ("counted_by", "@wang"),
+                                             ("counted_at", "=2026-11-30T17:00:00+08:00"))),
     }
 
 
@@ -161,6 +163,8 @@ def _depot_bases() -> dict[str, Own]:
         "inspection_item": Own("update", "wang.inspection_item"),
         "charge": Own("update", "wang.charge"),
         "expense_claim": Own("update", "wang.expense_claim"),
+        "stock_count": Own("insert", fields=(("location_id", "depot"), ("counted_by", "@depot"),
+                                             ("counted_at", "=2026-11-30T17:00:00+08:00"))),
     }
 
 
@@ -171,14 +175,14 @@ ATTACKERS = {
         "contract": "chen.contract", "maintenance_plan": "chen.maintenance_plan",
         "maintenance_visit": "chen.maintenance_visit", "requisition": "chen.requisition",
         "old_part_return": "chen.old_part_return", "stock_location": "van_chen", "user": "@chen", "part": "part",
-        "expense_claim": "chen.expense_claim",
+        "expense_claim": "chen.expense_claim", "stock_count": "=北区盘点-001",
     }),
     "depot": (_depot_bases(), {
         "ticket": "chen.ticket", "customer": "chen.customer", "equipment": "chen.equipment",
         "contract": "chen.contract", "maintenance_plan": "chen.maintenance_plan",
         "maintenance_visit": "chen.maintenance_visit", "requisition": "north.requisition",
         "old_part_return": "north.old_part_return", "stock_location": "north_depot", "user": "@north",
-        "part": "part", "expense_claim": "chen.expense_claim",
+        "part": "part", "expense_claim": "chen.expense_claim", "stock_count": "=北区盘点-001",
     }),
 }
 
