@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from server.auth import add_device
 from tests.conftest import Person, auth_header
-from tests.test_domain_writeoff import rows_where, stock_and_vans
+from tests.test_domain_writeoff import open_job, rows_where, stock_and_vans
 
 HOUR = 3_600_000
 
@@ -88,11 +88,12 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
     depot.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
                  to_location_id=where["depot"], held_by=keeper)
     depot.sync()
+    job = open_job(desk, people["wang"])
     wang.sync()
     timeline.advance(HOUR)
-    # Wang takes a belt off the depot's shelf into his van with no signal in the store room
-    wang.insert("stock_movement", kind="transfer", part_id=where["belt"], qty=1.0, condition="new",
-                from_location_id=where["depot"], to_location_id=where["van_wang"], note="急修备用")
+    # Wang takes a belt off the depot's shelf for his job with no signal in the store room
+    wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
+                from_location_id=where["depot"], ticket_id=job, note="急修备用")
     timeline.advance(HOUR)
     count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=at(timeline.now),
                          lines=[{"part_id": where["belt"], "condition": "new", "qty": 4}])
@@ -103,9 +104,9 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
     manager.sync()
     assert [m["qty"] for m in rows_where(engine, "stock_movement", count_id=count)] == [-1.0]
     timeline.advance(HOUR)
-    # after the count, another belt goes to his van, still offline
-    wang.insert("stock_movement", kind="transfer", part_id=where["belt"], qty=1.0, condition="new",
-                from_location_id=where["depot"], to_location_id=where["van_wang"])
+    # after the count, another belt goes to his job, still offline
+    wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
+                from_location_id=where["depot"], ticket_id=job)
     timeline.advance(HOUR)
     wang.sync()
 
@@ -113,5 +114,5 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
     assert sorted(m["qty"] for m in adjustments) == [-1.0, 1.0]  # compensated, never edited
     body = reconciliation(timeline, people["manager"])
     assert depot_level(body, where["depot"], where["belt"]) == 3.0  # 4 on the shelf at the count, 1 taken since
-    assert depot_level(body, where["van_wang"], where["belt"]) == 2.0
+    assert len(rows_where(engine, "stock_movement", ticket_id=job, kind="consume")) == 2  # both fitted on his job
     assert rows_where(engine, "stock_location", id=where["depot"])[0]["counted_as_of"] is not None

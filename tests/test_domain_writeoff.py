@@ -243,11 +243,11 @@ def test_two_engineers_sharing_a_van_both_pull_it_and_each_consumption_names_its
     wang, chen = replica_for(people["wang"]), replica_for(people["chen"])
     where = stock_and_vans(desk, people, crew={"wang": ["chen"]})  # a two-person crew in Wang's van
     van = where["van_wang"]
-    depot.sync()
-    stocked = depot.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=10.0, condition="new",
-                           from_location_id=where["depot"], to_location_id=van, held_by=people["wang"].user_id,
-                           note="补充车载备件")
-    depot.sync()
+    # head office stocks the van (a depot keeper issues only against an approved requisition)
+    stocked = desk.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=10.0, condition="new",
+                          from_location_id=where["depot"], to_location_id=van, held_by=people["wang"].user_id,
+                          note="补充车载备件")
+    desk.sync()
     wang_job, chen_job = open_job(desk, people["wang"]), open_job(desk, people["chen"], "京东方显示车间")
     wang.sync()
     chen.sync()
@@ -271,19 +271,19 @@ def test_two_engineers_sharing_a_van_both_pull_it_and_each_consumption_names_its
     assert level["qty"] == 7.0
 
 
-def test_depot_keeper_handing_parts_to_a_shared_van_names_which_engineer_took_them(people, replica_for, engine):
-    desk, depot = replica_for(people["desk"]), replica_for(people["depot"])
+def test_parts_sent_to_a_shared_van_name_which_engineer_took_them(people, replica_for, engine):
+    desk, office = replica_for(people["desk"]), replica_for(people["manager"])
     where = stock_and_vans(desk, people, crew={"wang": ["chen"]})
-    depot.sync()
-    unnamed = depot.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=5.0,
+    office.sync()  # head office sends them (a depot keeper issues only against an approved requisition)
+    unnamed = office.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=5.0,
                            from_location_id=where["depot"], to_location_id=where["van_wang"])
-    stranger = depot.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=5.0,
+    stranger = office.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=5.0,
                             from_location_id=where["depot"], to_location_id=where["van_wang"],
                             held_by=people["desk"].user_id)
-    to_chens_own = depot.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=5.0,
+    to_chens_own = office.insert("stock_movement", kind="transfer", part_id=where["fuse"], qty=5.0,
                                 from_location_id=where["depot"], to_location_id=where["van_chen"])
-    depot.sync()
-    assert {p.row_id: p.code for p in depot.parked()} == {unnamed: "holder_required", stranger: "not_a_holder"}
+    office.sync()
+    assert {p.row_id: p.code for p in office.parked()} == {unnamed: "holder_required", stranger: "not_a_holder"}
     # Chen's van has one holder: he took them
     assert rows_where(engine, "stock_movement", id=to_chens_own)[0]["held_by"] == people["chen"].user_id
 
