@@ -239,7 +239,7 @@ def test_old_belt_disposed_of_without_saying_what_became_of_it_is_refused_and_a_
 
 def test_two_engineers_sharing_a_van_both_pull_it_and_each_consumption_names_its_holder(
         people, replica_for, client, engine):
-    desk, depot = replica_for(people["desk"]), replica_for(people["depot"])
+    desk = replica_for(people["desk"])
     wang, chen = replica_for(people["wang"]), replica_for(people["chen"])
     where = stock_and_vans(desk, people, crew={"wang": ["chen"]})  # a two-person crew in Wang's van
     van = where["van_wang"]
