@@ -14,19 +14,28 @@ from hypothesis import strategies as st
 
 from sync.report import report_hash
 from sync.rules.ticket import RANK
-from tests.world import Device, Signing
+from tests.world import Device, Image, Signing
 
 if TYPE_CHECKING:
     from tests.test_property_sync import FieldWork
 
 
-#: name → role; one engineer's phone runs ten minutes fast (the server re-stamps it).
+#: name → role; one engineer's phone runs ten minutes fast (the server corrects his
+#: stamps by the skew it measures at each push).
 PEOPLE = {"desk": "desk", "wang": "engineer", "chen": "engineer", "liu": "engineer", "zhao": "depot"}
 ENGINEERS = ("wang", "chen", "liu")
 #: device → whose it is: everyone has a phone (named after them); Wang also works on a
 #: tablet, so one person's own devices race on the same rows.
 DEVICES = {**{name: name for name in PEOPLE}, "wang_tablet": "wang"}
 FAST_CLOCK = {"liu": 10 * 60_000}
+HOUR, DAY = 3_600_000, 86_400_000
+#: how a phone's clock is set while its engineer works offline, by hand or by a wrong
+#: network time; or set right again (``None``)
+CLOCK_SETTINGS = {"back three days": -3 * DAY, "back five hours": -5 * HOUR, "on two hours": 2 * HOUR,
+                  "on a day": DAY, "set right": None}
+#: the test server's blob size limit (``BLOB_MAX_BYTES``): small, so that a photo taken
+#: at full size is a few kilobytes
+BLOB_LIMIT = 4096
 #: the stock room every day starts with (``_yesterday``): two parts in the catalog, the
 #: depot Zhao keeps, and each engineer's van
 DEPOT_ID = "depot-main"
@@ -78,7 +87,8 @@ def _qty(data: st.DataObject, most: int) -> float:
     return float(data.draw(st.integers(1, most), label="qty"))
 
 
-ASSIGNEES = st.sampled_from([*(f"u-{e}" for e in ENGINEERS), None])
+ASSIGNEE_IDS = (*(f"u-{e}" for e in ENGINEERS), None)
+ASSIGNEES = st.sampled_from(ASSIGNEE_IDS)
 
 
 def _assignee(data: st.DataObject) -> str | None:
@@ -109,6 +119,51 @@ def reassign(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     ticket = _pick(data, device, "ticket")
     if ticket:
         device.replica.update("ticket", ticket, assignee_id=_assignee(data))
+
+
+def _worked_on(m: "FieldWork", name: str) -> list[str]:
+    """The tickets an engineer worked on today, the latest last: each write of his app
+    to a ticket or to a row on one (a part fitted, a signature, an old part)."""
+    tickets = [w.row_id if w.entity == "ticket" else w.fields.get("ticket_id") for w in m.writes[f"d-{name}"]]
+    return list(dict.fromkeys(reversed([t for t in tickets if t])))[::-1]
+
+
+def reassign_and_return(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The desk takes from an engineer working offline the ticket he last worked on (or
+    one of his), and gives it back (the one it went to was needed elsewhere), syncing
+    each time. His phone pulls in the background while the ticket is away — it is to
+    leave once his work on it is pushed — and again once it is back: then it stays, and
+    his push must not take it off."""
+    name = data.draw(st.sampled_from(ENGINEERS), label="from")
+    engineer = f"u-{name}"
+    his = [t for (t,) in device.replica.db.execute("SELECT id FROM ticket WHERE assignee_id = ? ORDER BY rowid",
+                                                   (engineer,))]
+    if not his:
+        return
+    ticket = ([t for t in _worked_on(m, name) if t in his] or his)[-1]
+    others = [a for a in ASSIGNEE_IDS if a != engineer]
+    device.replica.update("ticket", ticket, assignee_id=data.draw(st.sampled_from(others), label="away to"))
+    m.sync("desk", False)
+    m.sync(name, True)
+    device.replica.update("ticket", ticket, assignee_id=engineer)
+    m.sync("desk", False)
+    m.sync(name, True)
+
+
+def customer_calls_the_desk(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """A customer whose ticket is out with an engineer calls: the fault is not quite what
+    was written down. The engineer, on site, may be writing it down anew at the same time
+    (``customer_tells_the_engineer``): the later in real time is kept."""
+    ticket = _pick(data, device, "ticket", "assignee_id IS NOT NULL")
+    if ticket:
+        device.replica.update("ticket", ticket, fault_description=m.fresh("客户来电补充的故障"))
+
+
+def customer_tells_the_engineer(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """On site the customer tells the engineer what the fault really is."""
+    ticket = _pick(data, device, "ticket")
+    if ticket:
+        device.replica.update("ticket", ticket, fault_description=m.fresh("客户现场说明的故障"))
 
 
 def move_status_as_office(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -195,6 +250,34 @@ def approve_requisition(m: "FieldWork", device: Device, data: st.DataObject) -> 
                           lines=[{"part_id": _part(data), "qty": _qty(data, 3)}], reason=m.fresh("reason"))
 
 
+def phone_clock_is_set(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The engineer's phone clock is set days back or hours on while he works offline,
+    or set right again: the engine takes the jump out of its stamps, and the server
+    orders his writes by when he made them."""
+    m.set_clock(device, CLOCK_SETTINGS[data.draw(st.sampled_from(list(CLOCK_SETTINGS)), label="clock")])
+
+
+def _photo(m: "FieldWork", what: str, size: int) -> bytes:
+    """``size`` bytes no other capture has."""
+    stem = f"{m.fresh(what)} ".encode()
+    return (stem * (size // len(stem) + 1))[:size]
+
+
+def file_expense_claim(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The engineer files an expense claim for a trip with a photo of the toll ticket and,
+    sometimes, of the hotel invoice taken at full size: over the server's limit, it is
+    parked on his phone, while the claim and the toll ticket go."""
+    replica = device.replica
+    photos = {replica.put_blob(_photo(m, "高速通行费票据", BLOB_LIMIT // 8), "image/jpeg"): None}
+    if data.draw(st.booleans(), label="the invoice at full size"):
+        photos[replica.put_blob(_photo(m, "酒店住宿发票", BLOB_LIMIT + 1), "image/jpeg")] = "too_large"
+    claim = replica.insert("expense_claim", engineer_id=device.user_id, ticket_id=_pick(data, device, "ticket"),
+                           kind="claim", amount=_qty(data, 900), description=m.fresh("出差住宿和通行费"), receipts=list(photos),
+                           status="submitted")
+    m.images.extend(Image(device.device_id, sha256, "expense_claim", claim, "receipts", refusal)
+                    for sha256, refusal in photos.items())
+
+
 def ask_for_parts(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     """An engineer writes a requisition for parts to his van, for one of his tickets or for stock."""
     device.replica.insert("requisition", engineer_id=device.user_id, ticket_id=_pick(data, device, "ticket"),
@@ -242,7 +325,8 @@ def return_unused_part(m: "FieldWork", device: Device, data: st.DataObject) -> N
 def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     """The engineer completes the job and the customer signs the report on his device.
     Then he marks the ticket signed, or tries to correct the signer's name (refused: a
-    signature never changes), or leaves it.
+    signature never changes), or leaves it — or another app rewrites the image file
+    before it is uploaded: the image is parked on his phone, the signature still goes.
 
     The test works out the hash of the report the customer saw itself, from the ticket
     and the parts on the device, and keeps it with what the device captured.
@@ -256,16 +340,22 @@ def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
                        completed_at=m.fresh_value("completed_at"))
     seen = replica.get("ticket", ticket)
     consumed = [r for r in replica.all("stock_movement").values() if r["ticket_id"] == ticket and r["kind"] == "consume"]
-    captured = {"ticket_id": ticket, "blob_sha256": replica.put_blob(m.fresh("strokes").encode()),
-                "signer_name": m.fresh("signer"), "signed_at": m.fresh_value("signed_at"),
-                "report_hash": replica.report_hash(ticket)}
+    image = replica.put_blob(m.fresh("strokes").encode())
+    captured = {"ticket_id": ticket, "blob_sha256": image, "signer_name": m.fresh("signer"),
+                "signed_at": m.fresh_value("signed_at"), "report_hash": replica.report_hash(ticket)}
     signature = replica.insert("signature", **captured)
     m.signings[signature] = Signing(captured, report_hash(ticket, seen, consumed))
-    then = data.draw(st.sampled_from(["marks it signed", "corrects the name", "leaves it"]), label="then")
+    then = data.draw(st.sampled_from(["marks it signed", "corrects the name", "leaves it", "the image file changes"]),
+                     label="then")
     if then == "marks it signed":
         replica.update("ticket", ticket, status="signed")
     elif then == "corrects the name":
         replica.update("signature", signature, signer_name=m.fresh("signer"))
+    elif then == "the image file changes":
+        # the engine keeps images in its replica: the other app's bytes go there
+        replica.db.execute("UPDATE _blobs SET data = ? WHERE sha256 = ?", (m.fresh("被修图软件改过的签名").encode(), image))
+    refusal = "hash_mismatch" if then == "the image file changes" else None
+    m.images.append(Image(device.device_id, image, "signature", signature, "blob_sha256", refusal))
 
 
 def receive_delivery(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -318,11 +408,12 @@ def dispose_of_old_part(m: "FieldWork", device: Device, data: st.DataObject) -> 
 
 
 ROLE_ACTIONS: dict[str, tuple[Action, ...]] = {
-    "desk": _actions(open_ticket, (edit_as_office, 2), (reassign, 2), move_status_as_office, edit_customer,
-                     edit_equipment, delete_row, approve_requisition),
+    "desk": _actions(open_ticket, (edit_as_office, 2), (reassign, 2), (reassign_and_return, 3), move_status_as_office,
+                     edit_customer, edit_equipment, delete_row, approve_requisition, (customer_calls_the_desk, 3)),
     "engineer": _actions((record_work, 3), move_status_in_the_field, edit_customer, edit_equipment,
                          register_equipment_found_on_site, open_ticket_on_site, overstep, ask_for_parts,
-                         (fit_part, 2), collect_old_part, return_unused_part, (customer_signs, 3)),
+                         (fit_part, 2), collect_old_part, return_unused_part, (customer_signs, 3),
+                         (phone_clock_is_set, 2), file_expense_claim, (customer_tells_the_engineer, 3)),
     "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part),
 }
 #: the devices of the desk at head office and the keeper at the depot, and those in the field

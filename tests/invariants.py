@@ -1,12 +1,14 @@
 """What must hold between devices and the server, whatever the network did.
 
 Each invariant is a function of a :class:`~tests.world.World` — the server's tables,
-every device, and every change-set the devices sent — that raises ``AssertionError``
+every device, every change-set the devices sent, and the test's own record of every
+write an app made and when in real time — that raises ``AssertionError``
 with a readable account of the first thing wrong. The property test
 (``tests/test_property_sync.py``) runs them after steps and, all of them, once every
 device has synced until quiet. Here: replicas against their scopes and acknowledged
 writes; the domain's own (stock, signatures, old parts) are in
-``tests/domain_invariants.py``.
+``tests/domain_invariants.py``; those of one device after its own sync or push (failed
+images parked, rows given back kept) in ``tests/device_invariants.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from tests.domain_invariants import (
     stock_is_the_sum_of_its_movements,
 )
 from tests.faults import Acknowledged
-from tests.world import Device, ServerState, Signing, World, expected_view, read_server
+from tests.device_invariants import (
+    every_failed_image_is_parked_and_blocks_nothing,
+    failed_images_are_parked_and_block_nothing,
+    rows_given_back_stay_at_a_push,
+)
+from tests.world import Device, ServerState, Signing, World, answered_writes, expected_view, read_server
 
 __all__ = [
     "Device",
@@ -34,9 +41,11 @@ __all__ = [
     "expected_view",
     "INVARIANTS",
     "SETTLED_INVARIANTS",
+    "failed_images_are_parked_and_block_nothing",
     "replica_matches_its_scope",
     "replica_stock_adds_up",
     "read_server",
+    "rows_given_back_stay_at_a_push",
 ]
 
 
@@ -91,11 +100,19 @@ NOT_LWW = {("ticket", "status"), ("old_part_return", "status")}
 
 
 def last_writer_wins(world: World) -> None:
-    """Every field of every live row holds the value of its latest acknowledged write."""
+    """Every field of every live row holds the value of its latest acknowledged write.
+
+    Left out: a field with a write stamped on a time line its device's engine lost
+    (``Write.timed``): its stamp may fall before a write it had seen, and a write made
+    after seeing another wins whatever the stamps say (``sync/rules/lww.py``).
+    """
+    untimed = {mutation_id for mutation_id, write in answered_writes(world).items() if not write.timed}
     problems = []
     for (entity, row_id, name), acks in _writes(world).items():
         row = world.server.rows[entity].get(row_id)
         if row is None or row.deleted or (entity, name) in NOT_LWW:
+            continue
+        if any(a.mutation.mutation_id in untimed for a in acks):
             continue
         latest = max(acks, key=lambda a: a.hlc)
         if row.data.get(name) != latest.mutation.fields[name]:
@@ -116,6 +133,14 @@ def _own(later: Acknowledged, earlier: Acknowledged, owners: dict[str, str]) -> 
     """Did one person make both writes, ``later`` after ``earlier`` (on any of their devices)?"""
     person = owners.get(later.device_id)
     return person is not None and person == owners.get(earlier.device_id) and later.hlc > earlier.hlc
+
+def _replaced(later: Acknowledged, earlier: Acknowledged, owners: dict[str, str]) -> bool:
+    """Did ``later`` knowingly replace ``earlier``: a later write of the same device or of
+    the same person on another of theirs, or a write by another that had seen it
+    (whatever the stamps say: ``sync/rules/lww.py``)?"""
+    if _node(later.mutation.hlc) == _node(earlier.mutation.hlc):
+        return later.hlc > earlier.hlc
+    return _seen(later, earlier) or _own(later, earlier, owners)
 
 
 def no_acknowledged_write_lost(world: World) -> None:
@@ -149,7 +174,7 @@ def no_acknowledged_write_lost(world: World) -> None:
                 continue
             if value in kept.get(key, []):
                 continue
-            if any(other.hlc > ack.hlc and (_seen(other, ack) or _own(other, ack, owners)) for other in acks):
+            if any(_replaced(other, ack, owners) for other in acks):
                 continue
             if row.deleted and any(_seen(d, ack) for d in deletes.get((entity, row_id), [])):
                 continue
@@ -160,6 +185,78 @@ def no_acknowledged_write_lost(world: World) -> None:
         if row is not None and not row.deleted and (entity, row_id, "_deleted") not in kept:
             problems.append(f"{acks[0].device_id}'s delete of {entity} {row_id} is undone without a conflict record")
     assert not problems, "acknowledged writes lost:\n  " + "\n  ".join(problems)
+
+
+# -- real time ---------------------------------------------------------------------------
+
+
+#: A clock this close to the server's is trusted as it is (docs/decisions.md, "A measured
+#: clock within ten seconds is taken as right").
+CLOCK_TOLERANCE_MS = 10_000
+
+
+def writes_are_ordered_when_made(world: World) -> None:
+    """The server orders each of today's accepted writes at the time its app made it, in
+    real time, to within the clock tolerance: the error of a phone running fast, or set
+    days back or hours on while offline, is measured and taken out of its stamps,
+    whenever the jump came. A mutation delivered again under another change-set id (a
+    re-cut change-set) is ordered where it first applied; later deliveries change
+    nothing. Left out: writes on a time line their device's engine lost (``Write.timed``)."""
+    made = answered_writes(world)
+    first: set[str] = set()
+    problems = []
+    for ack in world.acknowledged:  # in the order the server applied them
+        if ack.mutation.mutation_id in first:
+            continue
+        first.add(ack.mutation.mutation_id)
+        write = made.get(ack.mutation.mutation_id)
+        if write is None or not write.timed or ack.status == "rejected":
+            continue
+        ordered = int(ack.hlc.split(":", 1)[0])
+        if abs(ordered - write.at_ms) > CLOCK_TOLERANCE_MS:
+            problems.append(f"{ack.device_id}'s {write.op} {write.entity} {write.row_id}, made at {write.at_ms}, is "
+                            f"ordered at {ordered} ({(ordered - write.at_ms) / 3_600_000:+.2f} h; stamped "
+                            f"{ack.mutation.hlc})")
+    assert not problems, "writes not ordered when they were made:\n  " + "\n  ".join(problems)
+
+
+def later_writes_win_in_real_time(world: World) -> None:
+    """Every field of every live row holds the value of its latest write in real time.
+
+    Real time is the world's (the test's record of when each app wrote,
+    :class:`~tests.world.Write`), not any clock's: a phone running fast, or set days back
+    or hours forward while offline, neither wins nor loses a race by it. Two devices'
+    writes that neither saw are decided by real time; a write made after seeing another
+    came later in real time, so it wins too, whatever the clocks said. Yesterday's writes
+    came before today's. Left out: a field whose two latest writes were made in the same
+    instant by two devices (there is no order to keep; the steps of the test never do
+    it), and a field with a write stamped on a time line its device's engine lost
+    (``Write.timed``: a documented limit).
+    """
+    made = answered_writes(world)
+    problems = []
+    for (entity, row_id, name), acks in _writes(world).items():
+        row = world.server.rows[entity].get(row_id)
+        if row is None or row.deleted or (entity, name) in NOT_LWW:
+            continue
+        today = sorted(((made[a.mutation.mutation_id], a) for a in acks if a.mutation.mutation_id in made),
+                       key=lambda wa: (wa[0].at_ms, wa[1].mutation.hlc))
+        if not today or not all(write.timed for write, _ in today):
+            continue
+        (last, ack), before = today[-1], today[-2][0] if len(today) > 1 else None
+        if before is not None and before.at_ms == last.at_ms and before.device_id != last.device_id:
+            continue
+        held, latest = row.data.get(name), ack.mutation.fields[name]
+        if held != latest:
+            kept = [f"{w.device_id} at {w.at_ms} (ordered at {a.hlc})" for w, a in today
+                    if a.mutation.fields[name] == held]
+            problems.append(f"{entity} {row_id}.{name} is {held!r} (written by {', '.join(kept) or 'nobody today'}), "
+                            f"but {last.device_id} wrote {latest!r} later in real time, at {last.at_ms} "
+                            f"(ordered at {ack.hlc})")
+    assert not problems, "a write later in real time lost:\n  " + "\n  ".join(problems)
+
+
+# -- what devices are told ---------------------------------------------------------------
 
 
 def refusals_reach_their_device(world: World) -> None:
@@ -232,6 +329,8 @@ def a_devices_writes_keep_their_order(world: World) -> None:
 #: it holds with nothing of its own left to send.
 INVARIANTS: tuple[Callable[[World], None], ...] = (
     last_writer_wins,
+    later_writes_win_in_real_time,
+    writes_are_ordered_when_made,
     no_acknowledged_write_lost,
     a_devices_writes_keep_their_order,
     stock_is_the_sum_of_its_movements,
@@ -247,4 +346,5 @@ SETTLED_INVARIANTS: tuple[Callable[[World], None], ...] = (
     every_replica_stock_adds_up,
     refusals_reach_their_device,
     conflicts_reach_their_device,
+    every_failed_image_is_parked_and_blocks_nothing,
 )

@@ -9,8 +9,11 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from server import clocks
+from sync import blobs, wallclock
 from sync.client import Replica
 from sync.ids import new_id
+from sync.pull import Pull
 from sync.rules import ledger, lww, signature
 from sync.rules.base import APPLIED, SYSTEM, FieldClock, Merge
 from tests.conftest import PG_URL
@@ -109,4 +112,45 @@ def signature_that_can_be_altered(stored, mutation, version, ctx):
 def test_a_signature_that_can_be_altered_after_signing_is_caught(monkeypatch):
     monkeypatch.setattr(signature, "merge", signature_that_can_be_altered)
     with pytest.raises(AssertionError, match="signatures not as signed"):
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
+
+
+#: what a wrong clock breaks: a write is ordered away from when it was made, a later one
+#: in real time loses, or a device's own writes swap
+CLOCK_BROKEN = "writes not ordered when they were made|a write later in real time lost|writes out of order"
+
+
+def test_a_server_that_orders_writes_by_the_phones_clocks_is_caught(monkeypatch):
+    # it measures no clock: a phone's stamps are taken as they are, re-stamped only when
+    # they run over five minutes ahead, as before sending times were measured
+    monkeypatch.setattr(clocks, "measure", lambda *args, **kw: None)
+    with pytest.raises(AssertionError, match=CLOCK_BROKEN):
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
+
+
+def test_an_engine_that_leaves_its_clock_jumps_in_its_stamps_is_caught(monkeypatch):
+    # no jump is big enough to be one: a phone set back or on stamps by the clock as it is
+    monkeypatch.setattr(wallclock, "JUMP_MIN_MS", 10**15)
+    with pytest.raises(AssertionError, match=CLOCK_BROKEN):
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
+
+
+def test_an_engine_that_stops_its_sync_at_an_image_the_server_refuses_is_caught(monkeypatch):
+    # the refusal of a photo over the limit is raised, not parked: it ends the sync
+    monkeypatch.setattr(blobs, "BLOB_REFUSALS", ())
+    with pytest.raises(AssertionError, match="sync stopped at 'too_large'"):
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
+
+
+def test_an_engine_that_does_not_park_an_image_that_cannot_go_is_caught(monkeypatch):
+    # a photo over the limit is sent again at every sync, a changed image never told
+    monkeypatch.setattr(blobs.BlobUploads, "_park_blob", lambda self, sha256, code, message: None)
+    with pytest.raises(AssertionError, match="an image blocked or was not parked"):
+        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
+
+
+def test_an_engine_that_keeps_the_eviction_note_of_a_row_given_back_is_caught(monkeypatch):
+    # the ticket comes back in a pull, but the note made when it left stays
+    monkeypatch.setattr(Pull, "_keep_returned", lambda self, by_entity: None)
+    with pytest.raises(AssertionError, match="push took rows off the device"):
         run_state_machine_as_test(seeded(SEED), settings=SEARCH)

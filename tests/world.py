@@ -1,7 +1,8 @@
-"""The world the property test checks: the server's tables, every device, and every
-change-set the devices sent — and, worked out afresh from the server's tables and the
-registry's scope declarations (not from the log, which is what is under test), the rows
-each person must hold.
+"""The world the property test checks: the server's tables, every device, every
+change-set the devices sent, and the test's own record of each write an app made (when,
+in real time) and each image captured — and, worked out afresh from the server's tables
+and the registry's scope declarations (not from the log, which is what is under test),
+the rows each person must hold.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from sync.registry import REGISTRY, Catalog, Owner, ReferencedBy, Via
 
 from tests.faults import Acknowledged
 
-__all__ = ["Bin", "Device", "Scopes", "ServerRow", "ServerState", "Signing", "World", "expected_view", "read_server"]
+__all__ = ["Bin", "Device", "Image", "Scopes", "ServerRow", "ServerState", "Signing", "World", "Write",
+           "answered_writes", "expected_view", "read_server"]
 
 
 @dataclass
@@ -89,6 +91,43 @@ class Signing:
 
 
 @dataclass
+class Write:
+    """A write the app made on a device, as the test saw it made: the row, the fields it
+    changed (as the device then held them), and when, in the world's real time.
+
+    The test keeps its own record so that an invariant can say which of two writes came
+    later whatever the phones' clocks said.
+    """
+
+    device_id: str
+    entity: str
+    row_id: str
+    op: str
+    fields: dict
+    at_ms: int
+    #: False once the device's engine lost its time line today: its clock jumped and the
+    #: app restarted before the engine read the clock again (a jump the engine never saw
+    #: is not taken out: docs/decisions.md, "Device clocks"), so the server's order of the
+    #: device's writes need not be their order in real time
+    timed: bool = True
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image captured on a device, the row and field naming it, and what the server
+    must make of it: ``refusal`` is ``None`` for an image it takes, else the reason the
+    device parks it (``too_large``: over the server's size limit; ``hash_mismatch``: its
+    bytes changed on the device after it was captured)."""
+
+    device_id: str
+    sha256: str
+    entity: str
+    row_id: str
+    field: str
+    refusal: str | None
+
+
+@dataclass
 class World:
     server: ServerState
     devices: list[Device]
@@ -96,6 +135,42 @@ class World:
     acknowledged: list[Acknowledged] = field(default_factory=list)
     #: every signature captured on a device, by id
     signings: dict[str, Signing] = field(default_factory=dict)
+    #: every write each device's app made today, by device id, in the order it made them
+    writes: dict[str, list[Write]] = field(default_factory=dict)
+    #: the mutations of yesterday's work, made before the day started (``_yesterday``)
+    yesterday: frozenset[str] = frozenset()
+    #: every image captured on a device today
+    images: list[Image] = field(default_factory=list)
+
+
+def answered_writes(world: World) -> dict[str, Write]:
+    """Each of today's answered mutations, by id, with the write its device's app made.
+
+    A device's mutations, in the order of its stamps (which only move forward), are its
+    app's writes in the order it made them: each sent once, in that order, none the app
+    did not make — which this checks, as the join depends on it. The answered ones are
+    the first of them; the rest wait on the device.
+    """
+    answered: dict[str, dict[str, Acknowledged]] = {}
+    for ack in world.acknowledged:
+        if ack.mutation.mutation_id not in world.yesterday:
+            answered.setdefault(ack.device_id, {}).setdefault(ack.mutation.mutation_id, ack)
+    out: dict[str, Write] = {}
+    problems = []
+    for device_id, acks in sorted(answered.items()):
+        made = world.writes.get(device_id, [])
+        for i, ack in enumerate(sorted(acks.values(), key=lambda a: a.mutation.hlc)):
+            sent = ack.mutation
+            write = made[i] if i < len(made) else None
+            if write is None or (write.entity, write.row_id, write.op) != (sent.entity, sent.id, sent.op):
+                wrote = f"{write.op} {write.entity} {write.row_id}" if write else "nothing"
+                problems.append(f"{device_id}'s mutation {i + 1} of the day is {sent.op} {sent.entity} {sent.id}, "
+                                f"but its app's write {i + 1} was {wrote}")
+                break
+            out[sent.mutation_id] = write
+    assert not problems, "the server's record of a device's writes is not what its app wrote:\n  " + \
+        "\n  ".join(problems)
+    return out
 
 
 # -- scopes ------------------------------------------------------------------------------
