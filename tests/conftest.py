@@ -212,11 +212,11 @@ class Timeline:
     def set_clock(self, person: Person, skew_ms: int) -> None:
         self._skews[person.device_id] = skew_ms
 
-    def device(self, person: Person, skew_ms: int = 0) -> Replica:
+    def device(self, person: Person, skew_ms: int = 0, **options) -> Replica:
         self._skews[person.device_id] = skew_ms
         device_id = person.device_id
         return self._replica_for(person, transport=HttpTransport(http_client(self.app), person.token, sleep=lambda _s: None),
-                                 wall=lambda: self.now + self._skews[device_id], elapsed=lambda: self.now)
+                                 wall=lambda: self.now + self._skews[device_id], elapsed=lambda: self.now, **options)
 
 
 @pytest.fixture

@@ -33,19 +33,20 @@ class OfflineWork:
 
 
 @pytest.fixture
-def offline_work(people, replica_for):
+def offline_work(people, timeline):
     """Wang's ticket, and his offline edits to it, its customer and its equipment, not
     pushed yet: he marks it urgent (the desk's field: refused), notes the customer's
     contact (the desk corrects it later: his loses) and reads the run hours (accepted)."""
 
     def start(**replica_options) -> OfflineWork:
-        desk = replica_for(people["desk"])
-        wang = replica_for(people["wang"], **replica_options)
+        desk = timeline.device(people["desk"])
+        wang = timeline.device(people["wang"], **replica_options)
         ids = desk_opens_ticket(desk, people["wang"].user_id, fault_description="印刷机运行十分钟后停机")
         wang.sync()
         wang.update("ticket", ids["ticket"], urgency="emergency")
         wang.update("customer", ids["customer"], contact="刘经理")
         wang.update("equipment", ids["equipment"], run_hours=1520.5)
+        timeline.advance(60_000)  # the desk's correction, a minute later
         desk.update("customer", ids["customer"], contact="刘建国（设备科）")
         desk.sync()
         return OfflineWork(desk, wang, ids)
@@ -111,7 +112,7 @@ def test_ticket_given_back_in_a_later_pull_stays_on_the_engineers_device_after_h
 
 @pytest.mark.parametrize("replica_options", PAGE_SIZES)
 def test_ticket_passed_back_and_forth_between_pulls_stays_while_his_and_leaves_when_it_is_not(
-        people, offline_work, replica_for, replica_options):
+        people, offline_work, timeline, replica_options):
     work = offline_work(**replica_options)
     _desk_assigns(work, people["chen"])
     work.wang.pull()  # noted
@@ -124,7 +125,7 @@ def test_ticket_passed_back_and_forth_between_pulls_stays_while_his_and_leaves_w
     _desk_assigns(work, people["chen"])
     work.wang.sync()
     _holds_none_of_it(work)
-    chen = replica_for(people["chen"])
+    chen = timeline.device(people["chen"])
     chen.sync()
     assert chen.get("equipment", work.ids["equipment"])["run_hours"] == 1520.5
 

@@ -273,7 +273,7 @@ class FieldWork(RuleBasedStateMachine):
         #: the world's real time: the server's clock, and each phone's less its error
         self.now = now_ms()
         #: how far each phone's clock is off (positive: fast)
-        self.errors = {name: FAST_CLOCK.get(name, 0) for name in PEOPLE}
+        self.errors = {name: FAST_CLOCK.get(name, 0) for name in DEVICES}
         #: phones whose clock was set since their engine last read it (see set_clock)
         self.unread_jump: set[str] = set()
         #: phones whose engine lost its time line today (see _crash)
@@ -289,9 +289,9 @@ class FieldWork(RuleBasedStateMachine):
         #: every signature captured, as the device captured it (see customer_signs)
         self.signings: dict[str, Signing] = {}
         #: every write each app made, by device id, in order (see Phone)
-        self.writes: dict[str, list[Write]] = {f"d-{name}": [] for name in PEOPLE}
+        self.writes: dict[str, list[Write]] = {f"d-{name}": [] for name in DEVICES}
         #: what the last pull gave each device of each row (see PullWatch)
-        self.pulled: dict[str, dict[tuple[str, str], str]] = {name: {} for name in PEOPLE}
+        self.pulled: dict[str, dict[tuple[str, str], str]] = {name: {} for name in DEVICES}
         #: every image captured on a device
         self.images: list[Image] = []
 
