@@ -69,6 +69,11 @@ sa.Index("conflict_queue", _CONFLICT.c.status, _CONFLICT.c.created_at, _CONFLICT
 sa.Index("conflict_row", _CONFLICT.c.entity, _CONFLICT.c.row_id)
 sa.Index("conflict_device", _CONFLICT.c.device_id)
 
+# Human numbers are unique: a duplicate is refused by the database whatever hands it out
+# (server.domain.numbering).
+sa.Index("ticket_number_unique", _ENTITY_TABLES["ticket"].c.number, unique=True)
+sa.Index("complaint_number_unique", _ENTITY_TABLES["complaint"].c.number, unique=True)
+
 # Parts reconciliation reads the movements of one kind: consumptions, write-offs.
 sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
 

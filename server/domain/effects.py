@@ -1,10 +1,10 @@
 """What a change does to other fields and rows, inside the same push.
 
-* a new ticket gets its number (``TYYMM-NNNNN``), its service category when the desk
+* a new ticket gets its number (``TYYMM-NNNNN``, the month it was made on the device), its service category when the desk
   left it open (C within the equipment's warranty, B under an active contract, else A;
   the engineer re-checks it on site), and, unless the desk set one, its response
   deadline from zone × urgency × contract; a change to any of those moves it;
-* a new complaint gets its number (``CYYMM-NNN``) and its deadline (13 days, 17 abroad);
+* a new complaint gets its number (``CYYMM-NNN``, likewise) and its deadline (13 days, 17 abroad);
 * field work pushed by an engineer on a ticket the desk meanwhile gave to another is
   kept, and a ``reassignment`` conflict record tells the desk;
 * an expense claim's site allowance follows its site days;
@@ -65,6 +65,13 @@ def _created(batch: "Batch", entity: str, row_id: str) -> bool:
     return not state.exists and state.row.version == 1
 
 
+def _made_ms(batch: "Batch", entity: str, row_id: str, mutation: Mutation) -> int:
+    """When a new row was made on its device: its ``device_time`` (the device's clock
+    corrected by the skew measured at the push), which numbers and reports go by."""
+    made = (batch.states[entity][row_id].meta or {}).get("device_time")
+    return int(made.timestamp() * 1000) if made is not None else hlc.wall_of(mutation.hlc)
+
+
 def _parse_time(value: str | None, fallback_ms: int) -> datetime:
     if value:
         try:
@@ -79,7 +86,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
     row = batch.states["ticket"][row_id].row
     writes: dict = {}
     if _created(batch, "ticket", row_id) and not row.values.get("number"):
-        writes["number"] = batch.numbers.next("T", hlc.wall_of(mutation.hlc))
+        writes["number"] = batch.numbers.next("T", _made_ms(batch, "ticket", row_id, mutation))
         if not row.values.get("category"):
             writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
                                                                            hlc.wall_of(mutation.hlc)))
@@ -115,7 +122,7 @@ def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     if not _created(batch, "complaint", row_id):
         return
     row = batch.states["complaint"][row_id].row
-    writes = {"number": batch.numbers.next("C", hlc.wall_of(mutation.hlc))}
+    writes = {"number": batch.numbers.next("C", _made_ms(batch, "complaint", row_id, mutation))}
     if not row.values.get("deadline"):
         days = batch.config.complaint_days_abroad if row.values.get("abroad") else batch.config.complaint_days_domestic
         received = _parse_time(row.values.get("received_at"), hlc.wall_of(mutation.hlc))
