@@ -156,15 +156,15 @@ def test_a_refused_write_is_retried_once_fixed_and_another_dismissed_back_to_the
     wang.upload_blobs()
     wang.retry_mutation(signed.mutation_id)
     assert wang.get("ticket", ticket)["status"] == "signed" and wang.pending() == 1
-    wang.update("ticket", ticket, result="运行正常，客户满意")
+    wang.update("ticket", ticket, run_hours_reading=1250.5)
     wang.dismiss_mutation(assigned.mutation_id)
     row = wang.get("ticket", ticket)
-    assert (row["assignee_id"], row["status"], row["result"]) == (people["wang"].user_id, "signed", "运行正常，客户满意")
+    assert (row["assignee_id"], row["status"], row["run_hours_reading"]) == (people["wang"].user_id, "signed", 1250.5)
     wang.sync()
     assert wang.parked() == []
     stored = server_row(engine, "ticket", ticket)
-    assert (stored["status"], stored["assignee_id"], stored["result"]) == ("signed", people["wang"].user_id,
-                                                                          "运行正常，客户满意")
+    assert (stored["status"], stored["assignee_id"], stored["run_hours_reading"]) == ("signed", people["wang"].user_id,
+                                                                                     1250.5)
 
 
 def test_a_conflict_note_marked_seen_stays_seen_on_the_device_and_is_never_pushed(people, timeline, engine):

@@ -214,7 +214,8 @@ def test_carried_back_repair_goes_through_the_workshop_with_receipt_and_repair_c
     desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
     ticket = desk_opens_ticket(desk, people["wang"].user_id)["ticket"]
     wang.sync()
-    wang.update("ticket", ticket, status="on_site")
+    wang.update("ticket", ticket, status="on_site", arrived_at="2026-11-23T09:40:00+08:00")
+    wang.update("ticket", ticket, diagnosis="主板电源模块损坏", actions="带回维修：更换电源模块", result="送回后开机运行正常")
     wang.update("ticket", ticket, status="carried_back", carried_back=True, receipt_number="R-0042")
     wang.sync()
     wang.update("ticket", ticket, status="in_workshop")

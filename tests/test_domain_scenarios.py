@@ -153,7 +153,8 @@ def test_signature_before_completion_is_rejected(people, replica_for):
     blob = wang.put_blob(b"strokes")
     wang.insert("signature", ticket_id=ids["ticket"], blob_sha256=blob, signer_name="Mr. Liu",
                 report_hash=wang.report_hash(ids["ticket"]))
-    wang.update("ticket", ids["ticket"], status="completed")  # completed only after the customer signed
+    wang.update("ticket", ids["ticket"], status="completed", arrived_at="2026-11-23T09:40:00+08:00",
+                diagnosis="worn drive belt", actions="replaced the belt", result="runs")  # only after the customer signed
     wang.sync()
     [parked] = wang.parked()
     assert parked.code == "signed_before_completion"
@@ -333,10 +334,11 @@ def test_engineer_changing_on_his_tablet_what_he_wrote_on_his_phone_is_an_edit_n
     ids = desk_opens_ticket(desk, people["wang"].user_id)
     phone.sync()
     tablet.sync()
-    phone.update("ticket", ids["ticket"], diagnosis="皮带磨损", status="on_site")
+    phone.update("ticket", ids["ticket"], diagnosis="皮带磨损", status="on_site", arrived_at="2026-11-23T09:40:00+08:00")
     phone.sync()
     timeline.advance(60_000)
-    tablet.update("ticket", ids["ticket"], diagnosis="皮带磨损，轴承也有异响", status="completed")  # had not pulled
+    tablet.update("ticket", ids["ticket"], diagnosis="皮带磨损，轴承也有异响", actions="更换皮带和轴承", result="运行正常",
+                  status="completed")  # had not pulled
     report = tablet.sync()
     assert report.conflicts == 0
     row = server_row(engine, "ticket", ids["ticket"])

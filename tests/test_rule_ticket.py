@@ -51,11 +51,17 @@ def test_status_transitions(stored, role, incoming, base, final, review):
 @pytest.mark.parametrize(
     ("stored", "role", "incoming"),
     [("on_site", "engineer", "closed"), ("on_site", "engineer", "cancelled"), ("on_site", "desk", "completed"),
-     ("completed", "desk", "closed"), ("dispatched", "depot", "accepted")],
+     ("dispatched", "depot", "accepted")],
 )
 def test_a_role_setting_a_status_it_never_sets_is_refused(stored, role, incoming):
     result = merge(ticket(stored), move(incoming, "x", 3), 4, MergeContext(role))
     assert result.refusal is not None and result.refusal.code == "invalid_transition"
+
+
+@pytest.mark.parametrize("stored", ["completed", "on_site", "cancelled"])
+def test_the_desk_closing_a_ticket_that_is_not_signed_is_refused_not_signed(stored):
+    result = merge(ticket(stored), move("closed", "x", 3), 4, MergeContext("desk"))
+    assert result.refusal is not None and result.refusal.code == "not_signed"
 
 
 def test_reaching_completed_marks_the_time_a_signature_must_follow():

@@ -12,15 +12,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from sync.changeset import Mutation, Rejection, coerce_value
 from sync.registry import REGISTRY, Entity
-from sync.rules import SYSTEM, StoredRow
+from sync.rules import StoredRow
 from sync.rules.approval import APPROVED, status_of
 
-from ..tables import blobs
-from . import parts, requisitions
+from . import parts, requisitions, signoff
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -53,20 +50,7 @@ def before_merge(batch: "Batch", caller: "Caller", entity: Entity, stored: Store
 
 
 def _ticket(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
-    if mutation.fields.get("status") != "signed" or caller.role == SYSTEM:
-        return None
-    if stored is not None and stored.values.get("status") == "signed":
-        return None
-    signatures = batch.find("signature", "ticket_id", mutation.id)
-    current = [s for s in signatures.values() if not s.values.get("stale")]
-    if not current:
-        return Rejection("signature_required", "a ticket is signed only with a current customer signature", "status")
-    hashes = [s.values.get("blob_sha256") for s in current]
-    present = {r[0] for r in batch.conn.execute(sa.select(blobs.c.sha256).where(blobs.c.sha256.in_(hashes)))}
-    if not present:
-        return Rejection("signature_image_missing",
-                         "the signature image has not arrived whole yet: upload it, then sync again", "status")
-    return None
+    return signoff.check_ticket(batch, caller, stored, mutation)
 
 
 def _movement(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:

@@ -28,6 +28,13 @@ def _default_sla() -> dict[str, dict[str, float]]:
     }
 
 
+def _default_completion_report() -> dict[str, tuple[str, ...]]:
+    """What a ticket is completed with, by category (A paid, B contract, C warranty: field
+    work, with an arrival; D internal work: no customer's site to arrive at)."""
+    field_work = ("diagnosis", "actions", "result", "arrived_at")
+    return {"A": field_work, "B": field_work, "C": field_work, "D": ("diagnosis", "actions", "result")}
+
+
 @dataclass(frozen=True)
 class DomainConfig:
     #: hours from the call to arrival, by zone and urgency
@@ -49,6 +56,9 @@ class DomainConfig:
     #: a device clock measured within this of the server's is taken as right (the
     #: measurement holds the request's time on the wire: see server.clocks)
     clock_tolerance_ms: int = 10 * 1000
+    #: the minimum service report a ticket is completed with, by service category: ticket
+    #: fields that must be filled (``arrived_at`` is also met by an ``arrived`` work log)
+    completion_report: Mapping[str, Any] = field(default_factory=_default_completion_report)
     #: the roles that approve and pay, by entity (requisition, expense_claim, charge);
     #: an entity not named: DEFAULT_APPROVERS. Nobody decides on what they claim or wrote.
     approvers: Mapping[str, Any] = field(default_factory=dict)
@@ -60,6 +70,12 @@ class DomainConfig:
         if unknown:
             raise ValueError(f"approvers: unknown roles {sorted(unknown)}")
         object.__setattr__(self, "_approvers", resolved)
+
+    def completion_report_of(self, category: str | None) -> tuple[str, ...]:
+        """The ticket fields a ticket of ``category`` is completed with (field work's
+        when the category is not known yet)."""
+        report = self.completion_report
+        return tuple(report.get(category) or report.get("A") or _default_completion_report()["A"])
 
     def approvers_of(self, entity: str) -> frozenset[str]:
         """The roles that approve and pay the entity's records."""

@@ -13,7 +13,8 @@
   (:mod:`.requisitions`); so does a change to a requisition's lines;
 * a new signature is checked against the ticket's current report; a report changed
   after signing (its fields, or the parts consumed on it) marks the signatures that no
-  longer match stale — they are kept, and the ticket needs a new one;
+  longer match stale — they are kept, and the ticket needs a new one: a signed or closed
+  ticket goes back to ``completed`` until the customer signs again (:mod:`.signoff`);
 * the spare-parts effects (an old part expected back, stocktakes settled) are
   :mod:`server.domain.parts`.
 """
@@ -30,7 +31,7 @@ from sync.registry import Entity
 from sync.report import report_hash
 from sync.rules import Merge, Overwrite
 
-from . import parts, requisitions, sla
+from . import parts, requisitions, signoff, sla
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -99,7 +100,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
     if writes:
         batch.system_write("ticket", row_id, writes)
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
-        _restale(batch, row_id)
+        _restale(batch, row_id, mutation)
 
 
 def _category(batch: "Batch", ticket: dict, when: datetime) -> str:
@@ -139,15 +140,18 @@ def current_report_hash(batch: "Batch", ticket_id: str) -> str | None:
     return report_hash(ticket_id, ticket.values, consumed)
 
 
-def _restale(batch: "Batch", ticket_id: str) -> None:
-    """Mark the ticket's signatures that no longer match its report stale."""
+def _restale(batch: "Batch", ticket_id: str, mutation: Mutation) -> None:
+    """Mark the ticket's signatures that no longer match its report stale; a ticket left
+    without a current one is no longer signed (:func:`.signoff.after_stale`)."""
     signatures = {i: s for i, s in batch.find("signature", "ticket_id", ticket_id).items() if not s.values.get("stale")}
     if not signatures:
         return  # nothing signed: no report to hash
     current = current_report_hash(batch, ticket_id)
-    for sig_id, sig in signatures.items():
-        if sig.values.get("report_hash") != current:
-            batch.system_write("signature", sig_id, {"stale": True})
+    stale = [sig_id for sig_id, sig in signatures.items() if sig.values.get("report_hash") != current]
+    for sig_id in stale:
+        batch.system_write("signature", sig_id, {"stale": True})
+    if stale:
+        signoff.after_stale(batch, ticket_id, mutation)
 
 
 def _signature(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
@@ -156,6 +160,7 @@ def _signature(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     row = batch.states["signature"][row_id].row
     if row.values.get("report_hash") != current_report_hash(batch, row.values.get("ticket_id")):
         batch.system_write("signature", row_id, {"stale": True})
+    signoff.after_signature(batch, row_id)
 
 
 def _movement(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
@@ -163,7 +168,7 @@ def _movement(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> 
     if not _created(batch, "stock_movement", row_id):
         return
     if row.values.get("kind") == "consume" and row.values.get("ticket_id"):
-        _restale(batch, row.values["ticket_id"])
+        _restale(batch, row.values["ticket_id"], mutation)
     elif row.values.get("kind") == "issue":
         requisitions.after_issue(batch, row_id, mutation)
 

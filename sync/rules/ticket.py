@@ -19,7 +19,7 @@ incoming; "seen" means the author's ``base_version`` covers the stored status):
    is the losing side;
 6. office dispatches (again): taken from ``reported``, or when seen and the work is not
    completed (a second engineer takes over); otherwise it loses;
-7. office closes: only a ``signed`` ticket (else refused);
+7. office closes: only a ``signed`` ticket (else refused ``not_signed``);
 8. anything else going backwards (a stale device) loses; the stored status stays;
 9. an engineer's move made before a reassignment it had not seen (a ``_left:`` mark
    newer than its ``base_version``, left by the server) loses to any status written
@@ -29,7 +29,9 @@ incoming; "seen" means the author's ``base_version`` covers the stored status):
 Every losing status leaves an :class:`Overwrite`, except one the same person set
 earlier from another of their devices (:func:`sync.rules.lww.noted`). Reaching ``completed`` records
 ``_completed`` in the row's clock: a signature must come after it (rule ``signature``).
-Decided elsewhere: whether a ``signed`` ticket has its signature and image (server).
+Decided elsewhere (server, :mod:`server.domain.signoff`): whether a ticket being signed or
+closed holds a current signature with its image, whether one being completed has its
+service report, and taking a ticket out of ``signed`` when its report changes.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def _refuse(role: str, current: str | None, incoming: str) -> Merge | None:
     if incoming not in allowed:
         return Merge.refused("invalid_transition", f"a {role} does not set a ticket {incoming}", "status")
     if incoming == "closed" and current != "signed":
-        return Merge.refused("invalid_transition", "only a signed ticket is closed (its report must be complete)", "status")
+        return Merge.refused("not_signed", "only a signed ticket is closed (its report must be complete)", "status")
     return None
 
 
