@@ -335,9 +335,11 @@ def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     if ticket is None:
         return
     replica = device.replica
-    if RANK.get(replica.get("ticket", ticket)["status"], -1) < RANK["completed"]:
-        replica.update("ticket", ticket, status="completed", result=m.fresh("result"),
-                       completed_at=m.fresh_value("completed_at"))
+    held = replica.get("ticket", ticket)
+    if RANK.get(held["status"], -1) < RANK["completed"]:
+        report = {name: m.fresh_value(name) for name in ("arrived_at", "diagnosis", "actions", "result")
+                  if not held.get(name)}  # the minimum report a ticket is completed with
+        replica.update("ticket", ticket, status="completed", completed_at=m.fresh_value("completed_at"), **report)
     seen = replica.get("ticket", ticket)
     consumed = [r for r in replica.all("stock_movement").values() if r["ticket_id"] == ticket and r["kind"] == "consume"]
     image = replica.put_blob(m.fresh("strokes").encode())
