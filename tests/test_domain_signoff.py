@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import entity_table
+from tests.conftest import auth_header
 from tests.scenario import complete_and_sign, desk_opens_ticket
 
 ARRIVED = "2026-11-23T09:40:00+08:00"
@@ -104,6 +105,33 @@ def test_desk_close_and_an_earlier_report_edit_from_another_device_leave_the_tic
     desk.sync()
     desk.update("ticket", ticket, status="closed", closed_at="2026-11-25T09:00:00+08:00")
     desk.sync()
+    assert server_row(engine, "ticket", ticket)["status"] == "closed"
+
+
+def test_head_office_restoring_a_close_taken_back_is_refused_until_the_customer_signs_again(
+        people, replica_for, engine, client):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket, _ = signed_job(desk, wang)
+    wang.update("ticket", ticket, actions="更换传动皮带并调整张紧力")  # offline
+    desk.sync()
+    desk.update("ticket", ticket, status="closed")
+    desk.sync()
+    wang.sync()  # the close is taken back
+    [note] = [n for n in notes_about(engine, ticket) if n["rule"] == "signature"]
+    settle = {"choose": "lost", "reason": "客户已电话确认，按已关闭处理"}
+
+    refused = client.post(f"/v1/office/conflicts/{note['id']}/resolve", headers=auth_header(people["manager"]),
+                          json=settle)
+    assert (refused.status_code, refused.json["code"]) == (422, "not_signed")
+    assert server_row(engine, "ticket", ticket)["status"] == "completed"
+
+    wang.sync()
+    signs_again(wang, ticket)
+    wang.sync()  # the server took it out of signed: the new signature makes it signed again
+    assert server_row(engine, "ticket", ticket)["status"] == "signed"
+    settled = client.post(f"/v1/office/conflicts/{note['id']}/resolve", headers=auth_header(people["manager"]),
+                          json=settle)
+    assert settled.status_code == 200
     assert server_row(engine, "ticket", ticket)["status"] == "closed"
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from sync.changeset import Mutation, Rejection
-from sync.rules import SYSTEM, Overwrite, StoredRow
+from sync.rules import Overwrite, StoredRow
 from sync.rules.lww import node_of
 from sync.rules.ticket import DONE, RANK
 
@@ -78,10 +78,12 @@ def holds_current_signature(batch: "Batch", ticket_id: str) -> bool:
 
 
 def check_ticket(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
-    """A person's move of a ticket to ``completed``, ``signed`` or ``closed``."""
+    """A move of a ticket to ``completed``, ``signed`` or ``closed`` — the server's own too:
+    head office settling a conflict never stores what no device could (a close taken back
+    restored without a signature), and the server's writes here pass by construction."""
     incoming = mutation.fields.get("status")
     current = stored.values.get("status") if stored is not None else None
-    if caller.role == SYSTEM or incoming is None or incoming == current:
+    if incoming is None or incoming == current:
         return None
     if incoming in ("completed", "signed") and (current == "cancelled" or RANK.get(current, -1) < DONE):
         refusal = _completion_refusal(batch, stored, mutation)
