@@ -10,7 +10,7 @@ Create Date: 2026-12-01
 
 from alembic import op
 
-revision = "0002_unique_numbers"
+revision = "0008_unique_numbers"
 down_revision = "0007_writeoff"
 branch_labels = None
 depends_on = None
