@@ -254,11 +254,17 @@ def openapi_write(path: Path) -> None:
     click.echo(f"wrote {path}")
 
 
+@contextmanager
 def _server_batch():
+    """A server batch for one command; the database's connections are closed when it ends."""
     from .apply import server_batch
 
     services = _app().extensions["fieldsync"]
-    return server_batch(services.engine, services.registry, services.config, services.now_ms())
+    try:
+        with server_batch(services.engine, services.registry, services.config, services.now_ms()) as batch:
+            yield batch
+    finally:
+        services.engine.dispose()
 
 
 @main.group(help="Head office jobs, for a scheduler (cron) to run.")
@@ -285,3 +291,14 @@ def office_escalate() -> None:
     with _server_batch() as batch:
         overdue = escalate_overdue(batch)
     click.echo(f"{len(overdue)} complaint(s) escalated")
+
+
+@office.command("evaluate-sla", help="Re-evaluate the SLA state of every open ticket (on time, at risk, late, "
+                                     "met, missed) as of now.")
+@_friendly
+def office_evaluate_sla() -> None:
+    from .domain.sla import evaluate_open
+
+    with _server_batch() as batch:
+        changed = evaluate_open(batch)
+    click.echo(f"{len(changed)} ticket(s) changed SLA state")

@@ -376,3 +376,43 @@ def evaluate_open(batch: "Batch", now: datetime | None = None) -> list[str]:
         batch.load("ticket", chunk)
         changed += [row_id for row_id in chunk if refresh(batch, row_id, now=now)]
     return changed
+
+
+# -- head office's list ------------------------------------------------------------------------
+
+#: the office's page of tickets: at most this many rows a page
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+_LISTED = ("id", "number", "status", "customer_id", "assignee_id", "zone", "urgency", "reported_at", "deadline",
+           "answer_deadline", "answered_at", "arrived_at_server", "logged_arrival_at", "sla_state", "answer_state")
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
+
+
+def office_page(conn: sa.Connection, state: str | None, page: int, per_page: int, now: datetime) -> dict:
+    """Tickets with an SLA state (one state, or all), oldest first: each with its deadlines,
+    its first arrival, how late it is (``late`` now, or ``missed`` by its arrival) or how
+    long is left (``on_time``, ``at_risk``)."""
+    table = entity_table("ticket")
+    where = [table.c.deleted.is_(False), table.c.sla_state.is_not(None)]
+    if state is not None:
+        where.append(table.c.sla_state == state)
+    total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+    query = (sa.select(*(table.c[name] for name in _LISTED)).where(*where).order_by(table.c.id)
+             .limit(per_page).offset((page - 1) * per_page))
+    tickets = []
+    for row in conn.execute(query).mappings():
+        values = dict(row)
+        due, first = parse_time(values["deadline"]), reached(values)
+        late = left = None
+        if due is not None and values["sla_state"] == "late":
+            late = _minutes(now - due)
+        elif due is not None and values["sla_state"] == "missed" and first is not None:
+            late = _minutes(first - due)
+        elif due is not None and values["sla_state"] in ("on_time", "at_risk"):
+            left = max(0, _minutes(due - now))
+        tickets.append({**{k: values[k] for k in _LISTED if k not in ("arrived_at_server", "logged_arrival_at")},
+                        "reached_at": _text(first), "late_minutes": late, "minutes_left": left})
+    return {"tickets": tickets, "page": page, "per_page": per_page, "total": total}
