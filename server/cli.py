@@ -283,6 +283,16 @@ def office_generate_visits(horizon_days: int) -> None:
     click.echo(f"{len(made)} visit(s) created")
 
 
+@office.command("mark-missed-visits", help="Mark missed the planned maintenance visits not done by their date.")
+@_friendly
+def office_mark_missed_visits() -> None:
+    from .domain.maintenance import mark_missed_visits
+
+    with _server_batch() as batch:
+        missed = mark_missed_visits(batch)
+    click.echo(f"{len(missed)} visit(s) marked missed")
+
+
 @office.command("escalate-complaints", help="Escalate open complaints past their deadline.")
 @_friendly
 def office_escalate() -> None:

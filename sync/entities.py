@@ -112,10 +112,9 @@ CONTRACT = Entity(
         _time("ends_on", OFFICE),
         #: response promised by the contract, in hours (far cities and other provinces)
         _f("response_hours", "real", owners=OFFICE),
-        #: the visit schedule (维护工作周期表): {"every_months": 1, "areas": [...]}
-        _f("visit_schedule", "json", owners=OFFICE),
         #: the commercial terms (prices, payment, penalties): not for the field; engineers
-        #: read coverage from the dates, the response hours and the schedule
+        #: read coverage from the dates and the response hours. The visit schedule
+        #: (维护工作周期表) is the contract's maintenance_plan: one source (client step 0012).
         _f("terms", owners=OFFICE, max_length=4000, readers=OFFICE),
     ),
     creators=OFFICE,

@@ -16,7 +16,7 @@ from .. import conflicts
 from ..apply import Batch, server_batch
 from ..domain.complaints import escalate_overdue
 from ..domain import sla
-from ..domain.maintenance import generate_visits
+from ..domain.maintenance import generate_visits, mark_missed_visits
 from ..params import whole_number
 from .common import authenticated, error_answers, json_response, services
 
@@ -176,6 +176,20 @@ def generate_maintenance_visits():
     with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
         made = generate_visits(batch, body["horizon_days"])
     return json_response({"ids": made})
+
+
+@blp.route("/maintenance/mark-missed", methods=["POST"])
+@blp.doc(operationId="markMissedVisits")
+@blp.response(200, IdsSchema)
+@error_answers(blp, 403)
+@authenticated
+def mark_missed_maintenance_visits():
+    """Mark missed every planned visit not done by its date (idempotent); returns the ones marked now."""
+    _office_only()
+    svc = services()
+    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
+        missed = mark_missed_visits(batch)
+    return json_response({"ids": missed})
 
 
 @blp.route("/complaints/escalate", methods=["POST"])

@@ -31,7 +31,7 @@ from sync.registry import Entity
 from sync.report import report_hash
 from sync.rules import Merge, Overwrite
 
-from . import parts, requisitions, sla
+from . import maintenance, parts, requisitions, sla
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -177,4 +177,5 @@ _EFFECTS = {
     "stock_movement": _movement,
     "requisition": _requisition,
     "work_log": sla.after_work_log,
+    "maintenance_visit": maintenance.after_visit,
 }
