@@ -83,9 +83,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
         if not row.values.get("category"):
             writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
                                                                            hlc.wall_of(mutation.hlc)))
-    if writes:
-        batch.system_write("ticket", row_id, writes)
-    sla.after_ticket(batch, row_id, merge, mutation)  # deadlines and SLA state
+    sla.after_ticket(batch, row_id, merge, mutation, writes)  # with deadlines and SLA state: one write
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
         _restale(batch, row_id)
 

@@ -311,12 +311,15 @@ def contract_hours(batch: "Batch", values: dict) -> float | None:
     return contract.values.get("response_hours") if contract is not None else None
 
 
-def after_ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
-    """A change to what the deadlines or the states are computed from: compute them again."""
+def after_ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation, writes: dict | None = None) -> None:
+    """A change to what the deadlines or the states are computed from: compute them again,
+    and write them with ``writes`` (the server's other writes to the ticket) at once."""
+    writes = dict(writes or {})
     if _INPUTS.isdisjoint(merge.writes):
+        if writes:
+            batch.system_write("ticket", row_id, writes)
         return
-    values = batch.states["ticket"][row_id].row.values
-    writes: dict = {}
+    values = {**batch.states["ticket"][row_id].row.values, **writes}
     made = datetime.fromtimestamp(hlc.wall_of(mutation.hlc) / 1000, timezone.utc)
     start = parse_time(values.get("reported_at")) or made
     if not _DEADLINE_INPUTS.isdisjoint(merge.writes) and "deadline" not in mutation.fields:
