@@ -22,6 +22,7 @@ from .api import sync as sync_api
 from .api.common import Services
 from .db import create_schema, is_sqlite, make_engine
 from .domain.config import from_mapping as domain_config
+from .domain.sla import calendar as sla_calendar
 from .schemas import ErrorSchema
 
 __all__ = ["create_app", "API_TITLE"]
@@ -79,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         config=domain_config(app.config.get("DOMAIN")),
         now_ms=app.config.get("CLOCK_MS") or hlc.now_ms,
     )
+    sla_calendar(app.extensions["fieldsync"].config)  # a wrong working calendar fails here, not in a push
     limits.init_app(app)
 
     api = FieldsyncApi(app)

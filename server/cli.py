@@ -254,11 +254,17 @@ def openapi_write(path: Path) -> None:
     click.echo(f"wrote {path}")
 
 
+@contextmanager
 def _server_batch():
+    """A server batch for one command; the database's connections are closed when it ends."""
     from .apply import server_batch
 
     services = _app().extensions["fieldsync"]
-    return server_batch(services.engine, services.registry, services.config, services.now_ms())
+    try:
+        with server_batch(services.engine, services.registry, services.config, services.now_ms()) as batch:
+            yield batch
+    finally:
+        services.engine.dispose()
 
 
 @main.group(help="Head office jobs, for a scheduler (cron) to run.")
@@ -277,6 +283,16 @@ def office_generate_visits(horizon_days: int) -> None:
     click.echo(f"{len(made)} visit(s) created")
 
 
+@office.command("mark-missed-visits", help="Mark missed the planned maintenance visits not done by their date.")
+@_friendly
+def office_mark_missed_visits() -> None:
+    from .domain.maintenance import mark_missed_visits
+
+    with _server_batch() as batch:
+        missed = mark_missed_visits(batch)
+    click.echo(f"{len(missed)} visit(s) marked missed")
+
+
 @office.command("escalate-complaints", help="Escalate open complaints past their deadline.")
 @_friendly
 def office_escalate() -> None:
@@ -285,3 +301,14 @@ def office_escalate() -> None:
     with _server_batch() as batch:
         overdue = escalate_overdue(batch)
     click.echo(f"{len(overdue)} complaint(s) escalated")
+
+
+@office.command("evaluate-sla", help="Re-evaluate the SLA state of every open ticket (on time, at risk, late, "
+                                     "met, missed) as of now.")
+@_friendly
+def office_evaluate_sla() -> None:
+    from .domain.sla import evaluate_open
+
+    with _server_batch() as batch:
+        changed = evaluate_open(batch)
+    click.echo(f"{len(changed)} ticket(s) changed SLA state")

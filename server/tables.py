@@ -76,6 +76,8 @@ sa.Index("complaint_number_unique", _ENTITY_TABLES["complaint"].c.number, unique
 
 # Parts reconciliation reads the movements of one kind: consumptions, write-offs.
 sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
+# Head office lists tickets by SLA state (server.domain.sla).
+sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
 
 
 def entity_table(name: str) -> sa.Table:

@@ -22,7 +22,7 @@ from .registry import (
 )
 
 __all__ = ["REGISTRY", "TICKET_STATUSES", "MOVEMENT_KINDS", "RETURN_STEPS", "REPORT_FIELDS", "CATEGORIES", "LEVELS",
-           "APPROVAL_STATUSES"]
+           "APPROVAL_STATUSES", "SLA_STATES"]
 
 OFFICE_AND_FIELD = OFFICE | FIELD
 DEPOT_AND_OFFICE = DEPOT | OFFICE
@@ -36,6 +36,8 @@ MOVEMENT_KINDS = (
     "receive", "issue", "consume", "old_part_collected", "old_part_received",
     "transfer", "stocktake_adjustment", "write_off", "supplier_claim",
 )
+#: a ticket's state against a deadline (server/domain/sla.py)
+SLA_STATES = ("on_time", "at_risk", "late", "met", "missed")
 RETURN_STEPS = ("expected", "collected", "received", "disposed")
 #: A paid, B contract, C free warranty, D internal work (004 §6)
 CATEGORIES = ("A", "B", "C", "D")
@@ -110,10 +112,9 @@ CONTRACT = Entity(
         _time("ends_on", OFFICE),
         #: response promised by the contract, in hours (far cities and other provinces)
         _f("response_hours", "real", owners=OFFICE),
-        #: the visit schedule (维护工作周期表): {"every_months": 1, "areas": [...]}
-        _f("visit_schedule", "json", owners=OFFICE),
         #: the commercial terms (prices, payment, penalties): not for the field; engineers
-        #: read coverage from the dates, the response hours and the schedule
+        #: read coverage from the dates and the response hours. The visit schedule
+        #: (维护工作周期表) is the contract's maintenance_plan: one source (client step 0012).
         _f("terms", owners=OFFICE, max_length=4000, readers=OFFICE),
     ),
     creators=OFFICE,
@@ -161,6 +162,17 @@ TICKET = Entity(
         #: why head office must look at this ticket (a cancel lost to field work, say)
         _f("needs_review", server_owned=True, max_length=1000),
         _time("closed_at", OFFICE),
+        # -- SLA state (client_schema step 0011), the server's: see server/domain/sla.py --
+        #: 000: every repair request answered within 24 h; answered: dispatched or taken up
+        _f("answer_deadline", "time", server_owned=True),
+        _f("answered_at", "time", server_owned=True),
+        #: ``arrived_at`` on the server's time line (less the pushing device's measured skew)
+        _f("arrived_at_server", "time", server_owned=True),
+        #: the earliest arrival in the ticket's work log, on the server's time line
+        _f("logged_arrival_at", "time", server_owned=True),
+        #: against ``deadline``, and against ``answer_deadline``
+        _f("sla_state", server_owned=True, max_length=20, choices=SLA_STATES),
+        _f("answer_state", server_owned=True, max_length=20, choices=SLA_STATES),
     ),
     rule="ticket",
     creators=OFFICE_AND_FIELD,

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
+import orjson
+from click.testing import CliRunner
 
+from server import create_app
+from server.auth import add_device, add_user
+from server.cli import main
+from server.db import make_engine
+from server.migrations import upgrade
 from server.domain.maintenance import add_months
 from server.tables import entity_table
-from tests.conftest import auth_header
+from sync.client import Replica
+from sync.transport import HttpTransport
+from tests.conftest import auth_header, http_client
 from tests.scenario import desk_opens_ticket
 
 CHECKLIST = [
@@ -110,3 +119,115 @@ def test_customer_rates_the_engineer_on_four_items_of_four_levels(people, replic
     desk.sync()
     assert rows(engine, "satisfaction_survey", id=survey)[0]["arrival_time"] == 2
     assert [p.code for p in desk.parked()] == ["invalid_value"] and desk.get("satisfaction_survey", bad) is None
+
+
+# -- one source for plans, and visits missed -------------------------------------------------
+
+
+def hospital_plan_visits(desk, wang_id: str, today: date) -> dict[str, str]:
+    """上海浦东某医院's monthly security-system inspection, with visits around today."""
+    customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
+    contract = desk.insert("contract", number="MC-浦东-2026", customer_id=customer, starts_on="2026-01-01")
+    plan = desk.insert("maintenance_plan", contract_id=contract, customer_id=customer, every_months=1,
+                       first_visit_on="2026-01-05", checklist=CHECKLIST, engineer_id=wang_id)
+    visits = {}
+    for name, days_ago, status in (("three_days_ago", 3, "planned"), ("today", 0, "planned"),
+                                   ("done_last_week", 7, "done"), ("started_yesterday", 1, "in_progress")):
+        visits[name] = desk.insert("maintenance_visit", plan_id=plan, contract_id=contract, customer_id=customer,
+                                   engineer_id=wang_id, status=status,
+                                   due_on=(today - timedelta(days=days_ago)).isoformat())
+    desk.sync()
+    return visits
+
+
+def test_missed_maintenance_visits_are_marked_by_the_command(people, replica_for, engine, database_url):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    beijing_today = datetime.now(timezone(timedelta(hours=8))).date()
+    visits = hospital_plan_visits(desk, people["wang"].user_id, beijing_today)
+    runner = CliRunner()
+    first = runner.invoke(main, ["office", "mark-missed-visits"], env={"DATABASE_URL": database_url})
+    assert first.exit_code == 0 and first.output.strip() == "1 visit(s) marked missed"
+    statuses = {name: rows(engine, "maintenance_visit", id=visit_id)[0]["status"] for name, visit_id in visits.items()}
+    assert statuses == {"three_days_ago": "missed", "today": "planned", "done_last_week": "done",
+                        "started_yesterday": "in_progress"}
+    again = runner.invoke(main, ["office", "mark-missed-visits"], env={"DATABASE_URL": database_url})
+    assert again.output.strip() == "0 visit(s) marked missed"
+    wang.sync()
+    assert wang.get("maintenance_visit", visits["three_days_ago"])["status"] == "missed"
+
+
+def test_a_visit_done_offline_on_its_date_and_synced_after_it_was_marked_missed_is_done(people, timeline, engine):
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
+    beijing = timezone(timedelta(hours=8))
+    today = datetime.fromtimestamp(timeline.now / 1000, beijing).date()
+    visits = hospital_plan_visits(desk, people["wang"].user_id, today)
+    wang.sync()
+    visit = visits["three_days_ago"]
+    # on its date, in the hospital's plant room without signal
+    wang.update("maintenance_visit", visit, status="done", summary="四个区域逐项检查，无故障",
+                visited_at=datetime.combine(today - timedelta(days=3), datetime.min.time(), beijing)
+                .replace(hour=10).isoformat())
+    timeline.advance(3_600_000)
+    answer = timeline.app.test_client().post("/v1/office/maintenance/mark-missed",
+                                             headers=auth_header(people["manager"]))
+    assert answer.status_code == 200 and answer.json["ids"] == [visit]
+    timeline.advance(3_600_000)
+    wang.sync()
+    stored = rows(engine, "maintenance_visit", id=visit)[0]
+    assert (stored["status"], stored["summary"]) == ("done", "四个区域逐项检查，无故障")
+    wang.sync()
+    assert wang.get("maintenance_visit", visit)["status"] == "done"
+    assert timeline.app.test_client().post("/v1/office/maintenance/mark-missed",
+                                           headers=auth_header(people["manager"])).json["ids"] == []
+
+
+def test_engineers_do_not_mark_visits_missed(client, people):
+    answer = client.post("/v1/office/maintenance/mark-missed", headers=auth_header(people["wang"]))
+    assert (answer.status_code, answer.json["code"]) == (403, "forbidden")
+
+
+def test_a_contracts_visit_schedule_becomes_its_maintenance_plan_on_upgrade(empty_database_url, tmp_path):
+    upgrade(empty_database_url, "0007_writeoff")
+    engine = make_engine(empty_database_url)
+    made = {"version": 1, "deleted": False, "clock": "{}", "created_at": datetime.now(timezone.utc),
+            "updated_at": datetime.now(timezone.utc)}
+    contract = sa.text("INSERT INTO contract (id, number, customer_id, starts_on, ends_on, visit_schedule, version, "
+                       "deleted, clock, created_at, updated_at) VALUES (:id, :number, 'c-浦东医院', '2026-01-01', "
+                       "'2026-12-31', :schedule, :version, :deleted, :clock, :created_at, :updated_at)")
+    areas = ["前端设备", "线缆与接地", "中心控制设备", "系统功能与指标"]
+    try:
+        with engine.begin() as conn:
+            conn.execute(contract, {"id": "k-monthly", "number": "MC-浦东-01",
+                                    "schedule": orjson.dumps({"every_months": 1, "areas": areas}).decode(), **made})
+            conn.execute(contract, {"id": "k-planned", "number": "MC-浦东-02",
+                                    "schedule": orjson.dumps({"every_months": 3, "areas": areas}).decode(), **made})
+            conn.execute(contract, {"id": "k-none", "number": "MC-浦东-03", "schedule": None, **made})
+            conn.execute(sa.text("INSERT INTO maintenance_plan (id, contract_id, every_months, version, deleted, clock, "
+                                 "created_at, updated_at) VALUES ('p-old', 'k-planned', 2, :version, :deleted, "
+                                 ":clock, :created_at, :updated_at)"), made)
+        upgrade(empty_database_url)
+        with engine.connect() as conn:
+            plans = {r["contract_id"]: dict(r) for r in conn.execute(sa.text(
+                "SELECT * FROM maintenance_plan")).mappings()}
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("contract")}
+        with engine.begin() as conn:
+            add_user(conn, "前台小李", "desk", user_id="u-desk")
+            _, token = add_device(conn, "u-desk", "前台电脑", device_id="d-desk")
+    finally:
+        engine.dispose()
+    assert "visit_schedule" not in columns
+    assert set(plans) == {"k-monthly", "k-planned"}
+    assert plans["k-planned"]["id"] == "p-old"  # the plan visits were made from stays the one source
+    monthly = plans["k-monthly"]
+    assert (monthly["customer_id"], monthly["every_months"], monthly["first_visit_on"], monthly["last_visit_on"]) == (
+        "c-浦东医院", 1, "2026-01-01", "2026-12-31")
+    assert orjson.loads(monthly["checklist"]) == [{"area": a, "item": a} for a in areas]
+    app = create_app({"DATABASE_URL": empty_database_url, "TESTING": True})
+    try:
+        desk = Replica(tmp_path / "desk.replica", "d-desk", HttpTransport(http_client(app), token))
+        desk.sync()  # the office's replica pulls the plan the migration made
+        pulled = desk.get("maintenance_plan", monthly["id"])
+        assert pulled["checklist"][0] == {"area": "前端设备", "item": "前端设备"}
+        desk.close()
+    finally:
+        app.extensions["fieldsync"].engine.dispose()

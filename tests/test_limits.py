@@ -31,12 +31,13 @@ def test_change_set_over_the_body_limit_gets_413_and_goes_through_cut_smaller(pe
     desk = Replica(tmp_path / "desk.replica", people["desk"].device_id, transport)
     for i in range(100):
         desk.insert("customer", name=f"customer {i}", address="12 Xinyuan Rd, Chaoyang District, Beijing " * 3)
-    huge = desk.insert("contract", number="MC-9", visit_schedule={"areas": ["front-end devices " * 20] * 60})
-    body = orjson.dumps({"mutations": [{"fields": desk.get("contract", huge)}]})
+    huge = desk.insert("maintenance_plan", every_months=1,
+                       checklist=[{"area": "front-end devices", "item": "cameras clean and focused " * 11}] * 80)
+    body = orjson.dumps({"mutations": [{"fields": desk.get("maintenance_plan", huge)}]})
     assert len(body) > 20_000
     report = desk.sync()
     assert report.rejected == 1 and [p.code for p in desk.parked()] == ["too_large"]
-    assert desk.pending() == 0 and count(engine, "customer") == 100 and count(engine, "contract") == 0
+    assert desk.pending() == 0 and count(engine, "customer") == 100 and count(engine, "maintenance_plan") == 0
     desk.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import orjson
 from flask import g, request
 from flask_smorest import Blueprint
@@ -13,11 +15,13 @@ from sync.errors import ConflictError, ForbiddenError, NotFoundError, RefusedWri
 from .. import conflicts
 from ..apply import Batch, server_batch
 from ..domain.complaints import escalate_overdue
-from ..domain.maintenance import generate_visits
+from ..domain import sla
+from ..domain.maintenance import generate_visits, mark_missed_visits
+from ..params import whole_number
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("office", __name__, url_prefix="/v1/office",
-                description="Head office: conflicts, maintenance visits, complaint escalation")
+                description="Head office: conflicts, SLA state, maintenance visits, complaint escalation")
 
 _OFFICE = {"desk", "manager"}
 
@@ -174,6 +178,20 @@ def generate_maintenance_visits():
     return json_response({"ids": made})
 
 
+@blp.route("/maintenance/mark-missed", methods=["POST"])
+@blp.doc(operationId="markMissedVisits")
+@blp.response(200, IdsSchema)
+@error_answers(blp, 403)
+@authenticated
+def mark_missed_maintenance_visits():
+    """Mark missed every planned visit not done by its date (idempotent); returns the ones marked now."""
+    _office_only()
+    svc = services()
+    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
+        missed = mark_missed_visits(batch)
+    return json_response({"ids": missed})
+
+
 @blp.route("/complaints/escalate", methods=["POST"])
 @blp.doc(operationId="escalateComplaints")
 @blp.response(200, IdsSchema)
@@ -186,3 +204,81 @@ def escalate_complaints():
     with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
         overdue = escalate_overdue(batch)
     return json_response({"ids": overdue})
+
+
+class SlaTicketSchema(Schema):
+    id = fields.String(required=True)
+    number = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    customer_id = fields.String(allow_none=True)
+    assignee_id = fields.String(allow_none=True)
+    zone = fields.String(allow_none=True)
+    urgency = fields.String(allow_none=True)
+    reported_at = fields.String(allow_none=True)
+    deadline = fields.String(allow_none=True, metadata={"description": "reach the site by"})
+    answer_deadline = fields.String(allow_none=True, metadata={"description": "answer the request by (000: 24 h)"})
+    answered_at = fields.String(allow_none=True)
+    reached_at = fields.String(allow_none=True, metadata={"description": "the first arrival, on the server's time "
+                                                                         "line (device time less measured skew)"})
+    sla_state = fields.String(required=True, validate=validate.OneOf(sla.STATES))
+    answer_state = fields.String(allow_none=True)
+    late_minutes = fields.Integer(allow_none=True, metadata={"description": "late: minutes past the deadline now; "
+                                                                            "missed: minutes the arrival came after it"})
+    minutes_left = fields.Integer(allow_none=True, metadata={"description": "on_time, at_risk: minutes to the deadline"})
+
+
+class SlaListSchema(Schema):
+    tickets = fields.List(fields.Nested(SlaTicketSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "tickets in this state (or all with one)"})
+
+
+_MAX_PAGE_NUMBER = 1_000_000
+_SLA_PARAMS = [
+    {"name": "state", "in": "query", "required": False, "schema": {"type": "string", "enum": list(sla.STATES)},
+     "description": "only the tickets in this state"},
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": _MAX_PAGE_NUMBER, "default": 1}},
+    {"name": "per_page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": sla.MAX_PAGE_SIZE, "default": sla.DEFAULT_PAGE_SIZE}},
+]
+
+
+@blp.route("/sla", methods=["GET"])
+@blp.doc(operationId="listSla", parameters=_SLA_PARAMS)
+@blp.response(200, SlaListSchema)
+@error_answers(blp, 403, 422)
+@authenticated
+def list_sla():
+    """Tickets by SLA state, a page at a time, oldest first: deadlines, first arrival, how late."""
+    _office_only()
+    args = request.args
+    unknown = sorted(set(args) - {p["name"] for p in _SLA_PARAMS})
+    if unknown:
+        raise ValidationError(f"the SLA list has no parameter {unknown[0][:40]!r}", field=unknown[0][:40],
+                              details={"allowed": [p["name"] for p in _SLA_PARAMS]})
+    state = args.get("state")
+    if state is not None and state not in sla.STATES:
+        raise ValidationError(f"state is one of {', '.join(sla.STATES)}", field="state",
+                              details={"allowed": list(sla.STATES)})
+    page = whole_number(args.get("page"), "page", 1, _MAX_PAGE_NUMBER) or 1
+    per_page = whole_number(args.get("per_page"), "per_page", 1, sla.MAX_PAGE_SIZE) or sla.DEFAULT_PAGE_SIZE
+    svc = services()
+    now = datetime.fromtimestamp(svc.now_ms() / 1000, timezone.utc)
+    with svc.engine.connect() as conn:
+        return json_response(sla.office_page(conn, state, page, per_page, now))
+
+
+@blp.route("/sla/evaluate", methods=["POST"])
+@blp.doc(operationId="evaluateSla")
+@blp.response(200, IdsSchema)
+@error_answers(blp, 403)
+@authenticated
+def evaluate_sla():
+    """Re-evaluate the SLA state of every open ticket as of now; returns the tickets whose state changed."""
+    _office_only()
+    svc = services()
+    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
+        changed = sla.evaluate_open(batch)
+    return json_response({"ids": changed})

@@ -25,6 +25,9 @@ def _default_sla() -> dict[str, dict[str, float]]:
         "ring2": {"emergency": 3, "normal": 6},
         "ring3": {"emergency": 4, "normal": 7},
         "nearby": {"emergency": 6, "normal": 24},
+        # 004 §19: city jobs within 6 working hours, suburbs 7 (see working_hour_zones)
+        "city": {"emergency": 6, "normal": 6},
+        "suburb": {"emergency": 7, "normal": 7},
     }
 
 
@@ -62,6 +65,20 @@ class DomainConfig:
     #: the roles that approve and pay, by entity (requisition, expense_claim, charge);
     #: an entity not named: DEFAULT_APPROVERS. Nobody decides on what they claim or wrote.
     approvers: Mapping[str, Any] = field(default_factory=dict)
+    # -- response deadlines and SLA state (server.domain.sla) --
+    #: zones whose response hours are working hours on the calendar below (004 §19)
+    working_hour_zones: tuple[str, ...] = ("city", "suburb")
+    #: the working calendar in local time: ISO weekdays (1 Monday … 7 Sunday) and the
+    #: working day's hours ("HH:MM", start before end)
+    working_days: tuple[int, ...] = (1, 2, 3, 4, 5)
+    working_day_hours: tuple[str, str] = ("09:00", "17:00")
+    #: working days off (法定节假日) and rest days worked (调休上班), ISO dates
+    holidays: tuple[str, ...] = ()
+    extra_working_days: tuple[str, ...] = ()
+    #: 000: every repair request is answered within this many hours (calendar hours)
+    answer_within_hours: float = 24
+    #: an open ticket is at risk when less than this fraction of its window is left
+    sla_at_risk_fraction: float = 0.25
     _approvers: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:

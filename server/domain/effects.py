@@ -3,7 +3,8 @@
 * a new ticket gets its number (``TYYMM-NNNNN``, the month it was made on the device), its service category when the desk
   left it open (C within the equipment's warranty, B under an active contract, else A;
   the engineer re-checks it on site), and, unless the desk set one, its response
-  deadline from zone × urgency × contract; a change to any of those moves it;
+  deadline from zone × urgency × contract; a change to any of those moves it, and its
+  SLA state follows its arrivals (:mod:`.sla`, a logged arrival too);
 * a new complaint gets its number (``CYYMM-NNN``, likewise) and its deadline (13 days, 17 abroad);
 * field work pushed by an engineer on a ticket the desk meanwhile gave to another is
   kept, and a ``reassignment`` conflict record tells the desk;
@@ -31,14 +32,13 @@ from sync.registry import Entity
 from sync.report import report_hash
 from sync.rules import Merge, Overwrite
 
-from . import parts, requisitions, signoff, sla
+from . import maintenance, parts, requisitions, signoff, sla
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
 
 __all__ = ["after_change"]
 
-_DEADLINE_INPUTS = frozenset({"zone", "urgency", "contract_id", "reported_at"})
 _REPORT_FIELDS = frozenset(REPORT_FIELDS)
 
 
@@ -91,14 +91,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
         if not row.values.get("category"):
             writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
                                                                            hlc.wall_of(mutation.hlc)))
-    if not _DEADLINE_INPUTS.isdisjoint(merge.writes) and "deadline" not in mutation.fields:
-        contract = batch.lookup("contract", row.values.get("contract_id") or "")
-        start = _parse_time(row.values.get("reported_at"), hlc.wall_of(mutation.hlc))
-        due = sla.deadline(batch.config, start, row.values.get("zone"), row.values.get("urgency"),
-                           contract.values.get("response_hours") if contract else None)
-        writes["deadline"] = due.isoformat()
-    if writes:
-        batch.system_write("ticket", row_id, writes)
+    sla.after_ticket(batch, row_id, merge, mutation, writes)  # with deadlines and SLA state: one write
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
         _restale(batch, row_id, mutation)
 
@@ -193,4 +186,6 @@ _EFFECTS = {
     "signature": _signature,
     "stock_movement": _movement,
     "requisition": _requisition,
+    "work_log": sla.after_work_log,
+    "maintenance_visit": maintenance.after_visit,
 }

@@ -1,7 +1,8 @@
 """Preventive maintenance: a contract's plan generates visits, each with its checklist.
 
 002 §4.3.1: engineers inspect on the schedule, "point by point, unit by unit, item by
-item, recording while checking". So each visit gets one ``inspection_item`` row per
+item, recording while checking". A contract's visit schedule (维护工作周期表) is its plan:
+one source, not two (migration 0010_visit_schedule_plans). So each visit gets one ``inspection_item`` row per
 item of the plan's checklist — filled one by one on site, offline, each merging on its
 own — and a fault found becomes a ticket (``ticket.source_visit_id``).
 """
@@ -21,7 +22,10 @@ from ..tables import entity_table
 if TYPE_CHECKING:
     from ..apply import Batch
 
-__all__ = ["generate_visits", "add_months"]
+__all__ = ["generate_visits", "add_months", "mark_missed_visits", "after_visit", "MISSABLE"]
+
+#: a visit in these statuses whose due date has passed was not done by its date
+MISSABLE = ("planned",)
 
 
 def add_months(day: date, months: int) -> date:
@@ -89,3 +93,31 @@ def generate_visits(batch: "Batch", horizon_days: int = 31, today: date | None =
 def _checklist(raw) -> list[dict]:
     items = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
     return [i for i in (items or []) if isinstance(i, dict)]
+
+
+def _local_today(batch: "Batch") -> date:
+    offset = timezone(timedelta(hours=batch.config.local_utc_offset_hours))
+    return datetime.fromtimestamp(batch.now_ms / 1000, offset).date()
+
+
+def mark_missed_visits(batch: "Batch", today: date | None = None) -> list[str]:
+    """Mark ``missed`` every planned visit not done by its date (its due day, local time,
+    is over and no visit was recorded); return their ids. Idempotent."""
+    today = today or _local_today(batch)
+    visits = entity_table("maintenance_visit")
+    query = (sa.select(visits.c.id, visits.c.due_on)
+             .where(visits.c.deleted.is_(False), visits.c.visited_at.is_(None), visits.c.due_on.is_not(None),
+                    sa.or_(visits.c.status.is_(None), visits.c.status.in_(MISSABLE)))
+             .order_by(visits.c.id))
+    missed = [row_id for row_id, due_on in batch.conn.execute(query) if str(due_on)[:10] < today.isoformat()]
+    for row_id in missed:
+        batch.system_write("maintenance_visit", row_id, {"status": "missed"})
+    return missed
+
+
+def after_visit(batch: "Batch", row_id: str, merge, mutation) -> None:
+    """A visit recorded on site (``visited_at``) is done, even when the record reaches the
+    server after the visit was marked missed: the engineer was there, offline."""
+    values = batch.states["maintenance_visit"][row_id].row.values
+    if values.get("status") == "missed" and values.get("visited_at"):
+        batch.system_write("maintenance_visit", row_id, {"status": "done"})

@@ -3,7 +3,7 @@
 The month's counter row is locked while a push hands out its numbers
 (server/domain/numbering.py); these indexes refuse a duplicate whatever hands it out.
 
-Revision ID: 0002_unique_numbers
+Revision ID: 0008_unique_numbers
 Revises: 0007_writeoff
 Create Date: 2026-12-01
 """
