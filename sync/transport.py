@@ -42,6 +42,11 @@ class HttpTransport:
     def connect(cls, base_url: str, token: str, **kw: Any) -> "HttpTransport":
         return cls(httpx.Client(base_url=base_url, timeout=30.0), token, **kw)
 
+    def me(self) -> dict:
+        """Who this token is (person, device id, depot), the server's time, the versions it
+        speaks and the limits in force (``GET /v1/me``)."""
+        return self._request("GET", "/v1/me")
+
     def push(self, changeset: dict) -> dict:
         return self._request("POST", "/v1/sync/push", content=orjson.dumps(changeset))
 
