@@ -72,6 +72,10 @@ class HttpTransport:
     def blob_status(self, sha256: str) -> dict:
         return self._request("GET", f"/v1/blobs/{sha256}/status")
 
+    def drop_blob_upload(self, sha256: str) -> None:
+        """Drop this device's upload of the blob in progress, to send it again from byte 0."""
+        self._send("DELETE", f"/v1/blobs/{sha256}/upload")
+
     def get_blob(self, sha256: str) -> bytes:
         return self._send("GET", f"/v1/blobs/{sha256}").content
 

@@ -164,7 +164,17 @@ def test_a_signature_whose_hash_matches_no_format_is_stale_from_arrival_and_says
     assert server_row(engine, "signature", bad)["report_format"] == REPORT_FORMAT
     page = client.get("/v1/sync/pull?limit=5000", headers=auth_header(people["wang"])).json
     stale = {c["id"]: c["data"]["stale"] for c in page["changes"] if c["entity"] == "signature"}
-    assert stale == {good: False, bad: True}
+    assert stale == {good: False, bad: True} and all(type(v) is bool for v in stale.values())  # not 0, 1 or null
+    row = client.get(f"/v1/sync/rows/signature/{good}", headers=auth_header(people["desk"])).json
+    assert row["data"]["stale"] is False
+    answer = wang.transport.push({
+        "changeset_id": new_id(), "device_id": people["wang"].device_id, "schema_version": 1,
+        "mutations": [{"mutation_id": new_id(), "entity": "signature", "id": good, "op": "update",
+                       "fields": {"signer_name": "刘先生 (改)"}, "hlc": hlc.format_hlc(hlc.now_ms(), 0, "d-wang"),
+                       "base_version": 2}]})
+    [refused] = answer["results"]
+    assert (refused["code"], refused["server_row"]["data"]["stale"]) == ("signature_immutable", False)
+    assert type(refused["server_row"]["data"]["stale"]) is bool
 
 
 def test_signatures_stored_before_the_upgrade_are_format_1_and_not_stale_in_their_rows_and_in_the_log(
