@@ -5,9 +5,10 @@ name, so a signature can never point at an image other than the one captured.
 
 An upload in progress belongs to the device that started it: each device has its own
 upload of a blob (``blob_uploads``), with its pieces kept as they came
-(``blob_pieces``). Each piece must start where the device's upload stands; a piece at 0
-starts it again. No device can reset, extend or complete another's upload, and nothing
-about another device's upload shows in an answer. The piece that completes an upload is
+(``blob_pieces``). Each piece must start where the device's upload stands — a piece at
+0 too, once the upload holds bytes — and the owner starts again only by dropping its
+upload (``DELETE /v1/blobs/<sha256>/upload``). No device can reset, extend or complete
+another's upload, and nothing about another device's upload shows in an answer. The piece that completes an upload is
 checked against the name and the blob moves to ``blobs``; the device becomes one of its
 holders (``blob_holders``), which may read it back and whose quota it counts against.
 
@@ -96,36 +97,56 @@ def put(conn: sa.Connection, sha256: str, data: bytes, content_type: str, device
     as a new one would and its answers are the same. Raises ``PayloadTooLargeError``
     (over ``limits.max_bytes``), ``QuotaExceededError`` (the device's blobs and uploads
     would pass ``limits.quota_bytes``), ``ConflictError`` (the piece does not start where
-    the device's upload stands; ``details.received`` says where) and
-    ``HashMismatchError`` (the bytes do not hash to the name: :func:`drop_upload` it).
+    the device's upload stands, or names another total; ``details.received`` and
+    ``details.total`` say where it stands) and ``HashMismatchError`` (the bytes do not
+    hash to the name: :func:`drop_upload` it).
+
+    A piece is taken only where the upload stands: a piece at 0 while the upload holds
+    bytes is refused like any other misplaced piece, never a silent restart (a first
+    piece sent again late would throw away what the server held). The owner starts
+    again by dropping its upload (:func:`drop_upload`, ``DELETE …/upload``).
     """
+    upload = upload_of(conn, sha256, device_id)
     if start is None:
-        start, total = 0, len(data)
+        return _whole(conn, sha256, data, content_type, device_id, now, limits, upload)
     if total > limits.max_bytes:
         raise PayloadTooLargeError(f"a blob holds at most {limits.max_bytes} bytes, not {total}",
                                    details={"limit": limits.max_bytes})
-    upload = upload_of(conn, sha256, device_id)
-    if start == 0:
-        drop_upload(conn, sha256, device_id)  # the owner starts again
-        _check_quota(conn, sha256, device_id, total, limits)
-        received = 0
-    elif upload is None or start != upload.received or total != upload.total:
-        held = upload.received if upload else 0
+    held = upload.received if upload else 0
+    if start != held or (upload is not None and total != upload.total):
         raise ConflictError("this piece does not start where this device's upload stands",
                             details={"received": held, "total": upload.total if upload else None})
+    if upload is None:  # the first piece: the upload's size and type are set now
+        _check_quota(conn, sha256, device_id, total, limits)
+        received = 0
     else:
         received, content_type = upload.received, upload.content_type
     received += len(data)
     if received < total:
         conn.execute(blob_pieces.insert().values(sha256=sha256, device_id=device_id, start=start, data=data))
         values = dict(total=total, received=received, content_type=content_type, updated_at=now)
-        if start == 0:
+        if upload is None:
             conn.execute(blob_uploads.insert().values(sha256=sha256, device_id=device_id, **values))
         else:
             conn.execute(blob_uploads.update().where(blob_uploads.c.sha256 == sha256,
                                                      blob_uploads.c.device_id == device_id).values(**values))
         return UploadState(sha256, received, total, False, content_type)
-    body = _pieces(conn, sha256, device_id) + data
+    return _complete(conn, sha256, _pieces(conn, sha256, device_id) + data, content_type, device_id, now)
+
+
+def _whole(conn: sa.Connection, sha256: str, data: bytes, content_type: str, device_id: str, now: datetime,
+           limits: BlobLimits, upload: UploadState | None) -> UploadState:
+    """A blob in one body: it stands alone, whatever the device's upload in pieces holds,
+    and replaces it once it is stored (the quota counts the blob once, not twice)."""
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLargeError(f"a blob holds at most {limits.max_bytes} bytes, not {len(data)}",
+                                   details={"limit": limits.max_bytes})
+    _check_quota(conn, sha256, device_id, len(data), limits, upload.total if upload else 0)
+    return _complete(conn, sha256, data, content_type, device_id, now)
+
+
+def _complete(conn: sa.Connection, sha256: str, body: bytes, content_type: str, device_id: str,
+              now: datetime) -> UploadState:
     if hashlib.sha256(body).hexdigest() != sha256:
         raise HashMismatchError("the bytes do not hash to the blob's name: upload it again from the start",
                                 field="sha256")
@@ -149,8 +170,10 @@ def _insert_new(conn: sa.Connection, table: sa.Table, **values) -> None:
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
-def _check_quota(conn: sa.Connection, sha256: str, device_id: str, total: int, limits: BlobLimits) -> None:
-    used = used_bytes(conn, device_id)
+def _check_quota(conn: sa.Connection, sha256: str, device_id: str, total: int, limits: BlobLimits,
+                 replaced: int = 0) -> None:
+    """``replaced``: what of ``used`` the new bytes take the place of (an upload of the same blob)."""
+    used = used_bytes(conn, device_id) - replaced
     if used + total > limits.quota_bytes:
         raise QuotaExceededError(
             f"this device's images would take {used + total} bytes, over its quota of {limits.quota_bytes}",

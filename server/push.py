@@ -1,7 +1,10 @@
 """Applying a pushed change-set: one transaction, exactly once.
 
 1. claim the log (serialises appends, see :mod:`server.changelog`);
-2. a change-set id already recorded is answered from its record, and nothing changes;
+2. a change-set id already recorded is answered from its record, and nothing changes —
+   when it names the same mutations; an id answered for other mutations is refused
+   (409 ``changeset_reused``). A change-set refused whole (422, 413) is never recorded:
+   its id may be sent again, with the named mutation taken out;
 3. measure the device's clock from the change-set's sending time (:mod:`server.clocks`)
    and load every row the change-set touches, one query per entity;
 4. apply each mutation in order (:class:`server.apply.Batch`): a refusal rejects that
@@ -21,7 +24,7 @@ import sqlalchemy as sa
 
 from sync import gcpause
 from sync.changeset import parse_changeset
-from sync.errors import ForbiddenError
+from sync.errors import ChangesetReusedError, ForbiddenError
 from sync.registry import Registry
 
 from . import changelog, driver
@@ -45,6 +48,10 @@ def apply_push(engine: sa.Engine, registry: Registry, caller: Caller, payload: A
             if device_id != caller.device_id:
                 raise ForbiddenError("this change-set id belongs to another device", field="changeset_id")
             answer = orjson.loads(response)
+            if {r["mutation_id"] for r in answer["results"]} != {m.mutation_id for m in changeset.mutations}:
+                raise ChangesetReusedError(
+                    "this change-set id was answered for other mutations: an id names one change-set; "
+                    "send these under a new id", field="changeset_id")
             answer["replayed"] = True
             return answer
         batch = Batch(conn, registry, config or DomainConfig(), now_ms)

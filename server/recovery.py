@@ -87,6 +87,10 @@ class _InProcess:
                                       blobs.check_name(sha256), data, content_type, now, self.limits, start, total)
         return state.to_dict()
 
+    def drop_blob_upload(self, sha256: str) -> None:
+        with self.engine.begin() as conn:
+            blobs.drop_upload(conn, blobs.check_name(sha256), self.caller.device_id)
+
     @property
     def _user(self) -> dict:
         """The device's owner as the blob rules read a person."""

@@ -82,8 +82,10 @@ class BlobUploads:
                 state = self.transport.put_blob(sha256, piece, content_type, start=offset, total=len(data))
             except ConflictError as exc:
                 held = int(exc.details.get("received") or 0)
-                # refused where the server stands too (another total): start the upload again
-                state = {"received": held if held != offset else 0, "complete": False}
+                if held == offset:  # refused where the server stands: its upload has another total
+                    self.transport.drop_blob_upload(sha256)
+                    held = 0
+                state = {"received": held, "complete": False}
             offset = int(state.get("received") or 0)
 
     def _park_blob(self, sha256: str, code: str, message: str) -> None:

@@ -56,6 +56,8 @@ class Transport(Protocol):
     def put_blob(self, sha256: str, data: bytes, content_type: str = ..., start: int | None = None,
                  total: int | None = None) -> dict: ...
 
+    def drop_blob_upload(self, sha256: str) -> None: ...
+
 
 class Replica(Push, Pull, BlobUploads, ParkedWork):
     def __init__(

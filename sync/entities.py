@@ -335,8 +335,13 @@ SIGNATURE = Entity(
         _time("signed_at"),
         #: SHA-256 of the canonical service report it signs (sync/report.py)
         _f("report_hash", max_length=64),
-        #: the report changed after signing: a new signature is needed (this one is kept)
+        #: the report changed after signing: a new signature is needed (this one is kept);
+        #: false or true, written by the server when the signature arrives
         _f("stale", "boolean", server_owned=True),
+        # -- added with canonical reports by RFC 8785 (client_schema step 0011) --
+        #: how ``report_hash`` was computed (sync/report.py): 2, RFC 8785; 1 only on
+        #: signatures made before format 2. Left out, the server writes the one that matches.
+        _f("report_format", "integer", choices=(1, 2)),
     ),
     rule="signature",
     creators=FIELD | OFFICE,

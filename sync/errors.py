@@ -19,6 +19,7 @@ __all__ = [
     "NotFoundError",
     "ResyncRequiredError",
     "ConflictError",
+    "ChangesetReusedError",
     "RateLimitedError",
     "TransportError",
     "SchemaVersionError",
@@ -134,6 +135,12 @@ class ConflictError(SyncError):
     status = 409
 
 
+class ChangesetReusedError(ConflictError):
+    """A change-set id the server answered for other mutations: an id names one change-set."""
+
+    code = "changeset_reused"
+
+
 class ResyncRequiredError(SyncError):
     """The pull cursor is older than what the server's log still holds."""
 
@@ -165,7 +172,7 @@ _BY_CODE = {
     for cls in (
         ValidationError, UnknownEntityError, RefusedWriteError, SchemaVersionError, InvalidRangeError,
         InvalidContentTypeError, HashMismatchError, PayloadTooLargeError, AuthError, DeviceRevokedError, ForbiddenError,
-        NotFoundError, ConflictError, ResyncRequiredError, RateLimitedError, QuotaExceededError, TransportError,
+        NotFoundError, ConflictError, ChangesetReusedError, ResyncRequiredError, RateLimitedError, QuotaExceededError, TransportError,
     )
 }
 

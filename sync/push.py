@@ -16,7 +16,7 @@ import orjson
 
 from . import hlc
 from .changeset import SCHEMA_VERSION, ChangeSet, Mutation
-from .errors import PayloadTooLargeError, SyncError, ValidationError
+from .errors import ChangesetReusedError, PayloadTooLargeError, SyncError, ValidationError
 from .ids import new_id
 from .outcomes import SyncReport, utc_now
 from .transaction import Quiet
@@ -45,6 +45,12 @@ class Push:
             except PayloadTooLargeError as exc:
                 size = self._recut(changeset, exc, report)
                 continue
+            except ChangesetReusedError:
+                # the id was answered for another set of these rows (a replica restored from
+                # an old copy): send them under a new one; a merge applied twice changes nothing
+                with self._transaction():
+                    self._release(changeset)
+                continue
             self._acknowledge(changeset, answer, report)
         return report
 
@@ -68,9 +74,14 @@ class Push:
             if len(changeset.mutations) == 1:
                 self._park_unread(changeset.mutations[0], exc)
                 report.rejected += 1
-            self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
-            self._set_state("inflight_changeset", None)
+            self._release(changeset)
         return self.batch_size if len(changeset.mutations) == 1 else len(changeset.mutations) // 2
+
+    def _release(self, changeset: ChangeSet) -> None:
+        """Take the change-set's id off its outbox rows (in the caller's transaction): they
+        go again under a new one."""
+        self.db.execute("UPDATE _outbox SET changeset_id = NULL WHERE changeset_id = ?", (changeset.changeset_id,))
+        self._set_state("inflight_changeset", None)
 
     def _next_changeset(self, size: int) -> ChangeSet | None:
         with self._transaction():

@@ -42,6 +42,11 @@ class HttpTransport:
     def connect(cls, base_url: str, token: str, **kw: Any) -> "HttpTransport":
         return cls(httpx.Client(base_url=base_url, timeout=30.0), token, **kw)
 
+    def me(self) -> dict:
+        """Who this token is (person, device id, depot), the server's time, the versions it
+        speaks and the limits in force (``GET /v1/me``)."""
+        return self._request("GET", "/v1/me")
+
     def push(self, changeset: dict) -> dict:
         return self._request("POST", "/v1/sync/push", content=orjson.dumps(changeset))
 
@@ -66,6 +71,10 @@ class HttpTransport:
 
     def blob_status(self, sha256: str) -> dict:
         return self._request("GET", f"/v1/blobs/{sha256}/status")
+
+    def drop_blob_upload(self, sha256: str) -> None:
+        """Drop this device's upload of the blob in progress, to send it again from byte 0."""
+        self._send("DELETE", f"/v1/blobs/{sha256}/upload")
 
     def get_blob(self, sha256: str) -> bytes:
         return self._send("GET", f"/v1/blobs/{sha256}").content

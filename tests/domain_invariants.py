@@ -107,14 +107,15 @@ def every_replica_stock_adds_up(world: World) -> None:
 # -- signatures ----------------------------------------------------------------------------
 
 
-def _report_hash_now(server: ServerState, ticket_id: str) -> str | None:
-    """The canonical report of a live ticket as the server holds it, hashed here."""
+def _report_hash_now(server: ServerState, ticket_id: str, report_format: int) -> str | None:
+    """The canonical report of a live ticket as the server holds it, hashed here in the
+    report format the signature was made in."""
     ticket = server.live("ticket").get(ticket_id)
     if ticket is None:
         return None
     consumed = [m for m in server.live("stock_movement").values()
                 if m.get("ticket_id") == ticket_id and m.get("kind") == "consume"]
-    return report_hash(ticket_id, ticket, consumed)
+    return report_hash(ticket_id, ticket, consumed, report_format)
 
 
 def signatures_stay_as_signed(world: World) -> None:
@@ -136,7 +137,9 @@ def signatures_stay_as_signed(world: World) -> None:
         if signing.fields["report_hash"] != signing.report_hash:
             problems.append(f"signature {sig_id} names report {signing.fields['report_hash']}, but the customer "
                             f"saw report {signing.report_hash}")
-        current = _report_hash_now(world.server, data["ticket_id"])
+        if not isinstance(data.get("stale"), bool):
+            problems.append(f"signature {sig_id}'s stale is {data.get('stale')!r}, not false or true")
+        current = _report_hash_now(world.server, data["ticket_id"], data.get("report_format") or 1)
         if not data.get("stale") and current is not None and current != data.get("report_hash"):
             problems.append(f"signature {sig_id} signed report {data.get('report_hash')}; ticket {data['ticket_id']}'s "
                             f"report is now {current}, and the signature is not marked stale")

@@ -97,8 +97,9 @@ def test_an_upload_in_progress_cannot_be_reset_or_extended_by_another_device(peo
     reset = put(chen, 0, 99_999, body="陈工的另一张照片".encode().ljust(100_000, b"\0"))
     assert (reset.status_code, reset.json["received"]) == (200, 100_000)  # his own upload, not Wang's
     assert client.get(f"/v1/blobs/{sha}/status", headers=auth_header(wang)).json["received"] == 100_000
-    # only the owner starts his upload again from 0
-    assert put(wang, 0, 99_999).json["received"] == 100_000
+    # a piece at 0 does not start Wang's upload again: it stands at 100,000
+    again = put(wang, 0, 99_999)
+    assert (again.status_code, again.json["code"], again.json["details"]["received"]) == (409, "conflict", 100_000)
     done = put(wang, 100_000, 299_999)
     assert (done.status_code, done.json["complete"]) == (201, True)  # Chen's bytes never got into it
     assert answer(client, wang, f"/v1/blobs/{sha}") == (200, data)

@@ -82,7 +82,8 @@ _SHA_PARAM = {"name": "sha256", "in": "path", "required": True,
 @blp.response(200, UploadStateSchema, description="already stored and readable, or a piece taken")
 @blp.alt_response(201, schema=UploadStateSchema, description="this upload completed the blob")
 @error_answers(blp, described={
-    409: "the piece does not start where this device's upload stands (details.received)",
+    409: "the piece does not start where this device's upload stands, a piece at 0 included, or names another "
+         "total (details.received, details.total)",
     413: "over the blob size limit (details.limit), or a piece over the request body limit",
     422: "bad name (invalid), Content-Range (invalid_range) or Content-Type (invalid_content_type); "
          "bytes that do not hash to the name (hash_mismatch: the upload is dropped)",
@@ -98,6 +99,20 @@ def put_blob(sha256: str):
     state, completed = blob_access.upload(services().engine, services().registry, g.user, g.device["id"], sha256,
                                           data, content_type, now, _limits(), start, total)
     return json_response(state.to_dict(), 201 if completed else 200)
+
+
+@blp.route("/<sha256>/upload", methods=["DELETE"])
+@blp.doc(operationId="dropBlobUpload", parameters=[_SHA_PARAM])
+@blp.response(204, description="this device has no upload of the blob in progress now (had one or not)")
+@error_answers(blp, described={422: "bad name"})
+@authenticated
+def drop_blob_upload(sha256: str):
+    """Start this device's upload of the blob again: drop what its upload in progress holds
+    (a piece at 0 never does). Another device's upload and a stored blob stay as they are."""
+    blobs.check_name(sha256)
+    with services().engine.begin() as conn:
+        blobs.drop_upload(conn, sha256, g.device["id"])
+    return Response(status=204)
 
 
 @blp.route("/<sha256>/status", methods=["GET"])

@@ -26,7 +26,8 @@ blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set
     requestBody={"required": True, "content": {"application/json": {"schema": ChangeSetSchema}}},
 )
 @blp.response(200, PushAnswerSchema)
-@error_answers(blp, 403, 413, 422)
+@error_answers(blp, 403, 413, 422, described={
+    409: "changeset_reused: the id was answered for other mutations (send them under a new id)"})
 @authenticated
 def push():
     """Apply a change-set once; a retry with the same changeset_id gets the first answer."""

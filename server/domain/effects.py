@@ -29,7 +29,7 @@ from sync import hlc
 from sync.changeset import Mutation
 from sync.entities import REPORT_FIELDS
 from sync.registry import Entity
-from sync.report import report_hash
+from sync.report import REPORT_FORMAT, REPORT_FORMATS, report_hash
 from sync.rules import Merge, Overwrite
 
 from . import maintenance, parts, requisitions, signoff, sla
@@ -124,23 +124,30 @@ def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     batch.system_write("complaint", row_id, writes)
 
 
-def current_report_hash(batch: "Batch", ticket_id: str) -> str | None:
+def current_report_hash(batch: "Batch", ticket_id: str, report_format: int = REPORT_FORMAT) -> str | None:
     ticket = batch.lookup("ticket", ticket_id)
     if ticket is None:
         return None
     consumed = [m.values for m in batch.find("stock_movement", "ticket_id", ticket_id).values()
                 if m.values.get("kind") == "consume"]
-    return report_hash(ticket_id, ticket.values, consumed)
+    return report_hash(ticket_id, ticket.values, consumed, report_format)
 
 
 def _restale(batch: "Batch", ticket_id: str, mutation: Mutation) -> None:
-    """Mark the ticket's signatures that no longer match its report stale; a ticket left
-    without a current one is no longer signed (:func:`.signoff.after_stale`)."""
+    """Mark the ticket's signatures that no longer match its report stale, each checked
+    in the report format it was made in; a ticket left without a current one is no
+    longer signed (:func:`.signoff.after_stale`)."""
     signatures = {i: s for i, s in batch.find("signature", "ticket_id", ticket_id).items() if not s.values.get("stale")}
     if not signatures:
         return  # nothing signed: no report to hash
-    current = current_report_hash(batch, ticket_id)
-    stale = [sig_id for sig_id, sig in signatures.items() if sig.values.get("report_hash") != current]
+    current: dict[int, str | None] = {}
+    stale = []
+    for sig_id, sig in signatures.items():
+        report_format = sig.values.get("report_format") or 1
+        if report_format not in current:
+            current[report_format] = current_report_hash(batch, ticket_id, report_format)
+        if sig.values.get("report_hash") != current[report_format]:
+            stale.append(sig_id)
     for sig_id in stale:
         batch.system_write("signature", sig_id, {"stale": True})
     if stale:
@@ -148,11 +155,22 @@ def _restale(batch: "Batch", ticket_id: str, mutation: Mutation) -> None:
 
 
 def _signature(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
+    """A new signature: ``stale`` false or true (never left empty), and the report format
+    it was checked in. A device that states no format (a client from before format 2,
+    or a signature made offline before its replica learned of it) is checked in the
+    current format, then in format 1, and the one that matches is written."""
     if not _created(batch, "signature", row_id):
         return
     row = batch.states["signature"][row_id].row
-    if row.values.get("report_hash") != current_report_hash(batch, row.values.get("ticket_id")):
-        batch.system_write("signature", row_id, {"stale": True})
+    stated = row.values.get("report_format")
+    ticket_id = row.values.get("ticket_id")
+    tried = (stated,) if stated else (REPORT_FORMAT, *(f for f in REPORT_FORMATS if f != REPORT_FORMAT))
+    matched = next((f for f in tried if row.values.get("report_hash") == current_report_hash(batch, ticket_id, f)),
+                   None)
+    writes: dict = {"stale": matched is None}
+    if not stated:
+        writes["report_format"] = matched or REPORT_FORMAT
+    batch.system_write("signature", row_id, writes)
     signoff.after_signature(batch, row_id)
 
 
