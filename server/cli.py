@@ -254,6 +254,20 @@ def openapi_write(path: Path) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.group(help="Generated documentation.")
+def docs() -> None:
+    pass
+
+
+@docs.command("write", help="Write the entity reference (docs/entities.md) from the registry and the rules.")
+@click.argument("path", default="docs/entities.md", type=click.Path(dir_okay=False, path_type=Path))
+def docs_write(path: Path) -> None:
+    from .entity_reference import render
+
+    path.write_text(render(), encoding="utf-8")
+    click.echo(f"wrote {path}")
+
+
 def _server_batch():
     from .apply import server_batch
 
