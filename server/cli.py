@@ -268,6 +268,20 @@ def docs_write(path: Path) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.group("client-schema", help="The device replica's SQL, for clients in other languages.")
+def client_schema_group() -> None:
+    pass
+
+
+@client_schema_group.command("write", help="Write the replica's trigger SQL and migrations table into DIR.")
+@click.argument("directory", default="client_schema/sql", type=click.Path(file_okay=False, path_type=Path))
+def client_schema_write(directory: Path) -> None:
+    import client_schema
+
+    for path in client_schema.write_sql(directory):
+        click.echo(f"wrote {path}")
+
+
 def _server_batch():
     from .apply import server_batch
 
