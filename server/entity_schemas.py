@@ -77,7 +77,8 @@ def _written(f: Field) -> dict:
         prop = {"type": "number", "minimum": -_REAL, "maximum": _REAL, "exclusiveMinimum": True,
                 "exclusiveMaximum": True}
     elif kind == "boolean":
-        prop = {"type": "boolean"}
+        # the device's capture triggers send SQLite's 0 / 1: the server takes both forms
+        prop = {"oneOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]}
     else:  # json: an object or a list
         prop = {"oneOf": [{"type": "object"}, {"type": "array", "items": {}}]}
     if f.choices is not None:

@@ -43,6 +43,8 @@ def test_every_entity_has_a_typed_schema_for_the_fields_it_writes_and_the_data_i
         for prop in ([written[f.name]] if not f.server_owned else []) + [shown[f.name]]:
             if f.type == "json":
                 assert "type" in prop or "oneOf" in prop or entity == "conflict", (entity, f.name)
+            elif f.type == "boolean" and "oneOf" in prop:  # written: true / false, or SQLite's 0 / 1
+                assert prop["oneOf"] == [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]
             else:
                 assert prop["type"] == TYPES[f.type], (entity, f.name)
             assert prop["nullable"] is True

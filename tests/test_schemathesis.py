@@ -66,7 +66,9 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 
 #: Answers the document cannot promise from a request's shape alone, per operation:
 #: a blob's body must hash to the name in its path.
-CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422]}
+#: a conflict's chosen value must fit the type of the field it is about, which the
+#: document cannot know from the conflict's id (refused 422 as a pushed value would be).
+CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422], "POST /v1/office/conflicts/{conflict_id}/resolve": [422]}
 
 
 class _Unlogged(WSGIRequestHandler):
@@ -228,6 +230,23 @@ def test_every_operation_answers_as_its_document_says_whatever_each_role_sends(l
 
 
 # -- what schemathesis found, kept as plain scenarios ------------------------------------
+
+
+def test_desk_clearing_a_requisitions_lines_gets_an_answer_not_a_server_error(client, people):
+    def push(n: int, op: str, fields: dict):
+        mutation = {"mutation_id": f"m{n}", "entity": "requisition", "id": "r1", "op": op, "fields": fields,
+                    "hlc": f"0017960022{n:05d}:00000:{people['desk'].device_id}", "base_version": None}
+        body = {"changeset_id": f"cs-desk-{n}", "device_id": people["desk"].device_id, "schema_version": 1,
+                "mutations": [mutation]}
+        return client.post("/v1/sync/push", data=json.dumps(body),
+                           headers={**auth_header(people["desk"]), "Content-Type": "application/json"})
+
+    made = push(1, "insert", {"engineer_id": people["wang"].user_id, "reason": "王师傅下周去浦东换皮带",
+                              "lines": [{"part_id": "p-belt", "qty": 2}]})
+    assert made.json["results"][0]["status"] == "applied", made.json
+    cleared = push(2, "update", {"lines": None})
+    assert cleared.status_code == 200, cleared.json
+    assert cleared.json["results"][0]["status"] in ("applied", "merged")
 
 
 def test_office_job_sent_a_json_null_body_is_refused_not_run_with_its_defaults(client, people):
