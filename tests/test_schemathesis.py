@@ -67,8 +67,11 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 #: Answers the document cannot promise from a request's shape alone, per operation:
 #: a blob's body must hash to the name in its path.
 #: a conflict's chosen value must fit the type of the field it is about, which the
-#: document cannot know from the conflict's id (refused 422 as a pushed value would be).
-CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422], "POST /v1/office/conflicts/{conflict_id}/resolve": [422]}
+#: document cannot know from the conflict's id (refused 422 as a pushed value would be);
+#: its other answers are the ones schemathesis expects by default (no such conflict, not
+#: the office's, already resolved).
+CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
+                 "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429]}
 
 
 class _Unlogged(WSGIRequestHandler):
