@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres soak bench openapi clean
+.PHONY: run test test-sqlite test-postgres soak bench openapi generate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ soak: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/fieldsync openapi write openapi.yaml
+
+# Every generated file a test checks fresh: openapi.yaml, docs/entities.md, client_schema/sql/.
+generate: openapi
+	$(BIN)/fieldsync docs write docs/entities.md
+	$(BIN)/fieldsync client-schema write client_schema/sql
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

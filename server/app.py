@@ -12,7 +12,7 @@ from flask_smorest import Api
 from sync import hlc
 from sync.registry import REGISTRY
 
-from . import blobs, compression, errors, limits
+from . import blobs, compression, entity_schemas, errors, front, limits
 from .api import approvals as approvals_api
 from .api import audit as audit_api
 from .api import blobs as blobs_api
@@ -93,6 +93,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(approvals_api.blp)
     api.register_blueprint(depot_api.blp)
     api.register_blueprint(audit_api.blp)
+    entity_schemas.document(api.spec)
+    app.register_blueprint(front.blp)
     errors.register(app)
     compression.register(app)
     return app

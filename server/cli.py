@@ -254,6 +254,34 @@ def openapi_write(path: Path) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.group(help="Generated documentation.")
+def docs() -> None:
+    pass
+
+
+@docs.command("write", help="Write the entity reference (docs/entities.md) from the registry and the rules.")
+@click.argument("path", default="docs/entities.md", type=click.Path(dir_okay=False, path_type=Path))
+def docs_write(path: Path) -> None:
+    from .entity_reference import render
+
+    path.write_text(render(), encoding="utf-8")
+    click.echo(f"wrote {path}")
+
+
+@main.group("client-schema", help="The device replica's SQL, for clients in other languages.")
+def client_schema_group() -> None:
+    pass
+
+
+@client_schema_group.command("write", help="Write the replica's trigger SQL and migrations table into DIR.")
+@click.argument("directory", default="client_schema/sql", type=click.Path(file_okay=False, path_type=Path))
+def client_schema_write(directory: Path) -> None:
+    import client_schema
+
+    for path in client_schema.write_sql(directory):
+        click.echo(f"wrote {path}")
+
+
 @contextmanager
 def _server_batch():
     """A server batch for one command; the database's connections are closed when it ends."""

@@ -8,9 +8,9 @@ status, valid input accepted, invalid input refused with the documented error �
 ``ignored_auth``: the same request without the token, or with a wrong one, is refused.
 
 It runs once per role (desk, manager, engineer, depot keeper), each with its own device
-token. A generated push names the token's own device and writes real fields of its
-entity (:func:`_as_device`), and in the fuzzing phase values of each field's type and
-around it — times at the calendar's ends and in every offset, integers past 64 bits and
+token. A generated push names the token's own device (:func:`_as_device`) and writes
+its entity's typed fields as the document gives them (``<Entity>Fields``), and in the
+fuzzing phase values of each field's type and around it — times at the calendar's ends and in every offset, integers past 64 bits and
 written as floats, JSON nested hundreds deep (``tests/edge_values.py``) — so it gets
 past the device check and the field names to the merge path and the value checks. The
 run counts the pushes that reached ``Batch.apply`` (:func:`merges`), prints the count,
@@ -28,7 +28,6 @@ import os
 import re
 import threading
 import weakref
-import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -36,11 +35,14 @@ import pytest
 import schemathesis
 import yaml
 from hypothesis import strategies as st
+from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.engine import Status, events, from_schema
+from schemathesis.specs.openapi.checks import negative_data_rejection
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from server import create_app
 from server.apply import Batch
+from server.entity_schemas import class_name
 from server.auth import add_device, add_user
 from sync.changeset import SCHEMA_VERSION
 from sync.registry import REGISTRY
@@ -64,7 +66,12 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 
 #: Answers the document cannot promise from a request's shape alone, per operation:
 #: a blob's body must hash to the name in its path.
-CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422]}
+#: a conflict's chosen value must fit the type of the field it is about, which the
+#: document cannot know from the conflict's id (refused 422 as a pushed value would be);
+#: its other answers are the ones schemathesis expects by default (no such conflict, not
+#: the office's, already resolved).
+CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
+                 "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429]}
 
 
 class _Unlogged(WSGIRequestHandler):
@@ -115,7 +122,9 @@ def _config(base_url: str, token: str) -> schemathesis.Config:
         {"include-name": name, "checks": {"positive_data_acceptance": {"expected-statuses": [200, 201, *statuses]}}}
         for name, statuses in CONTENT_BOUND.items()
     ] + [{"include-name": PUSH, "generation": {"max-examples": PUSH_EXAMPLES, "deterministic": True,
-                                               "database": "none"}}]
+                                               "database": "none"},
+          # a push refuses what its document forbids in its own way: see push_refuses_what_it_forbids
+          "checks": {"negative_data_rejection": {"enabled": False}}}]
     return schemathesis.Config.from_dict({
         "base-url": base_url,
         "seed": SEED,
@@ -128,15 +137,14 @@ def _config(base_url: str, token: str) -> schemathesis.Config:
 
 
 def _as_device(device_id: str):
-    """Hooks by which a push names ``device_id``, is a change-set not sent before, and
-    writes real fields (``map_case``, every phase) with values of their types
-    (``flatmap_case``, the phases that draw with Hypothesis).
+    """Hooks by which a push names ``device_id``, is a change-set not sent before
+    (``map_case``, every phase), and, when it is meant to be valid, writes values of each
+    field's type and around it (``flatmap_case``, the phases that draw with Hypothesis).
 
-    Only what is already well formed is replaced (an id by another, a field name by one
-    of the entity's, a mutation's fields, which the document leaves free, by others), so
-    an invalid case stays invalid for the same reason. A field name is picked by a
-    checksum of the generated one, a change-set id numbered in the order the cases come:
-    the same every run.
+    Only what is already well formed is replaced (an id by another), so an invalid case
+    stays invalid for the same reason; the fields of an invalid case are left as drawn,
+    since a typed field (``<Entity>Fields``) is where a push's case is often invalid. A
+    change-set id is numbered in the order the cases come: the same every run.
     """
     sent = itertools.count()
 
@@ -148,16 +156,12 @@ def _as_device(device_id: str):
             body["device_id"] = device_id
         if isinstance(body.get("changeset_id"), str) and _ID.fullmatch(body["changeset_id"]):
             body["changeset_id"] = f"{body['changeset_id'][:50]}.{next(sent)}"
-        for mutation in _mutations(case):
-            if isinstance(mutation.get("fields"), dict):
-                names = REGISTRY.get(mutation["entity"]).field_names
-                mutation["fields"] = {names[zlib.crc32(name.encode("utf-8", "surrogatepass")) % len(names)]: value
-                                      for name, value in mutation["fields"].items()}
         return case
 
     def flatmap_case(context, case):
         written = [m for m in _mutations(case) if isinstance(m.get("fields"), dict)]
-        if context.operation.label != PUSH or not written:
+        negative = case.meta is not None and case.meta.generation.mode.is_negative
+        if context.operation.label != PUSH or not written or negative:
             return st.just(case)
         drawn = [field_values(REGISTRY.get(m["entity"])) for m in written]
 
@@ -169,6 +173,23 @@ def _as_device(device_id: str):
         return st.tuples(*drawn).map(put)
 
     return map_case, flatmap_case
+
+
+@schemathesis.check
+def push_refuses_what_it_forbids(ctx, response, case):
+    """``negative_data_rejection`` for the push: a change-set its document forbids is
+    refused, whole (4xx), or, when what breaks the document is a mutation's typed fields
+    (a value of the wrong type, too long, an unknown field), that mutation alone: the
+    answer is 200 and the result ``rejected`` (docs/protocol.md, docs/entities.md)."""
+    if case.operation.label != PUSH:
+        return None
+    try:
+        return negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        results = response.json().get("results", []) if response.status_code == 200 else []
+        if any(result.get("status") == "rejected" for result in results):
+            return None
+        raise
 
 
 def _mutations(case) -> list[dict]:
@@ -214,6 +235,23 @@ def test_every_operation_answers_as_its_document_says_whatever_each_role_sends(l
 # -- what schemathesis found, kept as plain scenarios ------------------------------------
 
 
+def test_desk_clearing_a_requisitions_lines_gets_an_answer_not_a_server_error(client, people):
+    def push(n: int, op: str, fields: dict):
+        mutation = {"mutation_id": f"m{n}", "entity": "requisition", "id": "r1", "op": op, "fields": fields,
+                    "hlc": f"0017960022{n:05d}:00000:{people['desk'].device_id}", "base_version": None}
+        body = {"changeset_id": f"cs-desk-{n}", "device_id": people["desk"].device_id, "schema_version": 1,
+                "mutations": [mutation]}
+        return client.post("/v1/sync/push", data=json.dumps(body),
+                           headers={**auth_header(people["desk"]), "Content-Type": "application/json"})
+
+    made = push(1, "insert", {"engineer_id": people["wang"].user_id, "reason": "王师傅下周去浦东换皮带",
+                              "lines": [{"part_id": "p-belt", "qty": 2}]})
+    assert made.json["results"][0]["status"] == "applied", made.json
+    cleared = push(2, "update", {"lines": None})
+    assert cleared.status_code == 200, cleared.json
+    assert cleared.json["results"][0]["status"] in ("applied", "merged")
+
+
 def test_office_job_sent_a_json_null_body_is_refused_not_run_with_its_defaults(client, people):
     answer = client.post("/v1/office/maintenance/generate", data="null",
                          headers={**auth_header(people["desk"]), "Content-Type": "application/json"})
@@ -245,8 +283,9 @@ def test_push_whose_base_version_is_beyond_64_bits_is_refused_whole_as_documente
 def test_document_promises_only_what_the_server_takes_entities_schema_versions_and_audit_bounds():
     document = yaml.safe_load((ROOT / "openapi.yaml").read_text())
     schemas = document["components"]["schemas"]
-    assert schemas["Mutation"]["properties"]["entity"]["enum"] == list(REGISTRY.names)
+    assert list(schemas["Mutation"]["discriminator"]["mapping"]) == list(REGISTRY.names)
     assert schemas["ChangeSet"]["properties"]["schema_version"]["maximum"] == SCHEMA_VERSION
-    assert schemas["Mutation"]["properties"]["base_version"]["maximum"] == 2**63 - 1
+    for entity in REGISTRY.names:
+        assert schemas[f"{class_name(entity)}Mutation"]["properties"]["base_version"]["maximum"] == 2**63 - 1
     audit = {p["name"]: p["schema"] for p in document["paths"]["/v1/office/audit"]["get"]["parameters"]}
     assert audit["device_id"]["pattern"].endswith("{1,64}$") and audit["before"]["maximum"] == 2**62

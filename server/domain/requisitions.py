@@ -72,7 +72,7 @@ def check_lines(lines) -> str | None:
 def _quantities(lines) -> dict[str, float]:
     """Part → quantity a requisition's lines ask for (a part listed twice, added up)."""
     out: dict[str, float] = {}
-    for line in lines if check_lines(lines) is None else ():
+    for line in (lines or ()) if check_lines(lines) is None else ():  # none yet: nothing asked
         out[line["part_id"]] = out.get(line["part_id"], 0.0) + float(line["qty"])
     return out
 

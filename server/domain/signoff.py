@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sync.changeset import Mutation, Rejection
 from sync.rules import Overwrite, StoredRow
 from sync.rules.lww import node_of
-from sync.rules.ticket import DONE, RANK
+from sync.rules.ticket import DONE, ENGINEER_SETS, RANK
 
 from ..tables import blobs, entity_table
 
@@ -85,6 +85,8 @@ def check_ticket(batch: "Batch", caller: "Caller", stored: StoredRow | None, mut
     current = stored.values.get("status") if stored is not None else None
     if incoming is None or incoming == current:
         return None
+    if caller.role == "depot" or (caller.role == "engineer" and incoming not in ENGINEER_SETS):
+        return None  # a status this role never sets: the ticket machine refuses it for the role
     if incoming in ("completed", "signed") and (current == "cancelled" or RANK.get(current, -1) < DONE):
         refusal = _completion_refusal(batch, stored, mutation)
         if refusal is not None:

@@ -21,7 +21,7 @@ from sync.errors import SyncError
 
 from ..db import make_engine
 
-__all__ = ["upgrade", "revisions", "pending", "revision"]
+__all__ = ["upgrade", "revisions", "pending", "pending_on", "revision"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -73,6 +73,15 @@ def pending(database_url: str) -> list[str]:
             current = MigrationContext.configure(conn).get_current_heads()
     finally:
         engine.dispose()
+    return _lacking(current)
+
+
+def pending_on(conn: sa.Connection) -> list[str]:
+    """:func:`pending` on an open connection (the app's own pool: ``/readyz``)."""
+    return _lacking(MigrationContext.configure(conn).get_current_heads())
+
+
+def _lacking(current) -> list[str]:
     applied = {script.revision for script in _scripts().iterate_revisions(current, "base")}
     return [rev for rev in revisions() if rev not in applied]
 

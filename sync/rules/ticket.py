@@ -41,7 +41,7 @@ from ..entities import TICKET_STATUSES
 from . import lww
 from .base import CONFLICT, LEFT_MARK, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
-__all__ = ["merge", "RANK", "FIELD_WORK", "COMPLETED_MARK"]
+__all__ = ["merge", "transition", "RANK", "PATH", "FIELD_WORK", "COMPLETED_MARK", "ENGINEER_SETS", "OFFICE_SETS"]
 
 PATH = tuple(s for s in TICKET_STATUSES if s != "cancelled")
 RANK = {status: rank for rank, status in enumerate(PATH)}
@@ -49,8 +49,9 @@ FIELD_WORK = RANK["on_site"]
 DONE = RANK["completed"]
 COMPLETED_MARK = "_completed"
 _OFFICE = {"desk", "manager"}
-_ENGINEER_SETS = set(PATH[RANK["accepted"]:RANK["signed"] + 1])
-_OFFICE_SETS = {"reported", "dispatched", "cancelled", "closed"}
+#: the statuses each side may set (a depot keeper sets none)
+ENGINEER_SETS = frozenset(PATH[RANK["accepted"]:RANK["signed"] + 1])
+OFFICE_SETS = frozenset({"reported", "dispatched", "cancelled", "closed"})
 
 
 def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: MergeContext) -> Merge:
@@ -93,6 +94,19 @@ def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: Merge
     return result
 
 
+def transition(role: str, current: str, incoming: str, seen: bool) -> tuple[str, str | None]:
+    """What this rule does with ``incoming`` over a stored ``current`` status written by
+    someone else: ``("take" | "keep", review reason or None)``, or ``("refused", why)``.
+
+    The table docs/entities.md prints is made by this function (cases 2-8 above); case 9,
+    a move overtaken by a reassignment, is the one input it leaves out.
+    """
+    refusal = _refuse(role, current, incoming)
+    if refusal is not None:
+        return "refused", refusal.refusal.message
+    return _decide(role, current, incoming, seen)
+
+
 def _seen(stored: StoredRow, mutation: Mutation) -> bool:
     return not lww.concurrent(stored.clock.get("status"), mutation)
 
@@ -110,7 +124,7 @@ def _overtaken(stored: StoredRow, mutation: Mutation) -> bool:
 def _refuse(role: str, current: str | None, incoming: str) -> Merge | None:
     if role == SYSTEM:
         return None
-    allowed = _ENGINEER_SETS if role == "engineer" else _OFFICE_SETS if role in _OFFICE else set()
+    allowed = ENGINEER_SETS if role == "engineer" else OFFICE_SETS if role in _OFFICE else set()
     if incoming not in allowed:
         return Merge.refused("invalid_transition", f"a {role} does not set a ticket {incoming}", "status")
     if incoming == "closed" and current != "signed":

@@ -1,0 +1,90 @@
+"""What a browser, a curl user and a load balancer meet first: ``/``, ``/openapi.json``,
+the API reference page, ``/docs/*.md``, ``/healthz`` and ``/readyz``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from server import create_app
+from server.migrations import revisions, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_opening_the_root_gets_a_page_pointing_to_the_reference_the_document_and_the_docs(client):
+    answer = client.get("/", headers=BROWSER)
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    page = answer.get_data(as_text=True)
+    for href in ("/reference", "/openapi.json", "/docs/protocol.md", "/docs/entities.md", "/healthz", "/readyz"):
+        assert f'href="{href}"' in page, href
+
+
+def test_curl_on_the_root_gets_json_links_without_a_token(client):
+    for headers in ({}, {"Accept": "*/*"}, {"Accept": "application/json"}):
+        answer = client.get("/", headers=headers)
+        assert answer.status_code == 200 and answer.mimetype == "application/json"
+        links = answer.json["links"]
+        assert (links["openapi"], links["reference"], links["readyz"]) == ("/openapi.json", "/reference", "/readyz")
+        assert client.get(links["docs"]["protocol"]).status_code == 200
+
+
+def test_openapi_json_is_the_checked_in_openapi_yaml(client):
+    answer = client.get("/openapi.json")
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    assert answer.json == yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+
+
+def test_reference_page_shows_every_operation_and_schema_and_loads_nothing_from_elsewhere(client):
+    page = client.get("/reference").get_data(as_text=True)
+    document = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    for path, methods in document["paths"].items():
+        for method, op in methods.items():
+            if method == "parameters":
+                continue
+            assert f'id="{op["operationId"]}" data-method="{method.upper()}" data-path="{path}"' in page
+    for name in document["components"]["schemas"]:
+        assert f'id="schema-{name}"' in page, name
+    assert not re.search(r'(src|href)="(https?:)?//', page), "the page must work with no network"
+    assert "<script src" not in page and "<link" not in page
+
+
+def test_an_unknown_document_is_a_json_404(client):
+    answer = client.get("/docs/secrets.md")
+    assert (answer.status_code, answer.json["code"]) == (404, "not_found")
+
+
+def test_healthz_answers_while_the_process_runs(client):
+    assert (client.get("/healthz").status_code, client.get("/healthz").json) == (200, {"status": "ok"})
+
+
+def test_readyz_is_ready_on_a_database_at_head(client):
+    assert (client.get("/readyz").status_code, client.get("/readyz").json) == (200, {"status": "ready"})
+
+
+def test_readyz_refuses_a_database_one_migration_behind_head_naming_what_it_lacks(empty_database_url):
+    *older, head = revisions()
+    upgrade(empty_database_url, older[-1])
+    app = create_app({"DATABASE_URL": empty_database_url, "TESTING": True, "CREATE_SCHEMA": False})
+    try:
+        answer = app.test_client().get("/readyz")
+    finally:
+        app.extensions["fieldsync"].engine.dispose()
+    assert (answer.status_code, answer.json["code"], answer.json["details"]) == (
+        503, "migrations_pending", {"pending": [head]})
+    assert "fieldsync db upgrade" in answer.json["message"]
+
+
+def test_readyz_refuses_when_the_database_cannot_be_reached(tmp_path):
+    missing = tmp_path / "no-such-directory" / "fieldsync.db"
+    app = create_app({"DATABASE_URL": f"sqlite:///{missing}", "TESTING": True, "CREATE_SCHEMA": False})
+    try:
+        answer = app.test_client().get("/readyz")
+    finally:
+        app.extensions["fieldsync"].engine.dispose()
+    assert (answer.status_code, answer.json["code"]) == (503, "database_unreachable")
+    # the process itself still answers while its database does not
+    assert app.test_client().get("/healthz").status_code == 200
