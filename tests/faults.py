@@ -30,7 +30,7 @@ import orjson
 import sqlalchemy as sa
 
 from server import create_app
-from server.tables import changesets
+from server.tables import audit, changesets
 from sync.changeset import Mutation
 
 __all__ = [
@@ -161,11 +161,23 @@ class PushLedger:
         self.sent.setdefault(changeset["changeset_id"], changeset)
 
     def acknowledged(self, engine: sa.Engine) -> list[Acknowledged]:
-        """Each sent mutation the server committed, in the order the server applied them."""
+        """Each sent mutation the server committed, in the order the server applied them.
+
+        The change-sets' table keeps no order (PostgreSQL hands its rows back in any), and
+        its time of receipt is the machine's: they are put in the order of the audit's
+        entries for their mutations, numbered as the server wrote them.
+        """
         with engine.connect() as conn:
             recorded = conn.execute(sa.select(changesets.c.changeset_id, changesets.c.response)).all()
+            written = dict(conn.execute(sa.select(audit.c.mutation_id, sa.func.min(audit.c.id))
+                                        .group_by(audit.c.mutation_id)).all())
+
+        def applied(entry) -> int:
+            mutations = self.sent.get(entry[0], {}).get("mutations", [])
+            return min((written.get(m["mutation_id"], 0) for m in mutations), default=0)
+
         out = []
-        for changeset_id, response in recorded:
+        for changeset_id, response in sorted(recorded, key=applied):
             changeset = self.sent.get(changeset_id)
             if changeset is None:
                 continue

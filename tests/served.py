@@ -51,7 +51,7 @@ def serving(database_url: str, *options: str) -> Iterator[tuple[subprocess.Popen
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300  # a hang guard: a busy machine may take a minute to boot it
         while not _answers(base_url):
             assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.1)

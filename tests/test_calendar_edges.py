@@ -62,9 +62,9 @@ def test_a_complaint_received_on_31_december_9999_is_due_at_the_last_instant_the
     pytest.param("9999-12-01", 1, 0, id="from December 9999: nothing due within the horizon"),
 ])
 def test_a_plan_whose_visits_run_past_the_year_9999_generates_those_before_it(
-        people, replica_for, client, first_visit_on, every_months, visits):
-    desk = replica_for(people["desk"])
-    today = datetime.now(timezone.utc).date().isoformat()
+        people, timeline, first_visit_on, every_months, visits):
+    desk, client = timeline.device(people["desk"]), timeline.app.test_client()
+    today = datetime.fromtimestamp(timeline.now / 1000, timezone.utc).date().isoformat()  # the server's too
     desk.insert("maintenance_plan", every_months=every_months, engineer_id=people["wang"].user_id,
                 first_visit_on=today if first_visit_on == "today" else first_visit_on,
                 checklist=[{"area": "前端设备", "item": "摄像机清洁"}])
@@ -81,11 +81,11 @@ def test_a_plan_whose_visits_run_past_the_year_9999_generates_those_before_it(
     pytest.param({"area": "前端\x00设备", "item": "摄像机清洁"}, id="an area with NUL"),
 ])
 def test_a_checklist_entry_an_inspection_item_cannot_hold_is_refused_with_its_plan_and_visits_still_generate(
-        people, replica_for, client, engine, entry):
+        people, timeline, engine, entry):
     """The server copied such an entry into the visit's inspection items: the office job
     answered 500 (on PostgreSQL, for text wider than the column, too)."""
-    desk = replica_for(people["desk"])
-    today = datetime.now(timezone.utc).date().isoformat()
+    desk, client = timeline.device(people["desk"]), timeline.app.test_client()
+    today = datetime.fromtimestamp(timeline.now / 1000, timezone.utc).date().isoformat()  # the server's too
     good = desk.insert("maintenance_plan", every_months=1, first_visit_on=today, engineer_id=people["wang"].user_id,
                        checklist=[{"area": "前端设备", "item": "摄像机清洁"}])
     desk.insert("maintenance_plan", every_months=1, first_visit_on=today, engineer_id=people["wang"].user_id,

@@ -15,7 +15,6 @@ import orjson
 import pytest
 
 from server.auth import add_device, add_user
-from sync.hlc import now_ms
 from tests.conftest import Person, auth_header
 from tests.scenario import desk_opens_ticket
 
@@ -42,10 +41,10 @@ def _pulled_text(client, person: Person) -> str:
     return orjson.dumps(body).decode()
 
 
-def _reassigned_while_offline(people, replica_for, liu, *, liu_wall=None):
+def _reassigned_while_offline(people, timeline, liu, *, liu_skew_ms=0):
     """The desk opens a ticket for 刘强, he syncs and goes offline; the desk gives it to 王伟."""
-    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
-    offline = replica_for(liu, wall=liu_wall) if liu_wall else replica_for(liu)
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
+    offline = timeline.device(liu, skew_ms=liu_skew_ms)
     ids = desk_opens_ticket(desk, liu.user_id, fault_description="开机十分钟后停机")
     desk.update("customer", ids["customer"], name="北京华信印刷厂", address="北京市朝阳区建国路88号")
     desk.sync()
@@ -54,17 +53,21 @@ def _reassigned_while_offline(people, replica_for, liu, *, liu_wall=None):
 
 
 def test_former_assignee_whose_offline_work_loses_gets_back_none_of_the_new_engineers_values(
-        people, replica_for, liu, client):
+        people, timeline, liu, client):
     # 刘强's phone runs a minute slow: what he writes offline is ordered before the rest
-    desk, wang, old, ids = _reassigned_while_offline(people, replica_for, liu, liu_wall=lambda: now_ms() - 60_000)
+    desk, wang, old, ids = _reassigned_while_offline(people, timeline, liu, liu_skew_ms=-60_000)
+    timeline.advance(60_000)
     old.update("ticket", ids["ticket"], diagnosis=HIS_DIAGNOSIS)
     old.update("customer", ids["customer"], phone=HIS_PHONE)
+    timeline.advance(60_000)  # a minute later the desk gives the ticket to 王伟
     desk.update("ticket", ids["ticket"], assignee_id=people["wang"].user_id)
     desk.sync()
     wang.sync()
+    timeline.advance(60_000)
     wang.update("ticket", ids["ticket"], diagnosis=WANGS_DIAGNOSIS)
     wang.sync()
     desk.sync()
+    timeline.advance(60_000)
     desk.update("customer", ids["customer"], phone=NEW_PHONE)
     desk.sync()
 
@@ -96,13 +99,16 @@ def test_former_assignee_whose_offline_work_loses_gets_back_none_of_the_new_engi
 
 
 def test_former_assignees_write_made_after_the_ticket_left_him_is_refused_and_tells_him_nothing(
-        people, replica_for, liu, client):
-    desk, wang, old, ids = _reassigned_while_offline(people, replica_for, liu)
+        people, timeline, liu, client):
+    desk, wang, old, ids = _reassigned_while_offline(people, timeline, liu)
+    timeline.advance(60_000)
     desk.update("ticket", ids["ticket"], assignee_id=people["wang"].user_id)
     desk.sync()
     wang.sync()
+    timeline.advance(60_000)
     wang.update("ticket", ids["ticket"], diagnosis=WANGS_DIAGNOSIS)
     wang.sync()
+    timeline.advance(60_000)
     old.update("ticket", ids["ticket"], diagnosis=HIS_DIAGNOSIS)  # later, still offline, still unaware
 
     old.sync()

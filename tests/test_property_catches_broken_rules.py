@@ -20,7 +20,7 @@ from tests.conftest import PG_URL
 from tests.faults import FaultyNetwork
 from tests.test_property_sync import machine_settings, seeded, start_of_day
 
-pytestmark = pytest.mark.skipif(bool(PG_URL), reason="drives the SQLite-only property test")
+pytestmark = pytest.mark.soak  # make soak runs them too, at its sizes; make test on both databases
 
 #: No shrinking: finding any counterexample is the point. A search stops at its first
 #: counterexample, usually within a few dozen examples; the ceiling is high because the

@@ -3,9 +3,6 @@ scenarios so each stays fixed whatever the random search happens to try next."""
 
 from __future__ import annotations
 
-import time
-
-from sync.hlc import now_ms
 from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
 
 
@@ -80,12 +77,12 @@ def test_engineer_who_moves_a_ticket_back_sees_the_status_the_server_kept(people
     assert wang.get("ticket", ids["ticket"])["status"] == "on_site"
 
 
-def test_edit_that_loses_to_a_newer_value_already_pulled_shows_the_newer_value(people, replica_for):
-    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+def test_edit_that_loses_to_a_newer_value_already_pulled_shows_the_newer_value(people, timeline):
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
     ids = desk_opens_ticket(desk, people["wang"].user_id)
     wang.sync()
     wang.update("customer", ids["customer"], phone="010-6555-0111")  # offline, earlier
-    time.sleep(0.005)
+    timeline.advance(60_000)
     desk.update("customer", ids["customer"], phone="010-6555-0222")  # later: it wins
     desk.sync()
     wang.pull()  # the desk's number arrives while Wang's edit waits
@@ -112,13 +109,12 @@ def test_delete_that_loses_to_an_update_it_never_saw_brings_the_row_back_to_the_
 # they tied or swapped: a device's later write no longer came after its earlier one.
 
 
-def _ten_minutes_fast() -> int:
-    return now_ms() + 10 * 60_000
+TEN_MINUTES_FAST = 10 * 60_000
 
 
-def test_signature_captured_after_completion_on_a_fast_phone_is_kept_when_both_sync_together(people, replica_for):
-    desk = replica_for(people["desk"])
-    wang = replica_for(people["wang"], wall=_ten_minutes_fast)
+def test_signature_captured_after_completion_on_a_fast_phone_is_kept_when_both_sync_together(people, timeline):
+    desk = timeline.device(people["desk"])
+    wang = timeline.device(people["wang"], skew_ms=TEN_MINUTES_FAST)
     ids = desk_opens_ticket(desk, people["wang"].user_id)
     wang.sync()
     signature = complete_and_sign(wang, ids["ticket"])  # offline: completed, then signed
@@ -128,13 +124,13 @@ def test_signature_captured_after_completion_on_a_fast_phone_is_kept_when_both_s
     assert desk.get("signature", signature) is not None
 
 
-def test_fast_phones_second_edit_of_a_field_in_one_sync_wins_over_its_first(people, replica_for):
-    desk = replica_for(people["desk"])
-    wang = replica_for(people["wang"], wall=_ten_minutes_fast)
+def test_fast_phones_second_edit_of_a_field_in_one_sync_wins_over_its_first(people, timeline):
+    desk = timeline.device(people["desk"])
+    wang = timeline.device(people["wang"], skew_ms=TEN_MINUTES_FAST)
     ids = desk_opens_ticket(desk, people["wang"].user_id)
     wang.sync()
     wang.update("ticket", ids["ticket"], diagnosis="belt slipping")
-    time.sleep(0.005)
+    timeline.advance(60_000)  # a minute later he corrects it
     wang.update("ticket", ids["ticket"], diagnosis="belt worn through")
     wang.sync()
     desk.sync()

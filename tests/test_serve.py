@@ -20,7 +20,9 @@ from tests.served import children, device, free_port, serving
 
 def test_serve_with_two_workers_syncs_devices_at_the_same_time(database_url, people, tmp_path):
     with serving(database_url, "--workers", "2", "--threads", "2") as (server, base_url):
-        deadline = time.monotonic() + 30  # the first worker may answer before the second has booted
+        # the first worker may answer before the second has booted: wait for it (the
+        # deadline only stops a broken run from hanging, however busy the machine)
+        deadline = time.monotonic() + 300
         while len(children(server.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(children(server.pid)) == 2, "gunicorn did not start two workers"

@@ -62,7 +62,7 @@ def generate_visits(batch: "Batch", horizon_days: int = 31, today: date | None =
 
     Idempotent: a plan's visit for a due date is made once.
     """
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.fromtimestamp(batch.now_ms / 1000, timezone.utc).date()  # the server's clock
     horizon = today + timedelta(days=horizon_days)
     plans = entity_table("maintenance_plan")
     visits = entity_table("maintenance_visit")
