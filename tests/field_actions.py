@@ -605,8 +605,9 @@ ROLE_ACTIONS: dict[str, tuple[Action, ...]] = {
                          register_equipment_found_on_site, open_ticket_on_site, overstep, ask_for_parts,
                          (fit_part, 2), collect_old_part, return_unused_part, (customer_signs, 3),
                          (phone_clock_is_set, 2), file_expense_claim, (customer_tells_the_engineer, 3), ask_for_more),
-    "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part, count_the_shelf),
-    "manager": _actions((decide_at_the_office, 2), approve_count, close_ticket, settle_a_conflict, compact_the_log),
+    "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part, (count_the_shelf, 2)),
+    "manager": _actions((decide_at_the_office, 2), (approve_count, 2), close_ticket, settle_a_conflict,
+                        compact_the_log),
 }
 #: the devices of head office (the desk, the manager) and the keeper at the depot, and those in the field
 INDOOR_WORKERS = sorted(device for device, person in DEVICES.items()

@@ -353,7 +353,7 @@ class FieldWork(RuleBasedStateMachine):
                 signal=st.sampled_from(["patchy", "good"]),
                 clocks=st.fixed_dictionaries({name: st.sampled_from(CLOCK_ERRORS) for name in DEVICES}))
     def morning_dispatch(self, rng: random.Random, assignees: list[str | None], signal: str,
-                         clocks: dict[str, int | None]) -> None:
+                         clocks: dict[str, int | None] | None = None) -> None:
         """Devices on, the desk opens the day's tickets, the desk and the engineers sync
         over a calm network (the day's tickets are none of the depot keeper's business:
         his replica starts as yesterday left it).
@@ -363,7 +363,7 @@ class FieldWork(RuleBasedStateMachine):
         """
         self.network = FaultyNetwork(self.server, rng, CALM, self.ledger, self.events)
         # each device's clock as the day finds it (``CLOCK_ERRORS``), before its engine reads it
-        self.errors.update({name: error for name, error in clocks.items() if error is not None})
+        self.errors.update({name: error for name, error in (clocks or {}).items() if error is not None})
         # Hypothesis draws the first entries of a list far more often than the last, so
         # each example gets the actions in its own order: every action is the favourite
         # of some examples, and an example that favours a few makes them collide (swarm
