@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
 import httpx
-import sqlalchemy as sa
 from hypothesis import strategies as st
 
 from server import changelog
