@@ -30,11 +30,16 @@ __all__ = [
 
 
 def _accepted_movements(world: World) -> dict[str, dict]:
-    """Every stock movement the server accepted, once per id, as its device sent it."""
+    """Every stock movement the server accepted, once per id, as its device sent it; and
+    the adjustments it posted itself for approved counts (``count_id``: whether they are
+    right is ``count_sheet_posts_one_adjustment``'s to say)."""
     out: dict[str, dict] = {}
     for ack in world.acknowledged:
         if ack.mutation.entity == "stock_movement" and ack.mutation.op == "insert" and ack.status != "rejected":
             out.setdefault(ack.mutation.id, ack.mutation.fields)
+    for movement_id, row in world.server.rows["stock_movement"].items():
+        if row.data.get("count_id") and not row.deleted:
+            out.setdefault(movement_id, row.data)
     return out
 
 

@@ -8,31 +8,47 @@ with its network faults and invariants, is ``tests/test_property_sync.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
+import httpx
 from hypothesis import strategies as st
 
+from server import changelog
+from server.compaction import compact
 from sync.report import report_hash
 from sync.rules.ticket import RANK
-from tests.world import Device, Image, Signing
+from tests.world import Decision, Device, Image, Signing
 
 if TYPE_CHECKING:
     from tests.test_property_sync import FieldWork
 
 
 #: name → role; one engineer's phone runs ten minutes fast (the server corrects his
-#: stamps by the skew it measures at each push).
-PEOPLE = {"desk": "desk", "wang": "engineer", "chen": "engineer", "liu": "engineer", "zhao": "depot"}
+#: stamps by the skew it measures at each push). Sun is the department's manager: he
+#: closes signed tickets, settles conflicts at head office, approves and pays.
+PEOPLE = {"desk": "desk", "wang": "engineer", "chen": "engineer", "liu": "engineer", "zhao": "depot",
+          "sun": "manager"}
 ENGINEERS = ("wang", "chen", "liu")
 #: device → whose it is: everyone has a phone (named after them); Wang also works on a
 #: tablet, so one person's own devices race on the same rows.
 DEVICES = {**{name: name for name in PEOPLE}, "wang_tablet": "wang"}
 FAST_CLOCK = {"liu": 10 * 60_000}
 HOUR, DAY = 3_600_000, 86_400_000
+#: the server's clock tolerance (``DomainConfig.clock_tolerance_ms``): a phone measured
+#: this close to it is taken as right and its stamps are not moved; beyond it they are
+#: moved by the measured skew
+TOLERANCE_MS = 10_000
+#: how far a device's clock is off when the day starts, drawn per device (the first,
+#: "as usual", is ``FAST_CLOCK``'s or right): a few seconds either way inside the
+#: tolerance, just beyond it, minutes beyond it
+CLOCK_ERRORS = (None, 4_000, -4_000, TOLERANCE_MS - 500, -(TOLERANCE_MS - 500), TOLERANCE_MS + 1_500,
+                -(TOLERANCE_MS + 1_500), 2 * 60_000, -2 * 60_000, 10 * 60_000, -10 * 60_000)
 #: how a phone's clock is set while its engineer works offline, by hand or by a wrong
-#: network time; or set right again (``None``)
+#: network time; or set right again (``None``). Small steps too, of a few seconds
+#: (network time correcting it): the engine takes out every jump over a second.
 CLOCK_SETTINGS = {"back three days": -3 * DAY, "back five hours": -5 * HOUR, "on two hours": 2 * HOUR,
-                  "on a day": DAY, "set right": None}
+                  "on a day": DAY, "set right": None, "on five seconds": 5_000, "back twelve seconds": -12_000}
 #: the test server's blob size limit (``BLOB_MAX_BYTES``): small, so that a photo taken
 #: at full size is a few kilobytes
 BLOB_LIMIT = 4096
@@ -41,8 +57,12 @@ BLOB_LIMIT = 4096
 DEPOT_ID = "depot-main"
 DEPOT = "loc-depot"
 VAN_OF = {f"u-{name}": f"loc-van-{name}" for name in ENGINEERS}
-#: a drive belt comes back to the depot as an old part once replaced; a fuse does not
-RETURNABLE_PART, PART = "part-belt", "part-fuse"
+#: a drive belt comes back to the depot as an old part once replaced; a fuse does not;
+#: hydraulic hose is sold by the metre, so it is drawn and fitted in fractions (0.5 m, 1.25 m)
+RETURNABLE_PART, PART, HOSE = "part-belt", "part-fuse", "part-hose"
+#: the catalog's units a part may be counted in fractions of (the registry's ``qty`` is
+#: real; the unit says whether a fraction makes sense)
+FRACTIONAL_UNITS = frozenset({"m", "kg", "L"})
 #: the company of the day lets its desk approve requisitions (the default is the manager)
 DEPLOYMENT = {"approvers": {"requisition": ["desk", "manager"]}}
 
@@ -80,11 +100,23 @@ def _pick(data: st.DataObject, device: Device, entity: str, where: str = "TRUE")
 
 
 def _part(data: st.DataObject) -> str:
-    return data.draw(st.sampled_from([RETURNABLE_PART, PART]), label="part")
+    return data.draw(st.sampled_from([RETURNABLE_PART, PART, HOSE]), label="part")
 
 
-def _qty(data: st.DataObject, most: int) -> float:
+def _qty(data: st.DataObject, most: int, part: str | None = None, device: Device | None = None) -> float:
+    """A whole quantity up to ``most``; of a part whose unit (as the device's catalog
+    holds it) counts fractions, a quarter-step one: 0.5, 1.25, ... (exact in binary, so
+    sums stay exact)."""
+    found = device.replica.get("part", part) if device is not None and part else None
+    if found is not None and found.get("unit") in FRACTIONAL_UNITS:
+        return data.draw(st.integers(1, 4 * most), label="quarters") / 4
     return float(data.draw(st.integers(1, most), label="qty"))
+
+
+def _line(data: st.DataObject, device: Device, most: int) -> dict:
+    """A requisition's line: a part and how many (of hose, metres in quarters)."""
+    part = _part(data)
+    return {"part_id": part, "qty": _qty(data, most, part, device)}
 
 
 ASSIGNEE_IDS = (*(f"u-{e}" for e in ENGINEERS), None)
@@ -203,12 +235,26 @@ def record_work(m: "FieldWork", device: Device, data: st.DataObject) -> None:
         device.replica.update("ticket", ticket, **{name: m.fresh_value(name)})
 
 
+#: the minimum service report a ticket is completed with (arrival, diagnosis, actions, result)
+MINIMUM_REPORT = ("arrived_at", "diagnosis", "actions", "result")
+
+
+def _complete(m: "FieldWork", device: Device, ticket: str, **more) -> None:
+    """Complete the ticket in one write that also fills what its minimum report lacks."""
+    held = device.replica.get("ticket", ticket)
+    missing = {name: m.fresh_value(name) for name in MINIMUM_REPORT if not held.get(name)}
+    device.replica.update("ticket", ticket, status="completed", **missing, **more)
+
+
 def move_status_in_the_field(m: "FieldWork", device: Device, data: st.DataObject) -> None:
-    """An engineer accepts, sets off, arrives, completes."""
+    """An engineer accepts, sets off, arrives, completes (writing what the report lacks)."""
     ticket = _pick(data, device, "ticket")
     if ticket:
         status = data.draw(st.sampled_from(["on_site", "accepted", "completed", "travelling"]), label="status")
-        device.replica.update("ticket", ticket, status=status)
+        if status == "completed":
+            _complete(m, device, ticket)
+        else:
+            device.replica.update("ticket", ticket, status=status)
 
 
 def register_equipment_found_on_site(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -243,11 +289,34 @@ def approve_requisition(m: "FieldWork", device: Device, data: st.DataObject) -> 
     approves: one it raised itself is refused."""
     requisition = _pick(data, device, "requisition") if data.draw(st.booleans(), label="approves") else None
     if requisition:
-        device.replica.update("requisition", requisition, status="approved")
+        decide(m, device, "requisition", requisition, "approved")
         return
     engineer = data.draw(st.sampled_from(sorted(VAN_OF)), label="for")
     device.replica.insert("requisition", engineer_id=engineer, depot_location_id=DEPOT, van_location_id=VAN_OF[engineer],
-                          lines=[{"part_id": _part(data), "qty": _qty(data, 3)}], reason=m.fresh("reason"))
+                          lines=[_line(data, device, 3)], reason=m.fresh("reason"))
+
+
+def ask_for_more(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """Working offline, the engineer changes a record already sent for approval: he raises
+    an expense claim's amount (a toll he forgot) or asks for more on a requisition (a
+    line's quantity up, or another part). Approved, it is approved no more: the approver
+    must see it again."""
+    if data.draw(st.booleans(), label="a claim"):
+        claim = _pick(data, device, "expense_claim", f"engineer_id = '{device.user_id}' AND status IS NOT 'paid'")
+        if claim:
+            amount = device.replica.get("expense_claim", claim)["amount"] or 0.0
+            device.replica.update("expense_claim", claim, amount=amount + _qty(data, 300))
+        return
+    requisition = _pick(data, device, "requisition", f"engineer_id = '{device.user_id}'")
+    if requisition:
+        lines = list(device.replica.get("requisition", requisition)["lines"] or [])
+        more = _line(data, device, 2)
+        same = [i for i, line in enumerate(lines) if line["part_id"] == more["part_id"]]
+        if same:
+            lines[same[0]] = {**lines[same[0]], "qty": lines[same[0]]["qty"] + more["qty"]}
+        else:
+            lines.append(more)
+        device.replica.update("requisition", requisition, lines=lines)
 
 
 def phone_clock_is_set(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -282,7 +351,7 @@ def ask_for_parts(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     """An engineer writes a requisition for parts to his van, for one of his tickets or for stock."""
     device.replica.insert("requisition", engineer_id=device.user_id, ticket_id=_pick(data, device, "ticket"),
                           depot_location_id=DEPOT, van_location_id=VAN_OF[device.user_id],
-                          lines=[{"part_id": _part(data), "qty": _qty(data, 3)}], reason=m.fresh("reason"))
+                          lines=[_line(data, device, 3)], reason=m.fresh("reason"))
 
 
 def fit_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -292,13 +361,15 @@ def fit_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     ticket = _pick(data, device, "ticket")
     if ticket is None:
         return
-    part, qty = _part(data), _qty(data, 2)
+    part = _part(data)
+    qty = _qty(data, 2, part, device)
     movement = device.replica.insert("stock_movement", kind="consume", part_id=part, qty=qty, condition="new",
                                      from_location_id=VAN_OF[device.user_id], ticket_id=ticket,
                                      held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
     if part == RETURNABLE_PART:
-        device.replica.insert("old_part_return", ticket_id=ticket, part_id=part, qty=qty, engineer_id=device.user_id,
-                              depot_location_id=DEPOT, status="expected")
+        # the consumption's own return: the server would make it with this id had he not
+        device.replica.insert("old_part_return", id=movement, ticket_id=ticket, part_id=part, qty=qty,
+                              engineer_id=device.user_id, depot_location_id=DEPOT, status="expected")
     if data.draw(st.booleans(), label="edits the count"):
         device.replica.update("stock_movement", movement, qty=qty + 1)
 
@@ -317,9 +388,10 @@ def collect_old_part(m: "FieldWork", device: Device, data: st.DataObject) -> Non
 
 def return_unused_part(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     """An engineer takes a part he did not need back to the depot."""
-    device.replica.insert("stock_movement", kind="transfer", part_id=_part(data), qty=1.0, condition="new",
-                          from_location_id=VAN_OF[device.user_id], to_location_id=DEPOT, held_by=device.user_id,
-                          occurred_at=m.fresh_value("occurred_at"))
+    part = _part(data)
+    device.replica.insert("stock_movement", kind="transfer", part_id=part, qty=_qty(data, 1, part, device),
+                          condition="new", from_location_id=VAN_OF[device.user_id], to_location_id=DEPOT,
+                          held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
 
 
 def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -335,11 +407,8 @@ def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     if ticket is None:
         return
     replica = device.replica
-    held = replica.get("ticket", ticket)
-    if RANK.get(held["status"], -1) < RANK["completed"]:
-        report = {name: m.fresh_value(name) for name in ("arrived_at", "diagnosis", "actions", "result")
-                  if not held.get(name)}  # the minimum report a ticket is completed with
-        replica.update("ticket", ticket, status="completed", completed_at=m.fresh_value("completed_at"), **report)
+    if RANK.get(replica.get("ticket", ticket)["status"], -1) < RANK["completed"]:
+        _complete(m, device, ticket, completed_at=m.fresh_value("completed_at"))
     seen = replica.get("ticket", ticket)
     consumed = [r for r in replica.all("stock_movement").values() if r["ticket_id"] == ticket and r["kind"] == "consume"]
     image = replica.put_blob(m.fresh("strokes").encode())
@@ -362,8 +431,10 @@ def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
 
 def receive_delivery(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     """A supplier's delivery arrives at the depot (a receiving note)."""
-    device.replica.insert("stock_movement", kind="receive", part_id=_part(data), qty=_qty(data, 9), condition="new",
-                          to_location_id=DEPOT, held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
+    part = _part(data)
+    device.replica.insert("stock_movement", kind="receive", part_id=part, qty=_qty(data, 9, part, device),
+                          condition="new", to_location_id=DEPOT, held_by=device.user_id,
+                          occurred_at=m.fresh_value("occurred_at"))
 
 
 def issue_parts(m: "FieldWork", device: Device, data: st.DataObject) -> None:
@@ -409,15 +480,135 @@ def dispose_of_old_part(m: "FieldWork", device: Device, data: st.DataObject) -> 
                               return_id=back, held_by=device.user_id, occurred_at=m.fresh_value("occurred_at"))
 
 
+def _shelf(device: Device, location: str) -> dict[tuple[str, str], float]:
+    """What the device's ledger says a location holds, per part and condition."""
+    held: dict[tuple[str, str], float] = {}
+    for row in device.replica.all("stock_movement").values():
+        key = (row["part_id"], row["condition"] or "new")
+        if row["to_location_id"] == location:
+            held[key] = held.get(key, 0.0) + row["qty"]
+        if row["from_location_id"] == location:
+            held[key] = held.get(key, 0.0) - row["qty"]
+    return held
+
+
+def count_the_shelf(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The depot keeper counts the depot's shelves, part by part, on a count sheet his
+    device stamps with its own clock, and sends it: a unit missing, one found, or as
+    the ledger says. The differences wait for the manager's approval."""
+    held = _shelf(device, DEPOT)
+    parts = data.draw(st.lists(st.sampled_from([RETURNABLE_PART, PART, HOSE]), min_size=1, max_size=3, unique=True),
+                      label="counts")
+    lines = []
+    for part in parts:
+        off = data.draw(st.sampled_from([0.0, -1.0, 1.0, -0.5]), label="off by")
+        if off == -0.5 and device.replica.get("part", part)["unit"] not in FRACTIONAL_UNITS:
+            off = -1.0
+        lines.append({"part_id": part, "condition": "new", "qty": max(0.0, held.get((part, "new"), 0.0) + off)})
+    wall = datetime.fromtimestamp((m.now + m.errors[device.name]) / 1000, timezone.utc)
+    device.replica.insert("stock_count", location_id=DEPOT, counted_by=device.user_id,
+                          counted_at=wall.isoformat(timespec="milliseconds"), lines=lines, note=m.fresh("盘点"))
+    m.sync(device.name, False)
+
+
+def decide(m: "FieldWork", device: Device, entity: str, row_id: str, status: str) -> None:
+    """An approver sets a record's status; the test notes what the approval covers as his
+    device shows it (what he approved: ``approval_never_covers_more_than_approved``)."""
+    held = device.replica.get(entity, row_id)
+    covers = {"requisition": ("engineer_id", "depot_location_id", "van_location_id", "lines"),
+              "expense_claim": ("engineer_id", "kind", "amount", "site_days", "receipts")}[entity]
+    m.decisions.append(Decision(device.device_id, entity, row_id, status, {name: held.get(name) for name in covers}))
+    device.replica.update(entity, row_id, status=status)
+
+
+def decide_at_the_office(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The manager, at head office on its network, syncs, decides on what waits for him —
+    an expense claim approved, refused or paid once approved; a requisition approved — and
+    syncs again."""
+    m.sync(device.name, False)
+    entity = data.draw(st.sampled_from(["expense_claim", "expense_claim", "requisition"]), label="decides on")
+    row_id = _pick(data, device, entity, "status IS NOT 'paid'")
+    if row_id is None:
+        return
+    now = device.replica.get(entity, row_id)["status"] or "submitted"
+    choices = {"submitted": ["approved", "refused"], "approved": ["paid", "refused"], "refused": ["approved"]}[now]
+    if entity == "requisition":
+        choices = [c for c in choices if c != "paid"] or ["approved"]
+    decide(m, device, entity, row_id, data.draw(st.sampled_from(choices), label="decision"))
+    m.sync(device.name, False)
+
+
+def approve_count(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The manager approves a count sheet: the server posts its differences."""
+    m.sync(device.name, False)
+    count = _pick(data, device, "stock_count", "approved IS NOT 1")
+    if count:
+        device.replica.update("stock_count", count, approved=True)
+        m.sync(device.name, False)
+
+
+def close_ticket(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The manager closes a signed ticket (one whose signature went stale is refused)."""
+    ticket = _pick(data, device, "ticket", "status = 'signed'") or _pick(data, device, "ticket")
+    if ticket:
+        device.replica.update("ticket", ticket, status="closed")
+
+
+def settle_a_conflict(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The manager goes through the conflict queue at head office (the office API, not
+    his replica) and confirms the value the rules kept, with a reason; one settled
+    meanwhile is answered 409. Restoring the losing value is a write of the server's the
+    write invariants do not model, so he keeps what won."""
+    conflict = _pick(data, device, "conflict", "status = 'open'")
+    if conflict is None:
+        return
+    with httpx.Client(transport=httpx.WSGITransport(app=m.server), base_url="http://fieldsync",
+                      headers={"Authorization": f"Bearer token-{device.name}"}) as office:
+        answer = office.post(f"/v1/office/conflicts/{conflict}/resolve",
+                             json={"choose": "kept", "reason": m.fresh("经理核实后保留")})
+    assert answer.status_code in (200, 409), f"resolving conflict {conflict}: {answer.status_code} {answer.text}"
+
+
+def compact_the_log(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """Head office compacts the change log (``fieldsync db compact``) up to now: a device
+    whose cursor falls behind the new horizon is answered ``resync_required`` at its
+    next pull, fetches its scope afresh and keeps its pending work."""
+    with m.server.engine.connect() as conn:
+        last = changelog.head(conn)[0]
+    compact(m.server.engine, last)
+
+
+def at_the_same_instant(m: "FieldWork", device: Device, data: st.DataObject) -> None:
+    """The desk corrects a ticket's fault description in the very instant its engineer
+    writes it down on site (no time passes between): on the server both writes may be
+    ordered at the same wall time and counter, and the tie is broken the same way
+    whichever arrives first."""
+    ticket = _pick(data, device, "ticket", "assignee_id IS NOT NULL")
+    if ticket is None:
+        return
+    engineer = device.replica.get("ticket", ticket)["assignee_id"].removeprefix("u-")
+    names = [n for n, person in DEVICES.items() if person == engineer
+             and m.devices[n].replica.get("ticket", ticket) is not None]
+    if not names:
+        return
+    other = m.devices[data.draw(st.sampled_from(names), label="on site")]
+    device.replica.update("ticket", ticket, fault_description=m.fresh("同时补充的故障"))
+    other.replica.update("ticket", ticket, fault_description=m.fresh("同时现场记录的故障"))
+
+
 ROLE_ACTIONS: dict[str, tuple[Action, ...]] = {
     "desk": _actions(open_ticket, (edit_as_office, 2), (reassign, 2), (reassign_and_return, 3), move_status_as_office,
-                     edit_customer, edit_equipment, delete_row, approve_requisition, (customer_calls_the_desk, 3)),
+                     edit_customer, edit_equipment, delete_row, approve_requisition, (customer_calls_the_desk, 3),
+                     at_the_same_instant),
     "engineer": _actions((record_work, 3), move_status_in_the_field, edit_customer, edit_equipment,
                          register_equipment_found_on_site, open_ticket_on_site, overstep, ask_for_parts,
                          (fit_part, 2), collect_old_part, return_unused_part, (customer_signs, 3),
-                         (phone_clock_is_set, 2), file_expense_claim, (customer_tells_the_engineer, 3)),
-    "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part),
+                         (phone_clock_is_set, 2), file_expense_claim, (customer_tells_the_engineer, 3), ask_for_more),
+    "depot": _actions(receive_delivery, issue_parts, book_old_part_in, dispose_of_old_part, (count_the_shelf, 2)),
+    "manager": _actions((decide_at_the_office, 2), (approve_count, 2), close_ticket, settle_a_conflict,
+                        compact_the_log),
 }
-#: the devices of the desk at head office and the keeper at the depot, and those in the field
-INDOOR_WORKERS = sorted(device for device, person in DEVICES.items() if PEOPLE[person] in ("desk", "depot"))
+#: the devices of head office (the desk, the manager) and the keeper at the depot, and those in the field
+INDOOR_WORKERS = sorted(device for device, person in DEVICES.items()
+                        if PEOPLE[person] in ("desk", "depot", "manager"))
 FIELD_WORKERS = sorted(device for device, person in DEVICES.items() if PEOPLE[person] == "engineer")

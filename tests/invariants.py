@@ -18,6 +18,7 @@ from typing import Callable
 from sync.client import Replica
 from sync.registry import REGISTRY
 
+from tests.control_invariants import CONTROL_INVARIANTS
 from tests.domain_invariants import (
     every_replica_stock_adds_up,
     old_part_returns_only_move_forward,
@@ -95,8 +96,10 @@ def _writes(world: World) -> dict[tuple[str, str, str], list[Acknowledged]]:
 REPEATING_VALUES = {("ticket", "assignee_id"), ("ticket", "category"), ("ticket", "urgency"), ("ticket", "status")}
 #: Fields merged by another rule than last-writer-wins (the ticket's state machine, the
 #: old part's one-way lifecycle, which ``old_part_returns_only_move_forward`` checks: a
-#: step passed by a further one is not lost).
-NOT_LWW = {("ticket", "status"), ("old_part_return", "status")}
+#: step passed by a further one is not lost; an approval's status machine, which voids a
+#: decision when what it covers changes: ``approval_never_covers_more_than_approved``).
+NOT_LWW = {("ticket", "status"), ("old_part_return", "status"), ("requisition", "status"),
+           ("expense_claim", "status")}
 
 
 def last_writer_wins(world: World) -> None:
@@ -336,6 +339,7 @@ INVARIANTS: tuple[Callable[[World], None], ...] = (
     stock_is_the_sum_of_its_movements,
     signatures_stay_as_signed,
     old_part_returns_only_move_forward,
+    *CONTROL_INVARIANTS,
 )
 
 #: Hold once every device has synced with nothing left to send or fetch.

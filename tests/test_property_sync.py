@@ -66,6 +66,7 @@ from tests.faults import (
 from tests.field_actions import (
     ASSIGNEES,
     BLOB_LIMIT,
+    CLOCK_ERRORS,
     DEPLOYMENT,
     DEPOT,
     DEPOT_ID,
@@ -73,6 +74,7 @@ from tests.field_actions import (
     ENGINEERS,
     FAST_CLOCK,
     FIELD_WORKERS,
+    HOSE,
     INDOOR_WORKERS,
     PART,
     PEOPLE,
@@ -94,7 +96,7 @@ from tests.invariants import (
 )
 from tests.replay import Found, Row, Step, replay
 from tests.server_database import PostgresStart, SqliteStart, server_start
-from tests.world import Image, Write
+from tests.world import Decision, Image, Write
 
 SOAK = os.environ.get("FIELDSYNC_SOAK") == "1"
 #: ``make test`` runs the suite twice, on SQLite and on PostgreSQL: the second run
@@ -108,6 +110,8 @@ STEPS = 20 if SOAK else 15
 SETTLE_ROUNDS = 6
 #: the world's time between two steps
 STEP_MS = 60_000
+#: from yesterday's work to the start of the day
+NEXT_MORNING_MS = 12 * 3_600_000
 
 
 # -- the machine ------------------------------------------------------------------------
@@ -161,6 +165,7 @@ def _yesterday(replicas: dict[str, Replica]) -> None:
     desk, depot = replicas["desk"], replicas["zhao"]
     desk.insert("part", id=RETURNABLE_PART, code="BLT-200", name="Drive belt", unit="pc", returnable=True, price=80.0)
     desk.insert("part", id=PART, code="FUS-10", name="Fuse 10 A", unit="pc", returnable=False, price=2.0)
+    desk.insert("part", id=HOSE, code="HOS-12", name="液压软管 12 mm", unit="m", returnable=False, price=15.0)
     desk.insert("stock_location", id=DEPOT, kind="depot", name="Main depot", depot_id=DEPOT_ID)
     jobs = {}
     for user_id, van in VAN_OF.items():
@@ -171,7 +176,7 @@ def _yesterday(replicas: dict[str, Replica]) -> None:
                                     urgency="normal", fault_description=f"{user_id}'s fault", channel="phone",
                                     assignee_id=user_id)
     desk.sync()
-    for part in (RETURNABLE_PART, PART):
+    for part in (RETURNABLE_PART, PART, HOSE):
         depot.insert("stock_movement", kind="receive", part_id=part, qty=10.0, condition="new", to_location_id=DEPOT,
                      held_by="u-zhao")
     depot.sync()
@@ -179,9 +184,9 @@ def _yesterday(replicas: dict[str, Replica]) -> None:
         engineer, user_id = replicas[name], f"u-{name}"
         engineer.sync()
         engineer.update("ticket", jobs[user_id], status="on_site")
-        engineer.insert("stock_movement", kind="consume", part_id=RETURNABLE_PART, qty=1.0, condition="new",
-                        from_location_id=VAN_OF[user_id], ticket_id=jobs[user_id], held_by=user_id)
-        engineer.insert("old_part_return", ticket_id=jobs[user_id], part_id=RETURNABLE_PART, qty=1.0,
+        belt = engineer.insert("stock_movement", kind="consume", part_id=RETURNABLE_PART, qty=1.0, condition="new",
+                               from_location_id=VAN_OF[user_id], ticket_id=jobs[user_id], held_by=user_id)
+        engineer.insert("old_part_return", id=belt, ticket_id=jobs[user_id], part_id=RETURNABLE_PART, qty=1.0,
                         engineer_id=user_id, depot_location_id=DEPOT, status="expected")
         engineer.insert("requisition", engineer_id=user_id, ticket_id=jobs[user_id], depot_location_id=DEPOT,
                         van_location_id=VAN_OF[user_id], lines=[{"part_id": PART, "qty": 2.0}],
@@ -276,8 +281,11 @@ class FieldWork(RuleBasedStateMachine):
         for name in DEVICES:
             shutil.copy(morning.where / f"{name}.replica", self.dir / f"{name}.replica")
         database_url = morning.server.fresh(self.dir)
-        #: the world's real time: the server's clock, and each phone's less its error
-        self.now = now_ms()
+        #: the world's real time: the server's clock, and each phone's less its error. The
+        #: day starts the morning after yesterday's work (``start_of_day``, stamped by the
+        #: machine's clock), so a phone found minutes slow today is not behind its own stamps
+        #: of yesterday
+        self.now = now_ms() + NEXT_MORNING_MS
         #: how far each phone's clock is off (positive: fast)
         self.errors = {name: FAST_CLOCK.get(name, 0) for name in DEVICES}
         #: phones whose clock was set since their engine last read it (see set_clock)
@@ -300,6 +308,8 @@ class FieldWork(RuleBasedStateMachine):
         self.pulled: dict[str, dict[tuple[str, str], str]] = {name: {} for name in DEVICES}
         #: every image captured on a device
         self.images: list[Image] = []
+        #: every decision an approver made (see field_actions.decide)
+        self.decisions: list[Decision] = []
 
     # values nobody else writes, so a lost one can be traced
     def fresh(self, prefix: str) -> str:
@@ -346,8 +356,10 @@ class FieldWork(RuleBasedStateMachine):
             self.unread_jump.add(device.name)
 
     @initialize(rng=st.randoms(use_true_random=True), assignees=st.lists(ASSIGNEES, min_size=1, max_size=4),
-                signal=st.sampled_from(["patchy", "good"]))
-    def morning_dispatch(self, rng: random.Random, assignees: list[str | None], signal: str) -> None:
+                signal=st.sampled_from(["patchy", "good"]),
+                clocks=st.fixed_dictionaries({name: st.sampled_from(CLOCK_ERRORS) for name in DEVICES}))
+    def morning_dispatch(self, rng: random.Random, assignees: list[str | None], signal: str,
+                         clocks: dict[str, int | None] | None = None) -> None:
         """Devices on, the desk opens the day's tickets, the desk and the engineers sync
         over a calm network (the day's tickets are none of the depot keeper's business:
         his replica starts as yesterday left it).
@@ -356,6 +368,8 @@ class FieldWork(RuleBasedStateMachine):
         goes through, so each edit travels alone and races are decided one by one.
         """
         self.network = FaultyNetwork(self.server, rng, CALM, self.ledger, self.events)
+        # each device's clock as the day finds it (``CLOCK_ERRORS``), before its engine reads it
+        self.errors.update({name: error for name, error in (clocks or {}).items() if error is not None})
         # Hypothesis draws the first entries of a list far more often than the last, so
         # each example gets the actions in its own order: every action is the favourite
         # of some examples, and an example that favours a few makes them collide (swarm
@@ -402,7 +416,7 @@ class FieldWork(RuleBasedStateMachine):
     def world(self) -> World:
         return World(read_server(self.server.engine), list(self.devices.values()),
                      self.ledger.acknowledged(self.server.engine), self.signings, self.writes, self.yesterday,
-                     self.images)
+                     self.images, self.decisions)
 
     def _pass_time(self) -> None:
         """Each step a minute after the one before: no two devices write in one instant."""

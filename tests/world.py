@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from server.domain import stock
+from server.domain import stock, writeoff
 from server.rows import load, public_data
 from server.scopes import reader_keys
 from server.tables import blobs, entity_table
@@ -21,7 +22,7 @@ from sync.registry import REGISTRY, Catalog, Owner, ReferencedBy, Via
 
 from tests.faults import Acknowledged
 
-__all__ = ["Bin", "Device", "Image", "Scopes", "ServerRow", "ServerState", "Signing", "World", "Write",
+__all__ = ["Bin", "Decision", "Device", "Image", "Scopes", "ServerRow", "ServerState", "Signing", "World", "Write",
            "answered_writes", "expected_view", "read_server"]
 
 
@@ -55,6 +56,12 @@ class ServerState:
     stock: dict[Bin, float]
     #: the SHA-256 of the bytes of every image the server holds whole, by its name
     images: dict[str, str]
+    #: the consumptions the server's reconciliation lists as open, each with what it
+    #: waits for (``server.domain.writeoff.open_consumptions``: the control under test)
+    open_consumptions: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: when each stock movement was made on the server's time line (its device time
+    #: corrected by the measured skew, else its arrival), UTC
+    movement_made: dict[str, datetime] = field(default_factory=dict)
 
     def live(self, entity: str) -> dict[str, dict]:
         return {i: r.data for i, r in self.rows[entity].items() if not r.deleted}
@@ -63,6 +70,10 @@ class ServerState:
     def conflicts(self) -> list[dict]:
         """Conflict records (a synced entity: their authors' devices pull them)."""
         return [{"id": i, **data} for i, data in self.live("conflict").items()]
+
+
+#: the moment reconciliation's ages are counted from (read here are only what is open)
+_AGES_FROM = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
 
 def read_server(engine: sa.Engine) -> ServerState:
@@ -78,7 +89,17 @@ def read_server(engine: sa.Engine) -> ServerState:
         levels = {(lv["location_id"], lv["part_id"], lv["condition"]): lv["qty"] for lv in stock.levels(conn)}
         images = {name: hashlib.sha256(data).hexdigest() for name, data in conn.execute(sa.select(blobs.c.sha256,
                                                                                                   blobs.c.data))}
-    return ServerState(rows, levels, images)
+        open_consumptions = {c["movement_id"]: frozenset(c["waiting_for"])
+                             for c in writeoff.open_consumptions(conn, None, _AGES_FROM)}
+        moves = entity_table("stock_movement")
+        made = {i: _utc(at) for i, at in conn.execute(sa.select(moves.c.id, sa.func.coalesce(moves.c.device_time,
+                                                                                              moves.c.created_at)))}
+    return ServerState(rows, levels, images, open_consumptions, made)
+
+
+def _utc(at: datetime | str) -> datetime:
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,18 @@ class Signing:
 
     fields: dict
     report_hash: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision an approver made on a device: the record, the status he set, and the
+    values its approval covers as his device showed them when he decided."""
+
+    device_id: str
+    entity: str
+    row_id: str
+    status: str
+    seen: dict
 
 
 @dataclass
@@ -141,6 +174,8 @@ class World:
     yesterday: frozenset[str] = frozenset()
     #: every image captured on a device today
     images: list[Image] = field(default_factory=list)
+    #: every decision an approver made on a device today (approved, refused, paid)
+    decisions: list[Decision] = field(default_factory=list)
 
 
 def answered_writes(world: World) -> dict[str, Write]:
