@@ -20,10 +20,12 @@ from sync.registry import REGISTRY
 
 from tests.domain_invariants import (
     every_replica_stock_adds_up,
+    ledger_entries_are_never_changed,
     old_part_returns_only_move_forward,
     replica_stock_adds_up,
     signatures_stay_as_signed,
     stock_is_the_sum_of_its_movements,
+    ticket_status_follows_its_machine,
 )
 from tests.faults import Acknowledged
 from tests.device_invariants import (
@@ -336,6 +338,8 @@ INVARIANTS: tuple[Callable[[World], None], ...] = (
     stock_is_the_sum_of_its_movements,
     signatures_stay_as_signed,
     old_part_returns_only_move_forward,
+    ticket_status_follows_its_machine,
+    ledger_entries_are_never_changed,
 )
 
 #: Hold once every device has synced with nothing left to send or fetch.
