@@ -15,7 +15,7 @@ from sync.changeset import check_values
 from sync.client import Replica
 from sync.ids import new_id
 from sync.pull import Pull
-from sync.rules import ledger, lifecycle, lww, signature, ticket
+from sync.rules import ledger, lww, signature, ticket
 from sync.rules.base import APPLIED, SYSTEM, FieldClock, Merge
 from tests.conftest import PG_URL
 from tests.faults import FaultyNetwork
@@ -201,13 +201,6 @@ def test_a_desk_cancel_that_undoes_completed_work_is_caught(monkeypatch):
 
 
 # -- old parts, the ledger, signatures -------------------------------------------------------
-
-
-def test_an_old_part_lifecycle_that_goes_back_is_caught(monkeypatch):
-    # every step last-writer-wins: the engineer's late "collected" undoes the depot's "received"
-    monkeypatch.setattr(lifecycle, "merge", lww.merge)
-    with pytest.raises(AssertionError, match="old-part returns went back or were lost"):
-        run_state_machine_as_test(seeded(SEED), settings=SEARCH)
 
 
 def test_a_ledger_whose_entries_can_be_edited_is_caught_as_an_edit_taken(monkeypatch):
