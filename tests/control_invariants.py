@@ -11,12 +11,10 @@ what its reconciliation lists as open — the control under test.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Callable
 
-import orjson
-
+from tests.domain_invariants import expected_report_hash
 from tests.world import ServerState, World
 
 __all__ = [
@@ -76,31 +74,17 @@ def _differences(holds: dict, seen: dict) -> str:
 
 # -- write-off ------------------------------------------------------------------------------
 
-#: the service report a customer signs (001 §3.7.3): the fault as reported, what the
-#: engineer heard, saw and checked, what he found and did, the result; and the parts used
-REPORT = ("fault_description", "diagnosis_listen", "diagnosis_look", "diagnosis_check", "diagnosis", "cause",
-          "actions", "result")
 #: an old part is back once the depot booked it in (and stays back once disposed of)
 BACK = ("received", "disposed")
 
 
-def _report_now(server: ServerState, ticket_id: str, ticket: dict) -> str:
-    """The SHA-256 of the ticket's report as the server holds it now, in the canonical
-    form the devices sign (docs/protocol.md: sorted-key JSON of the ticket id, the report
-    fields and the parts consumed, totalled per part)."""
-    parts: dict[str, float] = {}
-    for movement in server.live("stock_movement").values():
-        if movement.get("ticket_id") == ticket_id and movement.get("kind") == "consume" and movement.get("part_id"):
-            parts[movement["part_id"]] = parts.get(movement["part_id"], 0.0) + float(movement.get("qty") or 0)
-    body = {"ticket_id": ticket_id, "report": {name: ticket.get(name) for name in REPORT},
-            "parts": [[part, parts[part]] for part in sorted(parts)]}
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def _signed_now(server: ServerState, ticket_id: str, ticket: dict) -> bool:
-    """Does the ticket hold a signature of its report as it stands, with its image whole?"""
-    report = _report_now(server, ticket_id, ticket)
-    return any(s.get("ticket_id") == ticket_id and s.get("report_hash") == report
+    """Does the ticket hold a signature of its report as it stands (hashed by the test's
+    own canonical report, in the signature's format), with its image whole?"""
+    consumed = [m for m in server.live("stock_movement").values()
+                if m.get("ticket_id") == ticket_id and m.get("kind") == "consume"]
+    return any(s.get("ticket_id") == ticket_id
+               and s.get("report_hash") == expected_report_hash(ticket_id, ticket, consumed, s.get("report_format") or 1)
                and server.images.get(s.get("blob_sha256")) == s.get("blob_sha256")
                for s in server.live("signature").values())
 

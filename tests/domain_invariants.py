@@ -1,28 +1,37 @@
 """What must hold of the field-service domain, whatever the network did: stock is the
 sum of its movements, each counted once; a signature stays as captured and bound to the
-report it signed; old parts only move forward.
+report it signed; old parts only move forward; a ticket's status follows its state
+machine.
 
 Worked out afresh: stock from the movements the devices sent (not from the server's
 sums), a signature's report hash from the ticket as the device showed it when the
-customer signed (not from what the device stored).
+customer signed (not from what the device stored), with the test's own encoding of the
+canonical report (``expected_report_bytes``, written from docs/protocol.md, not
+``sync.report``); the ticket machine and the old-part lifecycle by small models of
+their own (``ticket_statuses_after``, ``RETURN_STEPS_IN_ORDER``), not by calls into
+``sync/rules``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Iterable
 
 from server.scopes import reader_keys
-from sync.entities import RETURN_STEPS
-from sync.report import report_hash
 
 from tests.world import Bin, Device, Scopes, ServerState, World
 
 __all__ = [
     "every_replica_stock_adds_up",
+    "expected_report_bytes",
+    "expected_report_hash",
+    "ledger_entries_are_never_changed",
     "old_part_returns_only_move_forward",
     "replica_stock_adds_up",
     "signatures_stay_as_signed",
     "stock_is_the_sum_of_its_movements",
+    "ticket_status_follows_its_machine",
 ]
 
 
@@ -111,6 +120,80 @@ def every_replica_stock_adds_up(world: World) -> None:
 
 # -- signatures ----------------------------------------------------------------------------
 
+#: The fields of the service report a customer signs (docs/protocol.md, "Signatures";
+#: DOMAIN: fault, inspection, actions, result), in the test's own words.
+REPORT_FIELDS_SIGNED = (
+    "fault_description", "diagnosis_listen", "diagnosis_look", "diagnosis_check",
+    "diagnosis", "cause", "actions", "result",
+)
+
+
+def _ecmascript_number(value: float) -> str:
+    """A number as ECMAScript (and so RFC 8785) writes it, for the range a quantity
+    takes: a whole number without ``.0``, else the shortest text that reads back exactly."""
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    assert 1e-6 <= abs(value) < 1e16, f"quantity {text} outside the range this oracle writes"
+    return text
+
+
+def _jcs(value) -> str:
+    """RFC 8785 for the report's shapes: objects with ASCII keys, arrays, strings, numbers, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # escapes exactly ", \\ and controls, as §3.2.2.2
+    if isinstance(value, (int, float)):
+        return _ecmascript_number(float(value))
+    if isinstance(value, list):
+        return "[" + ",".join(_jcs(v) for v in value) + "]"
+    return "{" + ",".join(f"{_jcs(k)}:{_jcs(value[k])}" for k in sorted(value)) + "}"
+
+
+def expected_report_bytes(ticket_id: str, ticket: dict, consumed: Iterable[dict], report_format: int = 2) -> bytes:
+    """The canonical service report, as docs/protocol.md spells it:
+    ``{"ticket_id", "report": {each report field}, "parts": [[part_id, total qty], ...]}``
+    with parts sorted by id, UTF-8. Format 2 is RFC 8785 (sorted keys, numbers as
+    ECMAScript writes them, each part's quantities added smallest first from 0); format 1,
+    kept for signatures made before it, is sorted-key compact JSON with totals as floats
+    added in the order the rows come. The test's own encoding (``sync.report`` is what it
+    checks)."""
+    quantities: dict[str, list[float]] = {}
+    for movement in consumed:
+        if movement.get("part_id"):
+            quantities.setdefault(movement["part_id"], []).append(float(movement.get("qty") or 0))
+    if report_format == 2:
+        totals = {part: _sum_smallest_first(qs) for part, qs in quantities.items()}
+    else:
+        totals = {part: _sum_in_order(qs) for part, qs in quantities.items()}
+    body = {
+        "ticket_id": ticket_id,
+        "report": {name: ticket.get(name) for name in REPORT_FIELDS_SIGNED},
+        "parts": [[part, totals[part]] for part in sorted(totals)],
+    }
+    if report_format == 2:
+        return _jcs(body).encode()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _sum_smallest_first(quantities: list[float]) -> float:
+    total = 0.0
+    for quantity in sorted(quantities):
+        total += quantity
+    return total
+
+
+def _sum_in_order(quantities: list[float]) -> float:
+    total = 0.0
+    for quantity in quantities:
+        total += quantity
+    return total
+
+
+def expected_report_hash(ticket_id: str, ticket: dict, consumed: Iterable[dict], report_format: int = 2) -> str:
+    return hashlib.sha256(expected_report_bytes(ticket_id, ticket, consumed, report_format)).hexdigest()
+
 
 def _report_hash_now(server: ServerState, ticket_id: str, report_format: int) -> str | None:
     """The canonical report of a live ticket as the server holds it, hashed here in the
@@ -120,7 +203,7 @@ def _report_hash_now(server: ServerState, ticket_id: str, report_format: int) ->
         return None
     consumed = [m for m in server.live("stock_movement").values()
                 if m.get("ticket_id") == ticket_id and m.get("kind") == "consume"]
-    return report_hash(ticket_id, ticket, consumed, report_format)
+    return expected_report_hash(ticket_id, ticket, consumed, report_format)
 
 
 def signatures_stay_as_signed(world: World) -> None:
@@ -168,16 +251,23 @@ def signatures_stay_as_signed(world: World) -> None:
 
 # -- old parts ------------------------------------------------------------------------------
 
-_STEP_RANK = {step: rank for rank, step in enumerate(RETURN_STEPS)}
+#: An old part's way back (DOMAIN: the engineer collects it, the depot books it in, then
+#: disposes of it), each step by the role that does it; "expected" by whoever records
+#: the part fitted. The test's own order: ``sync.rules.lifecycle`` is what it checks.
+RETURN_STEPS_IN_ORDER = ("expected", "collected", "received", "disposed")
+STEP_TAKEN_BY = {"collected": {"engineer"}, "received": {"depot"}, "disposed": {"depot"}}
+_STEP_RANK = {step: rank for rank, step in enumerate(RETURN_STEPS_IN_ORDER)}
 
 
 def old_part_returns_only_move_forward(world: World) -> None:
     """Every old-part return a device made is on the server, at the furthest step any
     accepted write took it to; a step arriving after a further one (the depot booked the
-    part in before the engineer's "collected" synced) is kept in a conflict record; and no
-    device with nothing left to send shows a step the server does not have."""
+    part in before the engineer's "collected" synced) is kept in a conflict record; each
+    step was taken by its own role; and no device with nothing left to send shows a step
+    the server does not have."""
     recorded = {(c["row_id"], c["lost_value"]) for c in world.server.conflicts
                 if c["entity"] == "old_part_return" and c["field"] == "status"}
+    roles = {d.device_id: d.role for d in world.devices}
     made: set[str] = set()
     reached: dict[str, str] = {}
     problems = []
@@ -189,6 +279,10 @@ def old_part_returns_only_move_forward(world: World) -> None:
             made.add(return_id)
         if not step:
             continue
+        role = roles.get(ack.device_id)
+        if step in STEP_TAKEN_BY and role not in STEP_TAKEN_BY[step]:
+            problems.append(f"a {role} ({ack.device_id}) marked old-part return {return_id} {step!r}, and the "
+                            f"server took it")
         before = reached.get(return_id)
         if before is None or _STEP_RANK[step] > _STEP_RANK[before]:
             reached[return_id] = step
@@ -214,3 +308,141 @@ def old_part_returns_only_move_forward(world: World) -> None:
                 problems.append(f"{device.name} shows old-part return {return_id} {held.get('status')!r}, "
                                 f"the server {on_server!r}")
     assert not problems, "old-part returns went back or were lost:\n  " + "\n  ".join(problems)
+
+
+# -- tickets ---------------------------------------------------------------------------------
+
+#: The ticket's way from the call to the archive (DOMAIN, "The job"; docs/conflict-rules.md),
+#: in order; ``cancelled`` stands beside it. The test's own list: ``sync.rules.ticket`` is
+#: what it checks.
+TICKET_WAY = ("reported", "dispatched", "accepted", "travelling", "on_site", "carried_back", "in_workshop",
+              "returned", "completed", "signed", "closed")
+_AT = {status: rank for rank, status in enumerate(TICKET_WAY)}
+#: the statuses each role may set: the engineer the field work, from accepting it to the
+#: customer's signature; head office opening, dispatching, cancelling and closing it; the
+#: depot keeper none
+STATUSES_SET_BY = {
+    "engineer": set(TICKET_WAY[_AT["accepted"]:_AT["signed"] + 1]),
+    "desk": {"reported", "dispatched", "cancelled", "closed"},
+    "manager": {"reported", "dispatched", "cancelled", "closed"},
+    "depot": set(),
+}
+
+
+def _at(status: str | None) -> int:
+    return _AT.get(status, -1)
+
+
+def ticket_statuses_after(role: str, held: str | None, incoming: str, seen: bool) -> set[str] | None:
+    """What the server may hold after ``role`` wrote ``incoming`` over ``held`` (``None``:
+    a new ticket), ``seen`` saying whether the author had seen ``held``; ``None`` when it
+    must refuse the write.
+
+    The concurrent table, from docs/conflict-rules.md and DOMAIN: a ticket is never
+    created closed; a role sets only its own statuses; only a signed ticket is closed. An
+    engineer's step forward is taken (or loses to a reassignment he had not seen), a step
+    back never; over a cancel only field work (on site or later) may win. The desk's
+    cancel is taken before the engineer is on site, while the work is in progress only if
+    the desk had seen it, never once it is completed; its dispatch is taken from reported
+    or cancelled, while the work is in progress only if seen, never after.
+    """
+    if held is None:
+        return None if incoming == "closed" else {incoming}
+    if incoming == held:
+        return {held}
+    if incoming not in STATUSES_SET_BY.get(role, set()):
+        return None
+    if incoming == "closed":
+        return {"closed"} if held == "signed" else None
+    if role == "engineer":
+        if held == "cancelled":
+            return {incoming, held} if _at(incoming) >= _at("on_site") else {held}
+        return {incoming, held} if _at(incoming) > _at(held) else {held}
+    in_progress = _at("on_site") <= _at(held) < _at("completed")
+    if incoming == "cancelled":
+        if _at(held) < _at("on_site"):
+            return {incoming}
+        return {incoming} if in_progress and seen else {held}
+    if incoming == "dispatched":
+        if held in ("reported", "cancelled"):
+            return {incoming}
+        return {incoming} if _at(held) < _at("completed") and seen else {held}
+    return {incoming, held} if _at(incoming) > _at(held) else {held}
+
+
+def _node(stamp: str) -> str:
+    return stamp.split(":", 2)[-1]
+
+
+def ticket_status_follows_its_machine(world: World) -> None:
+    """Every status write the server answered moved the ticket as its state machine says
+    (a small model of its own, ``ticket_statuses_after``), and each ticket's status on
+    the server is where those writes, in the order the server applied them, left it: a
+    completed or signed ticket is never cancelled nor sent back by the desk's
+    later-arriving cancel or dispatch; a stale device's step back never takes; a status
+    its author's role may never set, or a close of an unsigned ticket, is refused; a
+    write refused as an invalid transition was one the model refuses.
+
+    Whether a write took is read from its answer: one that lost has a conflict note on
+    ``status`` with its value the losing side.
+    """
+    roles = {d.device_id: d.role for d in world.devices}
+    #: each ticket's status as the answers leave it, and who wrote it at which version
+    held: dict[str, tuple[str, str, int]] = {}
+    problems = []
+    for ack in world.acknowledged:  # in the order the server applied them
+        sent = ack.mutation
+        if sent.entity != "ticket" or sent.op == "delete" or "status" not in sent.fields:
+            continue
+        role, incoming = roles.get(ack.device_id), sent.fields["status"]
+        status, node, version = held.get(sent.id, (None, None, 0))
+        seen = node == _node(sent.hlc) or (sent.base_version or 0) >= version
+        allowed = ticket_statuses_after(role, status, incoming, seen)
+        where = f"{ack.device_id}'s ({role}) {incoming!r} over {status!r} for ticket {sent.id} ({'' if seen else 'un'}seen)"
+        if ack.status == "rejected":
+            if ack.result.get("code") == "invalid_transition" and allowed is not None:
+                problems.append(f"{where} was refused as an invalid transition")
+            continue
+        lost = any(note.get("field") == "status" and note.get("winner") == "stored"
+                   and note.get("lost_value") == incoming for note in ack.result.get("conflicts", []))
+        now = status if lost else incoming
+        if allowed is None:
+            problems.append(f"{where} was taken ({ack.status}); it must be refused")
+        elif now not in allowed:
+            problems.append(f"{where} left it {now!r}; the machine allows only {sorted(allowed)}")
+        if now != status:
+            held[sent.id] = (now, _node(sent.hlc), ack.result.get("version", 0))
+    for ticket_id, row in world.server.rows["ticket"].items():
+        if ticket_id in held and row.data.get("status") != held[ticket_id][0]:
+            problems.append(f"ticket {ticket_id} is {row.data.get('status')!r}; the status writes the server "
+                            f"answered left it {held[ticket_id][0]!r}")
+    assert not problems, "a ticket's status left its state machine:\n  " + "\n  ".join(problems)
+
+
+# -- the ledger ------------------------------------------------------------------------------
+
+#: append-only entities: corrected by a new entry, never edited nor deleted (DOMAIN: stock
+#: is the sum of its movements)
+LEDGERS = ("stock_movement", "work_log")
+
+
+def ledger_entries_are_never_changed(world: World) -> None:
+    """No edit or delete of a ledger entry is ever taken, and each entry is on the server
+    once, as first sent, written once: a second delivery of it changes nothing."""
+    first: dict[tuple[str, str], dict] = {}
+    problems = []
+    for ack in world.acknowledged:
+        sent = ack.mutation
+        if sent.entity not in LEDGERS or ack.status == "rejected":
+            continue
+        if sent.op != "insert":
+            problems.append(f"{ack.device_id}'s {sent.op} of {sent.entity} {sent.id} was taken ({ack.status})")
+            continue
+        first.setdefault((sent.entity, sent.id), sent.fields)
+    for (entity, entry_id), sent in first.items():
+        row = world.server.rows[entity].get(entry_id)
+        if row is None or row.deleted:
+            problems.append(f"{entity} {entry_id} was taken and is gone")
+        elif row.version != 1 or any(row.data.get(k) != v for k, v in sent.items()):
+            problems.append(f"{entity} {entry_id} is at version {row.version}, {row.data}; it was sent as {sent}")
+    assert not problems, "a ledger entry changed:\n  " + "\n  ".join(problems)

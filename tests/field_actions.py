@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from server import changelog
 from server.compaction import compact
-from sync.report import report_hash
 from sync.rules.ticket import RANK
+from tests.domain_invariants import expected_report_hash
 from tests.world import Decision, Device, Image, Signing
 
 if TYPE_CHECKING:
@@ -415,7 +415,7 @@ def customer_signs(m: "FieldWork", device: Device, data: st.DataObject) -> None:
     captured = {"ticket_id": ticket, "blob_sha256": image, "signer_name": m.fresh("signer"),
                 "signed_at": m.fresh_value("signed_at"), "report_hash": replica.report_hash(ticket)}
     signature = replica.insert("signature", **captured)
-    m.signings[signature] = Signing(captured, report_hash(ticket, seen, consumed))
+    m.signings[signature] = Signing(captured, expected_report_hash(ticket, seen, consumed))
     then = data.draw(st.sampled_from(["marks it signed", "corrects the name", "leaves it", "the image file changes"]),
                      label="then")
     if then == "marks it signed":

@@ -21,10 +21,12 @@ from sync.registry import REGISTRY
 from tests.control_invariants import CONTROL_INVARIANTS
 from tests.domain_invariants import (
     every_replica_stock_adds_up,
+    ledger_entries_are_never_changed,
     old_part_returns_only_move_forward,
     replica_stock_adds_up,
     signatures_stay_as_signed,
     stock_is_the_sum_of_its_movements,
+    ticket_status_follows_its_machine,
 )
 from tests.faults import Acknowledged
 from tests.device_invariants import (
@@ -54,8 +56,78 @@ def _replica_view(replica: Replica) -> dict[str, dict[str, dict]]:
     return {entity.name: replica.all(entity.name) for entity in REGISTRY}
 
 
+#: the roles of head office: they hold every row
+OFFICE_ROLES = {"desk", "manager"}
+
+
+def _location_holders(data: dict) -> set[str]:
+    """Whose a stock location is: its engineer and the crew sharing it, or its depot."""
+    crew = data.get("crew") if isinstance(data.get("crew"), list) else []
+    return {f"u:{p}" for p in [data.get("engineer_id"), *crew] if p} | \
+        ({f"depot:{data['depot_id']}"} if data.get("depot_id") else set())
+
+
+def rows_a_person_may_see(server: ServerState, device: Device) -> dict[str, set[str]] | None:
+    """The ids of the rows a person's device holds once synced, by entity, as DOMAIN's
+    roles say (``None``: head office, which holds every row): an engineer his tickets and
+    their customers, equipment, signatures, parts used and old parts; the old parts he
+    brings back, his requisitions, expense claims and the movements of his van; a depot
+    keeper his depot's movements, requisitions and old parts; both the part catalog and
+    every stock location. The test's own model: ``server.scopes`` and the registry's scope
+    declarations are what it checks. Entities the model leaves out are not listed."""
+    if device.role in OFFICE_ROLES:
+        return None
+    live = server.live
+    me = f"u:{device.user_id}" if device.role == "engineer" else f"depot:{device.depot_id}"
+    mine = {i for i, loc in live("stock_location").items() if me in _location_holders(loc)}
+    if device.role == "engineer":
+        tickets = {i for i, t in live("ticket").items() if t.get("assignee_id") == device.user_id}
+        on_mine = lambda row: row.get("ticket_id") in tickets  # noqa: E731
+        his = lambda row: row.get("engineer_id") == device.user_id  # noqa: E731
+        return {
+            "ticket": tickets,
+            "customer": {live("ticket")[t].get("customer_id") for t in tickets} & live("customer").keys(),
+            "equipment": {live("ticket")[t].get("equipment_id") for t in tickets} & live("equipment").keys(),
+            "signature": {i for i, r in live("signature").items() if on_mine(r)},
+            "old_part_return": {i for i, r in live("old_part_return").items() if on_mine(r) or his(r)},
+            "requisition": {i for i, r in live("requisition").items() if his(r)},
+            "expense_claim": {i for i, r in live("expense_claim").items() if his(r)},
+            "stock_movement": {i for i, r in live("stock_movement").items()
+                               if on_mine(r) or {r.get("from_location_id"), r.get("to_location_id")} & mine},
+            "stock_location": set(live("stock_location")),
+            "part": set(live("part")),
+        }
+    at_depot = lambda row: row.get("depot_location_id") in mine  # noqa: E731
+    return {
+        **{entity: set() for entity in ("ticket", "customer", "equipment", "signature", "expense_claim")},
+        "old_part_return": {i for i, r in live("old_part_return").items() if at_depot(r)},
+        "requisition": {i for i, r in live("requisition").items() if at_depot(r)},
+        "stock_movement": {i for i, r in live("stock_movement").items()
+                           if {r.get("from_location_id"), r.get("to_location_id")} & mine},
+        "stock_location": set(live("stock_location")),
+        "part": set(live("part")),
+    }
+
+
+def replica_holds_what_its_person_may_see(server: ServerState, device: Device) -> None:
+    """The replica holds exactly the rows its person may see (``rows_a_person_may_see``)."""
+    model = rows_a_person_may_see(server, device)
+    entities = model.keys() if model is not None else [e.name for e in REGISTRY if e.name != "conflict"]
+    problems = []
+    for entity in entities:
+        want = model[entity] if model is not None else set(server.live(entity))
+        have = set(device.replica.all(entity))
+        problems += [f"missing {entity} {i}" for i in sorted(want - have)]
+        problems += [f"{entity} {i}, which a {device.role} may not see" for i in sorted(have - want)]
+    assert not problems, (f"{device.name} ({device.role}) holds other rows than its person may see:\n  "
+                          + "\n  ".join(problems))
+
+
 def replica_matches_its_scope(server: ServerState, device: Device) -> None:
-    """The replica holds exactly the rows of its scope, each field as the server has it."""
+    """The replica holds exactly the rows its person may see, by the test's own model of
+    the roles, and exactly the rows of its scope as the registry declares it, each field
+    as the server has it."""
+    replica_holds_what_its_person_may_see(server, device)
     expected = expected_view(server, device)
     held = _replica_view(device.replica)
     problems = []
@@ -297,6 +369,73 @@ def conflicts_reach_their_device(world: World) -> None:
     assert not problems, "conflicts not told:\n  " + "\n  ".join(problems)
 
 
+# -- who may write what -------------------------------------------------------------------
+
+_FIELD_WORK = ("diagnosis", "diagnosis_listen", "diagnosis_look", "diagnosis_check", "actions", "cause", "result",
+               "arrived_at", "departed_at", "returned_at", "completed_at", "run_hours_reading", "mileage_reading",
+               "category_note", "carried_back", "receipt_number", "repair_card")
+#: Who may write each field that not everyone may (DOMAIN, "Roles"): the desk judges
+#: urgency, assigns, sets deadlines and cancels; the engineer records what he heard,
+#: found and did; the depot keeper books old parts in and disposes of them. The test's
+#: own table: the registry's owners and ``server/authz.py`` are what it checks.
+WRITTEN_ONLY_BY: dict[tuple[str, str], set[str]] = {
+    **{("ticket", name): OFFICE_ROLES for name in ("urgency", "assignee_id", "deadline", "cancel_reason", "zone",
+                                                   "contract_id", "closed_at")},
+    **{("ticket", name): {"engineer"} for name in _FIELD_WORK},
+    ("equipment", "contract_id"): OFFICE_ROLES,
+    ("old_part_return", "collected_at"): {"engineer"},
+    **{("old_part_return", name): {"depot"} for name in ("received_at", "received_by", "disposition", "disposed_at")},
+    **{("expense_claim", name): {"engineer"} for name in ("amount", "site_days", "description", "receipts")},
+    ("expense_claim", "decision_note"): OFFICE_ROLES,
+}
+#: fields only the server writes (numbers, flags, who decided, totals it works out)
+WRITTEN_BY_THE_SERVER = {("ticket", "number"), ("ticket", "needs_review"), ("signature", "stale"),
+                         ("requisition", "approved_by"), ("requisition", "issued"), ("expense_claim", "decided_by"),
+                         ("expense_claim", "allowance"), ("stock_location", "counted_as_of")}
+#: who may delete: tickets, customers and equipment head office; signatures and ledger
+#: entries nobody
+DELETED_ONLY_BY = {"ticket": OFFICE_ROLES, "customer": OFFICE_ROLES, "equipment": OFFICE_ROLES,
+                   "signature": set(), "stock_movement": set(), "work_log": set()}
+#: what a depot keeper never writes: the jobs and what hangs on them
+NOT_THE_DEPOTS = {"ticket", "customer", "equipment", "signature", "expense_claim"}
+
+
+def _may_write(role: str, user_id: str, mutation) -> list[str]:
+    """What of ``mutation`` a ``role`` may not do, by the table above."""
+    entity = mutation.entity
+    if mutation.op == "delete":
+        return [] if role in DELETED_ONLY_BY.get(entity, OFFICE_ROLES | {role}) else [f"delete {entity}"]
+    if role == "depot" and entity in NOT_THE_DEPOTS:
+        return [f"{mutation.op} {entity}"]
+    wrong = []
+    for name, value in mutation.fields.items():
+        if (entity, name) in WRITTEN_BY_THE_SERVER:
+            wrong.append(f"{entity}.{name}")
+        elif role not in WRITTEN_ONLY_BY.get((entity, name), {role}):
+            # an engineer opening a ticket on site takes it himself: his own id, at its birth
+            if not (mutation.op == "insert" and (entity, name) == ("ticket", "assignee_id") and value == user_id):
+                wrong.append(f"{entity}.{name}")
+    return wrong
+
+
+def writes_a_role_may_not_make_are_never_stored(world: World) -> None:
+    """No write a person's role may not make is taken: a field another role writes, a
+    field only the server writes, a delete of what the role may not delete, a depot
+    keeper's write to a job (a model of its own, ``WRITTEN_ONLY_BY``). What is taken is
+    what rows hold (``last_writer_wins``): no value a role may not write reaches them."""
+    people = {d.device_id: (d.role, d.user_id) for d in world.devices}
+    problems = []
+    for ack in world.acknowledged:
+        if ack.status == "rejected" or ack.device_id not in people:
+            continue
+        role, user_id = people[ack.device_id]
+        wrong = _may_write(role, user_id, ack.mutation)
+        if wrong:
+            problems.append(f"{ack.device_id} ({role}) wrote {', '.join(wrong)} of {ack.mutation.entity} "
+                            f"{ack.mutation.id}, and the server took it ({ack.status})")
+    assert not problems, "writes its role may not make were stored:\n  " + "\n  ".join(problems)
+
+
 def every_replica_matches_its_scope(world: World) -> None:
     for device in world.devices:
         replica_matches_its_scope(world.server, device)
@@ -339,6 +478,9 @@ INVARIANTS: tuple[Callable[[World], None], ...] = (
     stock_is_the_sum_of_its_movements,
     signatures_stay_as_signed,
     old_part_returns_only_move_forward,
+    ticket_status_follows_its_machine,
+    ledger_entries_are_never_changed,
+    writes_a_role_may_not_make_are_never_stored,
     *CONTROL_INVARIANTS,
 )
 
