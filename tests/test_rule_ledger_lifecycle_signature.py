@@ -139,3 +139,9 @@ def test_the_server_marking_a_signature_stale_after_a_newer_field_is_plain_lww_o
     # a mark of an older version that the stored value post-dates is the losing side, not a write
     unseen = signature.merge(stored, mutation("signature", "update", {"stale": True}, wall=40, base=3), 5, ctx)
     assert unseen.writes == {} and unseen.outcome == "conflict"
+
+
+def test_an_old_part_step_the_lifecycle_does_not_have_is_no_ones_to_set():
+    result = lifecycle.merge(row({"status": "collected"}), mutation("old_part_return", "update", {"status": "丢失"}),
+                             2, MergeContext("depot"))
+    refused(result, "step_not_owned", "status", "a depot does not mark a part 丢失")
