@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+MUTATION_STAMP := $(VENV)/.installed-mutation
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres soak bench openapi generate clean
+.PHONY: run test test-sqlite test-postgres soak bench mutation openapi generate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,19 @@ soak: $(STAMP)
 	FIELDSYNC_SOAK=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m soak
 	FIELDSYNC_SOAK=1 FIELDSYNC_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -m soak
 
+$(MUTATION_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,mutation]'
+	touch $(MUTATION_STAMP)
+
+# Mutation run over sync/rules, server/authz.py, server/scopes.py and server/domain with
+# the fast tests ([tool.mutmut] in pyproject.toml), one child process; lists the
+# surviving mutants (docs/sync-invariants.md, "Mutation testing"). Resumes where the last
+# run stopped (mutants/); MUTANTS='sync.rules.*' narrows it, rm -rf mutants starts afresh.
+MUTANTS ?=
+mutation: $(MUTATION_STAMP)
+	$(BIN)/mutmut run --max-children 1 $(MUTANTS)
+	$(BIN)/mutmut results
+
 openapi: $(STAMP)
 	$(BIN)/fieldsync openapi write openapi.yaml
 
@@ -51,4 +65,4 @@ generate: openapi
 	$(BIN)/fieldsync client-schema write client_schema/sql
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache mutants

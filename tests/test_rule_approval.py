@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sync.changeset import Mutation
-from sync.rules import Merge, MergeContext, StoredRow
+from sync.rules import FieldClock, Merge, MergeContext, StoredRow
 from sync.rules.approval import merge
 
 WANG, LI, ZHANG = "u-wang", "u-li", "u-zhang"
@@ -201,3 +201,78 @@ def test_approval_and_an_offline_amount_change_in_either_order_never_approve_mor
     assert row.values.get("status") != "approved"
     approvals = [e for e in row.values.get("approval_history") or () if e["event"] == "approved"]
     assert all(e["covers"]["amount"] == 800.0 for e in approvals)
+
+
+def refused_as(result: Merge, code: str, field: str | None, opening: str) -> None:
+    """Refused with its stable code, naming the field at fault, saying why in a sentence."""
+    assert result.refusal is not None and result.outcome == "rejected"
+    assert (result.refusal.code, result.refusal.field) == (code, field)
+    assert result.refusal.message.startswith(opening), result.refusal.message
+
+
+def test_every_refusal_of_the_machine_names_its_field_and_says_why():
+    paid, fresh = claim("paid"), claim()
+    refused_as(merge(paid, write({}, "pc-li", 3, op="delete"), 4, as_li()), "already_paid", None,
+               "this expense_claim is paid: it is never deleted")
+    refused_as(merge(paid, write({"status": "approved"}, "pc-li", 3), 4, as_li()), "already_paid", "status",
+               "this expense_claim is paid: its status no longer changes")
+    refused_as(merge(paid, write({"amount": 5000.0}, "pc-li", 3), 4, as_li()), "already_paid", "amount",
+               "this expense_claim is paid: a difference is a new expense_claim")
+    refused_as(merge(fresh, write({"status": "paid"}, "pc-li", 1), 2, as_li()), "invalid_transition", "status",
+               "a expense_claim does not go from submitted to paid")
+    refused_as(merge(claim("approved"), write({"status": "submitted"}, "pc-zhang", 2), 3, as_zhang()),
+               "invalid_transition", "status", "only its claimant or an author withdraws a expense_claim")
+    refused_as(merge(fresh, write({"status": "approved"}, "pc-zhang", 1), 2, as_zhang()), "not_an_approver",
+               "status", "a desk does not decide on a expense_claim here (approvers: manager)")
+    refused_as(merge(fresh, write({"status": "approved"}, "server", 1), 2, MergeContext("system")),
+               "not_an_approver", "status", "the server does not decide on a expense_claim here (approvers: none)")
+    refused_as(merge(fresh, write({"status": "approved", "amount": 1.0}, "pc-li", 1), 2, as_li()),
+               "own_approval", "status", "nobody decides on a expense_claim they claim or wrote")
+
+
+def test_王伟_never_approves_a_claim_the_desk_filed_for_him():
+    row = StoredRow({"engineer_id": WANG, "kind": "claim", "amount": 800.0, "authors": [ZHANG]}, {}, 1)
+    wang_approves = MergeContext("engineer", user_id=WANG, approvers=frozenset({"engineer"}))
+    refused_as(merge(row, write({"status": "approved"}, "phone-wang", 1), 2, wang_approves), "own_approval",
+               "status", "nobody decides")
+
+
+def test_an_approval_sent_with_the_amount_it_saw_unchanged_is_taken():
+    result = merge(claim(), write({"status": "approved", "amount": 800.0}, "pc-li", 1), 2, as_li())
+    assert result.refusal is None and result.writes["status"] == "approved"
+
+
+def test_a_paid_claim_resent_with_the_same_amount_is_a_harmless_retry():
+    result = merge(claim("paid"), write({"amount": 800.0, "decision_note": "已付现金"}, "pc-li", 3), 4, as_li())
+    assert result.refusal is None and result.writes == {"decision_note": "已付现金"}
+
+
+def test_paying_keeps_李经理_as_the_approver_and_the_history_says_who_when_in_which_role():
+    row = claim("approved")
+    result = merge(row, write({"status": "paid"}, "pc-li", 2, wall=8), 3, as_li())
+    assert "decided_by" not in result.writes
+    entry = result.writes["approval_history"][-1]
+    assert (entry["event"], entry["by"], entry["role"], entry["at"]) == ("paid", LI, "manager", stamp(8, "pc-li"))
+    assert result.clock["approval_history"] == result.clock["status"] == FieldClock(stamp(8, "pc-li"), 3)
+
+
+def test_a_voided_approval_clears_the_approver_and_records_it_at_the_voiding_version():
+    result = merge(claim("approved"), write({"amount": 5000.0}, "phone-wang", 2, wall=9), 3, as_wang())
+    entry = result.writes["approval_history"][-1]
+    assert (entry["role"], entry["at"]) == ("engineer", stamp(9, "phone-wang"))
+    for name in ("status", "decided_by", "approval_history"):
+        assert result.clock[name] == FieldClock(stamp(9, "phone-wang"), 3)
+
+
+def test_a_refused_claim_reopened_writes_no_approver_it_never_had():
+    result = merge(claim("refused"), write({"amount": 600.0}, "phone-wang", 3), 4, as_wang())
+    assert result.writes["status"] == "submitted" and "decided_by" not in result.writes
+
+
+def test_a_requisition_approved_before_clocks_were_kept_is_voided_with_an_unknown_approval_stamp():
+    row = StoredRow({"engineer_id": WANG, "lines": [{"part_id": "p", "qty": 2}], "status": "approved",
+                     "approved_by": LI}, {}, 2)
+    result = merge(row, write({"lines": [{"part_id": "p", "qty": 3}]}, "phone-wang", 2, entity="requisition"), 3,
+                   as_wang())
+    assert result.writes["status"] == "submitted"
+    assert [(o.lost_value, o.lost_hlc) for o in result.overwrites] == [("approved", "")]

@@ -90,3 +90,58 @@ def test_the_server_may_mark_a_signature_stale():
     result = signature.merge(stored, mutation("signature", "update", {"stale": True}, wall=40), 2,
                              MergeContext("system"))
     assert result.writes == {"stale": True}
+
+
+def refused(result, code: str, field: str | None, opening: str) -> None:
+    """A refusal names its stable code, the field at fault and says why in a sentence."""
+    assert result.refusal is not None and result.outcome == "rejected"
+    assert (result.refusal.code, result.refusal.field) == (code, field)
+    assert result.refusal.message.startswith(opening)
+
+
+def test_王师傅s_signature_for_a_ticket_the_server_never_heard_of_is_refused_naming_the_ticket():
+    result = signature.merge(None, sign(30), 1, MergeContext("engineer", lambda e, i: None))
+    refused(result, "unknown_ticket", "ticket_id", "a signature must name a ticket")
+
+
+def test_a_signature_naming_no_ticket_is_refused_without_looking_any_ticket_up():
+    looked = []
+    ctx = MergeContext("engineer", lambda e, i: looked.append((e, i)) or completed_ticket(1))
+    result = signature.merge(None, mutation("signature", fields={"signer_name": "刘先生"}, wall=30), 1, ctx)
+    refused(result, "unknown_ticket", "ticket_id", "a signature must name a ticket")
+    assert looked == []
+
+
+def test_customer_signing_on_the_same_stamp_as_the_completion_has_not_signed_after_the_work():
+    result = signature.merge(None, sign(20), 1, MergeContext("engineer", lambda e, i: completed_ticket(20)))
+    refused(result, "signed_before_completion", "ticket_id", "the customer signs after the work")
+
+
+def test_a_signature_taken_after_the_work_carries_its_stamp_and_version_on_every_field():
+    result = signature.merge(None, sign(30), 7, MergeContext("engineer", lambda e, i: completed_ticket(20)))
+    assert result.clock == {"ticket_id": FieldClock(stamp(30), 7), "signer_name": FieldClock(stamp(30), 7)}
+
+
+def test_a_changed_or_deleted_signature_is_refused_in_words():
+    stored = row({"ticket_id": "t1", "signer_name": "刘先生"})
+    ctx = MergeContext("engineer", lambda e, i: completed_ticket(1))
+    changed = mutation("signature", "update", {"signer_name": "张女士"}, wall=40)
+    refused(signature.merge(stored, changed, 2, ctx), "signature_immutable", None, "a customer signature is never altered")
+    refused(signature.merge(stored, mutation("signature", "delete"), 2, ctx), "signature_immutable", None,
+            "a customer signature is never deleted")
+
+
+def test_the_server_marking_a_signature_stale_after_a_newer_field_is_plain_lww_on_the_stored_row():
+    stored = row({"ticket_id": "t1", "stale": False}, wall=50, version=4)
+    ctx = MergeContext("system")
+    late = signature.merge(stored, mutation("signature", "update", {"stale": True}, wall=40, base=4), 5, ctx)
+    assert late.writes == {"stale": True} and late.clock == {"stale": FieldClock(stamp(40), 5)}
+    # a mark of an older version that the stored value post-dates is the losing side, not a write
+    unseen = signature.merge(stored, mutation("signature", "update", {"stale": True}, wall=40, base=3), 5, ctx)
+    assert unseen.writes == {} and unseen.outcome == "conflict"
+
+
+def test_an_old_part_step_the_lifecycle_does_not_have_is_no_ones_to_set():
+    result = lifecycle.merge(row({"status": "collected"}), mutation("old_part_return", "update", {"status": "丢失"}),
+                             2, MergeContext("depot"))
+    refused(result, "step_not_owned", "status", "a depot does not mark a part 丢失")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sync.changeset import Mutation
-from sync.rules import FieldClock, MergeContext, StoredRow
+from sync.rules import FieldClock, MergeContext, Overwrite, StoredRow
 from sync.rules.lww import merge
 
 
@@ -111,3 +111,26 @@ def test_a_persons_earlier_write_arriving_after_their_later_one_loses_with_a_not
     result = merge(row, phone, 3, MergeContext("engineer", by_author=lambda s: s.endswith(":tablet")))
     assert result.writes == {}
     assert [(o.winner, o.kept_value, o.lost_value) for o in result.overwrites] == [("stored", "轴承卡死", "皮带磨损")]
+
+
+def test_desk_deleting_a_ticket_whose_unseen_diagnosis_王师傅_wrote_keeps_it_and_records_the_delete_as_lost():
+    row = stored(diagnosis="皮带磨损", address="上海市浦东新区")
+    row.clock["diagnosis"] = FieldClock(stamp(7, "a"), 2)
+    row.clock["address"] = FieldClock(stamp(6, "a"), 2)
+    result = merge(row, mutation("delete", wall=9, base=1), 3)
+    assert (result.outcome, result.deleted, result.deleted_changed, result.writes, result.clock) == (
+        "conflict", False, False, {}, {})
+    assert result.overwrites == [Overwrite("_deleted", False, stamp(7, "a"), True, stamp(9, "b"), "stored")]
+
+
+def test_a_seen_delete_makes_a_tombstone_stamped_with_the_delete_and_its_version():
+    result = merge(stored(diagnosis="皮带磨损"), mutation("delete", wall=9, base=1), 2)
+    assert (result.outcome, result.deleted, result.deleted_changed) == ("applied", True, True)
+    assert result.clock == {"_deleted": FieldClock(stamp(9, "b"), 2)} and result.changed
+
+
+def test_deleting_a_ticket_already_deleted_on_another_device_changes_nothing():
+    row = stored(diagnosis="皮带磨损")
+    row.deleted = True
+    result = merge(row, mutation("delete", wall=9, base=1), 2)
+    assert (result.outcome, result.changed, result.overwrites, result.clock) == ("applied", False, [], {})

@@ -86,3 +86,79 @@ def test_an_engineer_moving_on_from_the_tablet_a_status_set_on_the_phone_leaves_
     result = merge(ticket("travelling", by="wang-phone"), move("on_site", "wang-tablet", 1), 4,
                    MergeContext("engineer", by_author=lambda s: s.endswith(":wang-phone")))
     assert (result.writes["status"], result.overwrites) == ("on_site", [])
+
+
+def reassigned(status: str, status_version: int, left_version: int, by: str = "engineer-li") -> StoredRow:
+    """A ticket taken from engineer 王 (``_left:engineer:wang`` at ``left_version``) whose
+    status ``by`` wrote at ``status_version``."""
+    row = StoredRow({"status": status}, {"status": FieldClock(stamp(30, by), status_version)}, status_version)
+    row.clock["_left:engineer:wang"] = FieldClock(stamp(20, "server"), left_version)
+    return row
+
+
+def test_王师傅s_late_move_made_before_an_unseen_reassignment_loses_to_the_new_engineers_status():
+    result = merge(reassigned("accepted", 6, 5), move("on_site", "wang-tablet", 4), 7, MergeContext("engineer"))
+    assert "status" not in result.writes and result.outcome == "conflict"
+    assert result.overwrites[0].lost_value == "on_site"
+
+
+def test_王师傅s_move_made_after_he_saw_the_reassignment_is_not_overtaken():
+    result = merge(reassigned("accepted", 6, 5), move("on_site", "wang-tablet", 5), 7, MergeContext("engineer"))
+    assert result.writes["status"] == "on_site"
+
+
+def test_a_status_written_with_the_reassignment_itself_is_not_written_after_it():
+    result = merge(reassigned("accepted", 5, 5), move("on_site", "wang-tablet", 4), 7, MergeContext("engineer"))
+    assert result.writes["status"] == "on_site"
+
+
+def test_王师傅s_own_later_status_is_never_overtaken_by_his_earlier_reassignment():
+    result = merge(reassigned("accepted", 6, 5, by="wang-tablet"), move("on_site", "wang-tablet", 4), 7,
+                   MergeContext("engineer"))
+    assert result.writes["status"] == "on_site"
+
+
+def test_a_device_that_never_pulled_the_ticket_is_overtaken_by_the_first_reassignment():
+    result = merge(reassigned("accepted", 2, 1), move("on_site", "wang-tablet", None), 3, MergeContext("engineer"))
+    assert "status" not in result.writes
+
+
+def test_the_servers_own_status_write_is_taken_even_backwards():
+    result = merge(ticket("on_site"), move("dispatched", "server", 1), 4, MergeContext("system"))
+    assert result.writes["status"] == "dispatched"
+
+
+def test_a_ticket_with_no_status_yet_takes_the_first_one_sent():
+    row = StoredRow({"fault": "空调不制冷"}, {"fault": FieldClock(stamp(5, "desk-1"), 1)}, 1)
+    result = merge(row, move("dispatched", "desk-1", 1), 2, MergeContext("desk"))
+    assert result.writes["status"] == "dispatched" and result.overwrites == []
+
+
+def test_desk_reopening_a_cancelled_ticket_as_reported_is_taken():
+    result = merge(ticket("cancelled", by="desk-1"), move("reported", "desk-2", 3), 4, MergeContext("desk"))
+    assert result.writes["status"] == "reported"
+
+
+def test_desk_setting_an_on_site_ticket_back_to_reported_loses_to_the_field():
+    result = merge(ticket("on_site"), move("reported", "desk-1", 3), 4, MergeContext("desk"))
+    assert "status" not in result.writes and result.overwrites[0].kept_value == "on_site"
+
+
+@pytest.mark.parametrize(("stored", "role", "incoming", "review"), [
+    ("cancelled", "engineer", "completed", "field work arrived after the desk cancelled the ticket"),
+    ("on_site", "desk", "cancelled", "cancelled while field work was in progress"),
+])
+def test_the_review_flag_says_what_the_desk_must_look_at(stored, role, incoming, review):
+    result = merge(ticket(stored, by="desk-1" if role == "engineer" else "engineer-a"), move(incoming, "x", 3), 4,
+                   MergeContext(role))
+    assert result.writes["needs_review"] == review
+
+
+@pytest.mark.parametrize(("stored", "role", "incoming", "opening"), [
+    ("on_site", "engineer", "closed", "a engineer does not set a ticket closed"),
+    ("completed", "desk", "closed", "only a signed ticket is closed"),
+])
+def test_a_refused_status_names_the_status_field_and_says_why(stored, role, incoming, opening):
+    result = merge(ticket(stored), move(incoming, "x", 3), 4, MergeContext(role))
+    assert (result.outcome, result.refusal.field) == ("rejected", "status")
+    assert result.refusal.message.startswith(opening)
