@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import orjson
-from flask import g, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
@@ -172,10 +172,15 @@ def generate_maintenance_visits():
     """Create the maintenance visits due within the horizon, with their checklists (idempotent)."""
     _office_only()
     body = _body(GenerateSchema())
+    return _office_job(lambda batch: generate_visits(batch, body["horizon_days"]))
+
+
+def _office_job(job) -> Response:
+    """Run one of head office's batch jobs in one server batch; answer the ids it touched."""
     svc = services()
     with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
-        made = generate_visits(batch, body["horizon_days"])
-    return json_response({"ids": made})
+        touched = job(batch)
+    return json_response({"ids": touched})
 
 
 @blp.route("/maintenance/mark-missed", methods=["POST"])
@@ -186,10 +191,7 @@ def generate_maintenance_visits():
 def mark_missed_maintenance_visits():
     """Mark missed every planned visit not done by its date (idempotent); returns the ones marked now."""
     _office_only()
-    svc = services()
-    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
-        missed = mark_missed_visits(batch)
-    return json_response({"ids": missed})
+    return _office_job(mark_missed_visits)
 
 
 @blp.route("/complaints/escalate", methods=["POST"])
@@ -200,10 +202,7 @@ def mark_missed_maintenance_visits():
 def escalate_complaints():
     """Escalate every open complaint past its deadline; returns the ones escalated now."""
     _office_only()
-    svc = services()
-    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
-        overdue = escalate_overdue(batch)
-    return json_response({"ids": overdue})
+    return _office_job(escalate_overdue)
 
 
 class SlaTicketSchema(Schema):
@@ -278,7 +277,4 @@ def list_sla():
 def evaluate_sla():
     """Re-evaluate the SLA state of every open ticket as of now; returns the tickets whose state changed."""
     _office_only()
-    svc = services()
-    with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
-        changed = sla.evaluate_open(batch)
-    return json_response({"ids": changed})
+    return _office_job(sla.evaluate_open)
