@@ -209,10 +209,10 @@ def test_a_ledger_whose_entries_can_be_edited_is_caught_as_an_edit_taken(monkeyp
         run_state_machine_as_test(seeded(SEED), settings=SEARCH)
 
 
-def report_without_the_cause(ticket_id, ticket, consumed):
+def report_without_the_cause(ticket_id, ticket, consumed, report_format=2):
     """A broken canonical report: the cause of the fault is left out, so a report whose
     cause changed after signing still matches its signature."""
-    return CANONICAL_REPORT(ticket_id, {k: v for k, v in ticket.items() if k != "cause"}, consumed)
+    return CANONICAL_REPORT(ticket_id, {k: v for k, v in ticket.items() if k != "cause"}, consumed, report_format)
 
 
 def test_a_canonical_report_that_drops_a_field_is_caught(monkeypatch):
