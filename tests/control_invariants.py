@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from tests.domain_invariants import expected_report_hash
+from tests.domain_invariants import holds_a_current_signature
 from tests.world import ServerState, World
 
 __all__ = [
@@ -78,17 +78,6 @@ def _differences(holds: dict, seen: dict) -> str:
 BACK = ("received", "disposed")
 
 
-def _signed_now(server: ServerState, ticket_id: str, ticket: dict) -> bool:
-    """Does the ticket hold a signature of its report as it stands (hashed by the test's
-    own canonical report, in the signature's format), with its image whole?"""
-    consumed = [m for m in server.live("stock_movement").values()
-                if m.get("ticket_id") == ticket_id and m.get("kind") == "consume"]
-    return any(s.get("ticket_id") == ticket_id
-               and s.get("report_hash") == expected_report_hash(ticket_id, ticket, consumed, s.get("report_format") or 1)
-               and server.images.get(s.get("blob_sha256")) == s.get("blob_sha256")
-               for s in server.live("signature").values())
-
-
 def consumption_closed_by_exactly_its_report_and_old_part(world: World) -> None:
     """Every part consumed on a job is open (waiting for what it lacks), or closed by
     exactly its own ticket's current signed report and, for a returnable part, its own
@@ -104,7 +93,7 @@ def consumption_closed_by_exactly_its_report_and_old_part(world: World) -> None:
             continue
         ticket_id = movement["ticket_id"]
         waiting = set()
-        if not _signed_now(server, ticket_id, tickets[ticket_id]):
+        if not holds_a_current_signature(server, ticket_id, tickets[ticket_id]):
             waiting.add("signature")
         if returnable.get(movement.get("part_id")) and (returns.get(movement_id) or {}).get("status") not in BACK:
             waiting.add("old_part")
