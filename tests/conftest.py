@@ -14,6 +14,7 @@ from typing import Callable
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from server import create_app
 from server.auth import add_device, add_user
@@ -39,7 +40,9 @@ def _private_database(base_url: str, suffix: str = "") -> tuple[str, Callable[[]
 
     Runs of the suite side by side (two engineers, CI) never share tables.
     """
-    admin = sa.create_engine(make_engine(base_url).url, isolation_level="AUTOCOMMIT")
+    # no pool: an idle admin connection kept open would be found by the garbage collector
+    # in some later test (a ResourceWarning, an error under this suite's warning filter)
+    admin = sa.create_engine(make_engine(base_url).url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     name = f"fieldsync_test_{os.getpid()}{suffix}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
