@@ -17,11 +17,11 @@ from sync.changeset import check_values
 from sync.client import Replica
 from sync.ids import new_id
 from sync.pull import Pull
-from sync.rules import ledger, lww, signature, ticket
+from sync.rules import ledger, lifecycle, lww, signature, ticket
 from sync.rules.base import APPLIED, SYSTEM, FieldClock, Merge
 from tests.conftest import PG_URL
 from tests.faults import FaultyNetwork
-from tests.replay import Found, Step, replay
+from tests.replay import Found, Row, Step, replay
 from tests.test_property_sync import JOB_OF, FieldWork, machine_settings, seeded, start_of_day
 
 #: make soak runs them on both databases; make test on SQLite only for now: on PostgreSQL,
@@ -41,6 +41,7 @@ SEARCH = settings(machine_settings(300), phases=[Phase.generate])
 SEED = 14
 #: the real rules, which the broken ones fall back on for every other case
 LEDGER, SIGNATURE, DECIDE, CANONICAL_REPORT = ledger.merge, signature.merge, ticket._decide, report.canonical_report
+LIFECYCLE = lifecycle.merge
 
 
 def first_writer_wins(stored, mutation, version, ctx=None):
@@ -208,6 +209,38 @@ def test_a_desk_cancel_that_undoes_completed_work_is_caught(monkeypatch):
 
 
 # -- old parts, the ledger, signatures -------------------------------------------------------
+
+
+def lifecycle_as_last_writer_wins(stored, mutation, version, ctx):
+    """A broken lifecycle: each step still by its own role, but the step is one more
+    field whose later stamp wins, so a step taken after a further one sends the part back."""
+    sound = LIFECYCLE(stored, mutation, version, ctx)
+    return sound if sound.refusal is not None else lww.merge(stored, mutation, version, ctx)
+
+
+#: Liu hands his old belt in at the depot counter; Zhao books it received, and only then
+#: does Liu, offline in the yard, tick it collected on his phone. Zhao syncs first, Liu
+#: after: his "collected" is the later write but the earlier step. 300 examples of the
+#: search do not reach it (the engineer's step must be stamped after the depot's and
+#: arrive after it), so its steps are written down and replayed (tests/replay.py).
+LIUS_BELT = Row("old_part_return", {"engineer_id": "u-liu"})
+COLLECTED_AFTER_RECEIVED = Found("Liu ticks his old belt collected after the depot booked it in", (
+    Step("work", "zhao", ("book_old_part_in", LIUS_BELT)),
+    Step("work", "liu", ("collect_old_part", LIUS_BELT)),
+    Step("sync", "zhao"),
+    Step("sync", "liu"),
+))
+
+
+def test_an_old_belt_ticked_collected_after_the_depot_booked_it_in_stays_received_with_the_sound_lifecycle():
+    replay(FieldWork, COLLECTED_AFTER_RECEIVED)
+
+
+def test_an_old_part_lifecycle_made_last_writer_wins_is_caught(monkeypatch):
+    monkeypatch.setattr(lifecycle, "merge", lifecycle_as_last_writer_wins)
+    with pytest.raises(AssertionError, match="old-part returns went back or were lost"):
+        replay(FieldWork, COLLECTED_AFTER_RECEIVED)
+
 
 
 def test_a_ledger_whose_entries_can_be_edited_is_caught_as_an_edit_taken(monkeypatch):
