@@ -136,6 +136,45 @@ def test_amount_raised_after_approval_voids_it_and_the_manager_sees_the_note(peo
     assert server_row(engine, "expense_claim", claim)["status"] == "approved"
 
 
+def test_the_managers_waiting_list_holds_every_record_awaiting_a_decision_and_nothing_else(
+        people, replica_for, client):
+    desk, wang, manager = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["manager"])
+    where = stock_setup(desk, people)
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, category="A")["ticket"]
+    wang.sync()
+    # a requisition sent without a status waits as submitted
+    requisition = wang.insert("requisition", engineer_id=people["wang"].user_id, ticket_id=ticket,
+                              depot_location_id=where["depot"], van_location_id=where["van_wang"],
+                              lines=[{"part_id": where["part"], "qty": 2.0}], reason="更换传动皮带")
+    wang.sync()
+    claim = file_claim(wang, people, status="submitted")
+    decided = file_claim(wang, people, amount=120.0)
+    wang.sync()
+    desk.sync()
+    sale = desk.insert("charge", ticket_id=ticket, kind="part_sale", amount=1200.0, description="压缩机启动电容")
+    desk.sync()
+    # at the threshold (500) a part sale needs no approval; labour never does; a deleted sale waits for nothing
+    desk.insert("charge", ticket_id=ticket, kind="part_sale", amount=500.0, description="保险丝十只")
+    desk.insert("charge", ticket_id=ticket, kind="labour", amount=1200.0, description="夜间加急上门工时")
+    mistaken = desk.insert("charge", ticket_id=ticket, kind="part_sale", amount=2000.0, description="录错的配件销售")
+    desk.sync()
+    desk.delete("charge", mistaken)
+    desk.sync()
+    manager.sync()
+    manager.update("expense_claim", decided, status="approved")
+    manager.sync()
+    waiting = client.get("/v1/office/approvals", headers=auth_header(people["manager"])).json["pending"]
+    assert [(w["entity"], w["id"], w["status"]) for w in waiting] == [
+        ("requisition", requisition, "submitted"), ("expense_claim", claim, "submitted"), ("charge", sale, "submitted")]
+    first, _, last = waiting
+    assert first["covers"] == {"engineer_id": people["wang"].user_id, "depot_location_id": where["depot"],
+                               "van_location_id": where["van_wang"], "lines": [{"part_id": where["part"], "qty": 2.0}]}
+    assert (first["claimant_id"], last["claimant_id"]) == (people["wang"].user_id, None)
+    assert last["covers"] == {"ticket_id": ticket, "kind": "part_sale", "amount": 1200.0}
+    assert [(w["voided"], w["history"], w["authors"]) for w in waiting] == [
+        (False, [], [people["wang"].user_id]), (False, [], [people["wang"].user_id]), (False, [], [people["desk"].user_id])]
+
+
 def test_part_sale_raised_from_800_to_5000_after_the_manager_approved_800_is_not_paid(people, replica_for, engine):
     desk, wang, manager = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["manager"])
     ticket = desk_opens_ticket(desk, people["wang"].user_id, category="A")["ticket"]
