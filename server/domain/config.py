@@ -38,6 +38,41 @@ def _default_completion_report() -> dict[str, tuple[str, ...]]:
     return {"A": field_work, "B": field_work, "C": field_work, "D": ("diagnosis", "actions", "result")}
 
 
+def _default_reports() -> dict[str, Any]:
+    """Head office's figures (server/reports): targets, windows and bands.
+
+    Targets are 001 §3.2.1's where it names one (timeliness ≥ 90 %, satisfaction ≥ 85 %,
+    complaints of the service's fault < 3 %); the others are this deployment's to set.
+    Each target is ``{"at_least": x}`` or ``{"below": x}``, a fraction. A day's records are
+    late when received more than ``late_after_hours`` after the (local) day's end. The
+    repeat-repair bands (001 §4) are ordered by ``up_to`` (the rate at the band's top,
+    inclusive) with the points each deducts.
+    """
+    return {
+        "targets": {
+            "timeliness": {"at_least": 0.90},
+            "satisfaction": {"at_least": 0.85},
+            "complaint_rate": {"below": 0.03},
+            "completion_7d": {"at_least": 0.90},
+            "repeat_repair": {"below": 0.10},
+            "first_time_fix": {"at_least": 0.80},
+        },
+        "late_after_hours": 24,
+        "completion_days": 7,
+        "repeat_window_days": 30,
+        #: a follow-up item at this level or above is a satisfied answer (levels 1 … 4)
+        "satisfied_level": 3,
+        #: an open consumption older than this is a parts-ledger fault of its holder
+        "consumption_max_age_days": 30,
+        "repeat_bands": [
+            {"up_to": 0.10, "deduction": 0},
+            {"up_to": 0.20, "deduction": 2},
+            {"up_to": 0.30, "deduction": 5},
+            {"up_to": 1.00, "deduction": 10},
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class DomainConfig:
     #: hours from the call to arrival, by zone and urgency
@@ -79,6 +114,9 @@ class DomainConfig:
     answer_within_hours: float = 24
     #: an open ticket is at risk when less than this fraction of its window is left
     sla_at_risk_fraction: float = 0.25
+    #: head office's figures: see :func:`_default_reports`; a deployment's mapping is laid
+    #: over the defaults key by key (``targets`` figure by figure)
+    reports: Mapping[str, Any] = field(default_factory=_default_reports)
     _approvers: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -87,6 +125,14 @@ class DomainConfig:
         if unknown:
             raise ValueError(f"approvers: unknown roles {sorted(unknown)}")
         object.__setattr__(self, "_approvers", resolved)
+
+    def report_setting(self, name: str) -> Any:
+        """One of the reports' settings, the deployment's where it set one."""
+        defaults = _default_reports()
+        value = dict(self.reports).get(name, defaults[name])
+        if name == "targets":
+            value = defaults["targets"] | dict(value)
+        return value
 
     def completion_report_of(self, category: str | None) -> tuple[str, ...]:
         """The ticket fields a ticket of ``category`` is completed with (field work's
