@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 
 from sync.errors import ForbiddenError
 
-from ..reports import daily
+from ..reports import daily, sla_board
 from ..reports.filters import FIRST_DAY, LAST_DAY, MAX_LIMIT, parse, today_of
 from ..reports.paging import split
 from ..reports.table import FORMAT_PARAM, answer
@@ -122,3 +122,17 @@ def daily_report():
     day's records reached the server late (after the day's end plus `late_after_hours`).
     """
     return _run("daily", daily)
+
+
+@blp.route("/sla-board", methods=["GET"])
+@blp.doc(operationId="reportSlaBoard", parameters=_params(sla_board), responses=_CSV)
+@blp.response(200, ReportSchema)
+@error_answers(blp, described=_ERRORS)
+@authenticated
+def sla_board_report():
+    """SLA board: open tickets racing their deadline, late first then by deadline.
+
+    Each with its deadline, the minutes left as of the server's now (negative past it),
+    its state then (on time, at risk, late), assignee and zone; a page at a time.
+    """
+    return _run("sla-board", sla_board)
