@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 
 from sync.errors import ForbiddenError
 
-from ..reports import daily, sla_board
+from ..reports import daily, quality, sla_board
 from ..reports.filters import FIRST_DAY, LAST_DAY, MAX_LIMIT, parse, today_of
 from ..reports.paging import split
 from ..reports.table import FORMAT_PARAM, answer
@@ -136,3 +136,18 @@ def sla_board_report():
     its state then (on time, at risk, late), assignee and zone; a page at a time.
     """
     return _run("sla-board", sla_board)
+
+
+@blp.route("/quality", methods=["GET"])
+@blp.doc(operationId="reportQuality", parameters=_params(quality), responses=_CSV)
+@blp.response(200, QualityReportSchema)
+@error_answers(blp, described=_ERRORS)
+@authenticated
+def quality_report():
+    """Monthly quality figures (001 §3.2.1, §2.2), each with numerator, denominator and target.
+
+    Per local month of the range: timeliness, satisfaction from the four follow-up items,
+    complaints of the service's fault per finished service, 7-day completion, repeat
+    repairs of the same equipment within the window, first-time fix.
+    """
+    return _run("quality", quality, targets=quality.targets_of(services().config))
