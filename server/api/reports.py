@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 
 from sync.errors import ForbiddenError
 
-from ..reports import daily, quality, sla_board
+from ..reports import appraisal, daily, quality, sla_board
 from ..reports.filters import FIRST_DAY, LAST_DAY, MAX_LIMIT, parse, today_of
 from ..reports.paging import split
 from ..reports.table import FORMAT_PARAM, answer
@@ -151,3 +151,18 @@ def quality_report():
     repairs of the same equipment within the window, first-time fix.
     """
     return _run("quality", quality, targets=quality.targets_of(services().config))
+
+
+@blp.route("/appraisal", methods=["GET"])
+@blp.doc(operationId="reportAppraisal", parameters=_params(appraisal), responses=_CSV)
+@blp.response(200, AppraisalReportSchema)
+@error_answers(blp, described=_ERRORS)
+@authenticated
+def appraisal_report():
+    """Appraisal inputs per engineer per month (001 §4).
+
+    Parts-ledger faults (consumptions still open past their age, parts written off lost or
+    damaged), verified complaints, days reported late, and the repeat-repair rate with the
+    deduction band it falls in.
+    """
+    return _run("appraisal", appraisal, bands=appraisal.bands_of(services().config))

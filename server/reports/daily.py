@@ -37,7 +37,7 @@ from .paging import after_key
 from .sqltime import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, epoch_ms, stamp_ms
 from .table import Column
 
-__all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "report", "key_of"]
+__all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "facts", "report", "key_of"]
 
 TAKES = ("from", "to", "engineer", "depot", "limit", "cursor")
 #: days one answer covers
@@ -72,7 +72,7 @@ def _late(received: sa.ColumnElement, day: sa.ColumnElement, config: DomainConfi
     return sa.case((received > (day + 1) * DAY_MS - offset + grace, 1), else_=0)
 
 
-def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
+def facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
     """One row per record of the range: its engineer, day, hours by category, ticket,
     parts, signed ticket, and when it was received."""
     offset = config.local_utc_offset_hours
@@ -123,23 +123,23 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
 def report(conn: sa.Connection, filters: Filters, config: DomainConfig) -> list[dict]:
     """The rows of the range, by day then engineer: a page of ``filters.limit`` and one
     more when there is a next page."""
-    facts = _facts(filters, config)
+    records = facts(filters, config)
     grouped = (
-        sa.select(facts.c.engineer_id, facts.c.day,
-                  *(sa.func.sum(facts.c[f"hours_{c.lower()}"]).label(f"hours_{c.lower()}") for c in CATEGORIES),
-                  sa.func.sum(facts.c.hours_total).label("hours_total"),
-                  sa.func.count(sa.distinct(facts.c.ticket_id)).label("tickets_worked"),
-                  sa.func.sum(facts.c.qty).label("parts_used"), sa.func.sum(facts.c.consumed).label("consumptions"),
-                  sa.func.count(sa.distinct(facts.c.signed_ticket)).label("signed_services"),
-                  sa.func.sum(facts.c.record).label("records"), sa.func.sum(facts.c.late).label("late_records"),
-                  sa.func.max(facts.c.received).label("last_received"))
-        .where(facts.c.engineer_id.is_not(None))
-        .group_by(facts.c.engineer_id, facts.c.day)
+        sa.select(records.c.engineer_id, records.c.day,
+                  *(sa.func.sum(records.c[f"hours_{c.lower()}"]).label(f"hours_{c.lower()}") for c in CATEGORIES),
+                  sa.func.sum(records.c.hours_total).label("hours_total"),
+                  sa.func.count(sa.distinct(records.c.ticket_id)).label("tickets_worked"),
+                  sa.func.sum(records.c.qty).label("parts_used"), sa.func.sum(records.c.consumed).label("consumptions"),
+                  sa.func.count(sa.distinct(records.c.signed_ticket)).label("signed_services"),
+                  sa.func.sum(records.c.record).label("records"), sa.func.sum(records.c.late).label("late_records"),
+                  sa.func.max(records.c.received).label("last_received"))
+        .where(records.c.engineer_id.is_not(None))
+        .group_by(records.c.engineer_id, records.c.day)
     )
     if filters.engineer is not None:
-        grouped = grouped.where(facts.c.engineer_id == filters.engineer)
+        grouped = grouped.where(records.c.engineer_id == filters.engineer)
     if filters.depot is not None:
-        grouped = grouped.where(facts.c.engineer_id.in_(engineers_of_depot(filters.depot)))
+        grouped = grouped.where(records.c.engineer_id.in_(engineers_of_depot(filters.depot)))
     days = grouped.subquery("days")
     key = (days.c.day, days.c.engineer_id)
     query = (

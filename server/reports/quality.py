@@ -36,7 +36,7 @@ from .filters import Filters, engineers_of_depot
 from .sqltime import DAY_MS, day_number, epoch_ms, month_of_day, stamp_ms
 from .table import Column
 
-__all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "report", "months_of", "targets_of"]
+__all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]
 
 TAKES = ("from", "to", "engineer", "depot", "zone")
 MAX_DAYS = 366
@@ -65,7 +65,7 @@ COLUMNS = [
 ]
 
 
-class _Context:
+class Context:
     """What every figure's query shares: the range as instants, the offset, the filters."""
 
     def __init__(self, filters: Filters, config: DomainConfig):
@@ -102,6 +102,16 @@ class _Context:
     def completed(self, tickets) -> sa.ColumnElement:
         return sa.func.coalesce(epoch_ms(tickets.c.completed_at, self.offset), stamp_ms(tickets.c.updated_at))
 
+    def came_back(self) -> sa.ColumnElement:
+        """SQL: the ticket's equipment was reported faulty again within the repeat window."""
+        t, again = self.tickets, entity_table("ticket").alias("again")
+        done = self.completed(t)
+        window = int(round(float(self.config.report_setting("repeat_window_days")) * DAY_MS))
+        return sa.exists(sa.select(sa.literal(1)).where(
+            again.c.equipment_id == t.c.equipment_id, again.c.id != t.c.id, again.c.deleted.is_(False),
+            again.c.status.is_distinct_from("cancelled"), self.reported(again) > done,
+            self.reported(again) <= done + window))
+
     def finished(self) -> list[sa.ColumnElement]:
         """Field tickets finished within the range."""
         t = self.tickets
@@ -121,7 +131,7 @@ def _one(condition: sa.ColumnElement) -> sa.ColumnElement:
     return sa.case((condition, 1), else_=0)
 
 
-def _timeliness(conn, c: _Context) -> dict:
+def _timeliness(conn, c: Context) -> dict:
     t = c.tickets
     reported = c.reported(t)
     overdue = sa.and_(t.c.sla_state.in_(sla.OPEN_STATES), epoch_ms(t.c.deadline, c.offset) <= c.filters.now_ms)
@@ -130,7 +140,7 @@ def _timeliness(conn, c: _Context) -> dict:
                      [*c.field_tickets(t), c.within(reported), decided])
 
 
-def _satisfaction(conn, c: _Context) -> dict:
+def _satisfaction(conn, c: Context) -> dict:
     surveys, t = entity_table("satisfaction_survey"), c.tickets
     at = sa.func.coalesce(epoch_ms(surveys.c.surveyed_at, c.offset), stamp_ms(surveys.c.device_time))
     level = int(c.config.report_setting("satisfied_level"))
@@ -144,7 +154,7 @@ def _satisfaction(conn, c: _Context) -> dict:
                      surveys.outerjoin(t, t.c.id == surveys.c.ticket_id))
 
 
-def _complaint_rate(conn, c: _Context) -> dict:
+def _complaint_rate(conn, c: Context) -> dict:
     complaints, t, customers = entity_table("complaint"), c.tickets, entity_table("customer")
     at = sa.func.coalesce(epoch_ms(complaints.c.received_at, c.offset), stamp_ms(complaints.c.device_time))
     where = [complaints.c.deleted.is_(False), complaints.c.service_fault.is_(True), c.within(at),
@@ -158,7 +168,7 @@ def _complaint_rate(conn, c: _Context) -> dict:
     return {m: (faults.get(m, (0, 0))[0], services.get(m, (0, 0))[1]) for m in set(faults) | set(services)}
 
 
-def _completion(conn, c: _Context) -> dict:
+def _completion(conn, c: Context) -> dict:
     t = c.tickets
     reported = c.reported(t)
     within = int(c.config.report_setting("completion_days")) * DAY_MS
@@ -169,18 +179,13 @@ def _completion(conn, c: _Context) -> dict:
                      [*c.field_tickets(t), t.c.status.is_distinct_from("cancelled"), c.within(reported), counted])
 
 
-def _repeat(conn, c: _Context) -> dict:
-    t, again = c.tickets, entity_table("ticket").alias("again")
-    done = c.completed(t)
-    window = int(round(float(c.config.report_setting("repeat_window_days")) * DAY_MS))
-    came_back = sa.exists(sa.select(sa.literal(1)).where(
-        again.c.equipment_id == t.c.equipment_id, again.c.id != t.c.id, again.c.deleted.is_(False),
-        again.c.status.is_distinct_from("cancelled"), c.reported(again) > done, c.reported(again) <= done + window))
-    return _by_month(conn, c.month(done), _one(came_back), sa.literal(1),
+def _repeat(conn, c: Context) -> dict:
+    t = c.tickets
+    return _by_month(conn, c.month(c.completed(t)), _one(c.came_back()), sa.literal(1),
                      [*c.finished(), t.c.equipment_id.is_not(None)])
 
 
-def _first_time_fix(conn, c: _Context) -> dict:
+def _first_time_fix(conn, c: Context) -> dict:
     t, logs = c.tickets, entity_table("work_log")
     arrivals = (sa.select(sa.func.count()).where(logs.c.ticket_id == t.c.id, logs.c.event == "arrived",
                                                  logs.c.deleted.is_(False)).scalar_subquery())
@@ -205,7 +210,7 @@ def months_of(first: date, last: date) -> list[str]:
 
 def report(conn: sa.Connection, filters: Filters, config: DomainConfig) -> list[dict]:
     """One row per month of the range and figure, months in order, figures as listed."""
-    context = _Context(filters, config)
+    context = Context(filters, config)
     targets = config.report_setting("targets")
     found = {name: query(conn, context) for name, query in _QUERIES.items()}
     rows = []
