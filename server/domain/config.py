@@ -125,6 +125,7 @@ class DomainConfig:
         if unknown:
             raise ValueError(f"approvers: unknown roles {sorted(unknown)}")
         object.__setattr__(self, "_approvers", resolved)
+        _check_reports(self.reports)
 
     def report_setting(self, name: str) -> Any:
         """One of the reports' settings, the deployment's where it set one."""
@@ -143,6 +144,37 @@ class DomainConfig:
     def approvers_of(self, entity: str) -> frozenset[str]:
         """The roles that approve and pay the entity's records."""
         return self._approvers.get(entity, DEFAULT_APPROVERS)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _check_reports(reports: Mapping[str, Any]) -> None:
+    """The reports' settings make sense, or ``ValueError`` naming the one that does not."""
+    defaults = _default_reports()
+    unknown = set(dict(reports)) - set(defaults)
+    if unknown:
+        raise ValueError(f"DOMAIN reports: unknown settings {sorted(unknown)}")
+    merged = defaults | dict(reports)
+    targets = merged["targets"]
+    if not isinstance(targets, Mapping) or set(targets) - set(defaults["targets"]):
+        raise ValueError(f"DOMAIN reports.targets: figures among {sorted(defaults['targets'])}")
+    for name, rule in targets.items():
+        if not (isinstance(rule, Mapping) and len(rule) == 1 and set(rule) <= {"at_least", "below"}
+                and _number(next(iter(rule.values()))) and 0 <= next(iter(rule.values())) <= 1):
+            raise ValueError(f'DOMAIN reports.targets.{name}: {{"at_least": fraction}} or {{"below": fraction}}')
+    for name in ("late_after_hours", "completion_days", "repeat_window_days", "consumption_max_age_days"):
+        if not _number(merged[name]) or not 0 <= merged[name] <= 100_000:
+            raise ValueError(f"DOMAIN reports.{name}: a number from 0 to 100000")
+    if merged["satisfied_level"] not in (1, 2, 3, 4) or isinstance(merged["satisfied_level"], bool):
+        raise ValueError("DOMAIN reports.satisfied_level: a level from 1 to 4")
+    bands = merged["repeat_bands"]
+    if not (isinstance(bands, (list, tuple)) and bands and all(
+            isinstance(b, Mapping) and _number(b.get("up_to")) and 0 < b["up_to"] <= 1 and _number(b.get("deduction"))
+            for b in bands) and max(b["up_to"] for b in bands) == 1):
+        raise ValueError('DOMAIN reports.repeat_bands: [{"up_to": fraction, "deduction": points}, ...], the last '
+                         'up to 1')
 
 
 def from_mapping(values: Mapping[str, Any] | None) -> DomainConfig:
