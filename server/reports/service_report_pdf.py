@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 from fpdf.fonts import FontFace
 
-from .pdf_page import FONT, new_pdf
+from .pdf_page import FONT, drawn, new_pdf
 from .service_report import ServiceReport
 
 __all__ = ["CANONICAL_NAME", "DOCUMENT_NAME", "Block", "blocks", "visible_text", "build_pdf", "render"]
@@ -118,7 +118,7 @@ def visible_text(document: dict) -> str:
     """Every character the page shows, in drawing order, without white space (what a
     text extraction of the PDF must give back, whatever line breaks the layout made)."""
     shown = "".join(cell for block in blocks(document) for row in (block.cells, *block.rows) for cell in row)
-    return "".join(shown.split())
+    return "".join(drawn(shown).split())
 
 
 def build_pdf(report: ServiceReport) -> bytes:
