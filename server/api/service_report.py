@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import orjson
 from flask import Response, g, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from sync.errors import ForbiddenError, NotFoundError, ValidationError
 
@@ -53,7 +53,8 @@ class VerificationSchema(Schema):
 
 
 class VerifyHashSchema(Schema):
-    hash = fields.String(required=True, metadata={"description": "lowercase hex SHA-256 of a canonical report"})
+    hash = fields.String(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"),
+                         metadata={"description": "lowercase hex SHA-256 of a canonical report"})
 
 
 @blp.route("/tickets/<ticket_id>/report.pdf", methods=["GET"])
