@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from server.reports.report_verify import MAX_PDF_BYTES
 from server.reports.service_report_pdf import CANONICAL_NAME, DOCUMENT_NAME, blocks, render
 from server.tables import entity_table, users
+from sync.report import report_hash
 from tests.conftest import auth_header
 
 CUSTOMER = "上海华信印务有限公司"
@@ -306,3 +307,32 @@ def test_a_hash_nobody_signed_is_answered_unsigned_and_only_the_office_verifies(
     answer = client.post(VERIFY, data=b"{not json", headers=auth_header(people["desk"]) |
                          {"Content-Type": "application/json"})
     assert (answer.status_code, answer.json["code"]) == (422, "invalid")
+
+
+def test_a_signature_made_in_report_format_1_prints_and_verifies_in_its_own_format(people, replica_for, client):
+    """A tablet signed before format 2 existed: the PDF attaches the report in format 1,
+    whose bytes that signature hashes, and says which format it is."""
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    part = desk.insert("part", code="FAN-08", name="风扇紧固螺母", unit="个", returnable=False, price=2.0)
+    van = desk.insert("stock_location", kind="van", name="王师傅的服务车", engineer_id="u-wang")
+    ticket = desk.insert("ticket", assignee_id="u-wang", status="dispatched", fault_description="空调外机噪音大")
+    desk.sync()
+    wang.sync()
+    wang.update("ticket", ticket, status="on_site", arrived_at="2026-11-23T09:40:00+08:00")
+    nut = wang.insert("stock_movement", kind="consume", part_id=part, qty=4, condition="new", from_location_id=van,
+                      ticket_id=ticket, held_by="u-wang", occurred_at="2026-11-23T10:20:00+08:00")
+    wang.update("ticket", ticket, diagnosis="风扇叶片松动", actions="紧固风扇叶片", result="噪音消除")
+    wang.update("ticket", ticket, status="completed", completed_at="2026-11-23T11:05:00+08:00")
+    old_hash = report_hash(ticket, wang.get("ticket", ticket), [wang.get("stock_movement", nut)], report_format=1)
+    assert old_hash != wang.report_hash(ticket)  # format 1 writes the 4 nuts as 4.0
+    signature = wang.insert("signature", ticket_id=ticket, blob_sha256=wang.put_blob(signature_png()),
+                            signer_name="孙先生", signed_at="2026-11-23T11:10:00+08:00", report_hash=old_hash,
+                            report_format=1)
+    wang.sync()
+    pdf = fetch_pdf(client, people["desk"], ticket)
+    assert hashlib.sha256(attachments_of(pdf)[CANONICAL_NAME]).hexdigest() == old_hash
+    assert b'"parts":[["' + part.encode() + b'",4.0]]' in attachments_of(pdf)[CANONICAL_NAME]
+    assert "1（早期格式：键排序JSON" in "".join(text_of(pdf).split())
+    answer = verify_pdf(client, people["desk"], pdf).json
+    assert (answer["verified"], [(s["signature_id"], s["report_format"]) for s in answer["signatures"]]) == (
+        True, [(signature, 1)])

@@ -30,6 +30,8 @@ _REPORT_LABELS = (
     ("diagnosis_check", "测试检查"), ("diagnosis", "诊断结论"), ("cause", "故障原因"), ("actions", "处理措施"),
     ("result", "处理结果"),
 )
+#: how each report format writes the canonical bytes (sync/report.py)
+_FORMATS = {2: "RFC 8785 规范化 JSON", 1: "早期格式：键排序 JSON"}
 #: the diagnosis's steps, shown only when the engineer wrote them
 _OPTIONAL = ("diagnosis_listen", "diagnosis_look", "diagnosis_check")
 _DESCRIPTIONS = {CANONICAL_NAME: "the canonical service report the signature hashes (sync/report.py)",
@@ -107,7 +109,8 @@ def blocks(document: dict) -> list[Block]:
             out.append(Block("field", ("签字所签哈希", _text(signature.get("signed_hash")))))
     out += [
         Block("field", ("报告哈希", f"SHA-256 {_text(document.get('report_hash'))}")),
-        Block("field", ("报告格式", f"{_text(document.get('report_format'))}（RFC 8785 规范化 JSON，见附件 "
+        Block("field", ("报告格式", f"{_text(document.get('report_format'))}"
+                                    f"（{_FORMATS.get(document.get('report_format'), '未知格式')}，见附件 "
                                     f"{CANONICAL_NAME}）")),
         Block("field", ("出具时间", _text(document.get("issued_at")))),
     ]
