@@ -163,9 +163,10 @@ def _draw(pdf, block: Block, image: bytes | None) -> None:
         pdf.set_text_color(90, 90, 90)
         pdf.cell(_LABEL_WIDTH, _ROW, label)
         pdf.set_text_color(0, 0, 0)
-        pdf.multi_cell(width - _LABEL_WIDTH, _ROW, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width - _LABEL_WIDTH, _ROW, value, align="L", new_x="LMARGIN", new_y="NEXT")
     elif block.kind == "table":
         pdf.set_draw_color(150, 150, 150)
+        pdf.set_fill_color(255, 255, 255)
         with pdf.table(col_widths=block.widths, line_height=_ROW, text_align="LEFT", cell_fill_mode="NONE",
                        headings_style=_HEADINGS, padding=(0.8, 1.5)) as table:
             for cells in (block.cells, *block.rows):

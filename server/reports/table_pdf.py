@@ -52,7 +52,7 @@ def table_pdf(title: str, headers: Sequence[str], keys: Sequence[str], rows: Ite
     pdf.set_font(FONT, size=9)
     pdf.set_text_color(70, 70, 70)
     used = "；".join(f"{FILTER_TITLES.get(name, name)}：{value}" for name, value in filters) or "无（全部）"
-    pdf.multi_cell(pdf.epw, 5, f"筛选条件：{used}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(pdf.epw, 5, f"筛选条件：{used}", align="L", new_x="LMARGIN", new_y="NEXT")
     tail = "；本页之后还有记录，按 next 翻页" if more else ""
     pdf.cell(pdf.epw, 5, f"生成时间：{made_at}；共 {len(cells)} 行{tail}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
