@@ -20,6 +20,7 @@ from .api import depot as depot_api
 from .api import me as me_api
 from .api import office as office_api
 from .api import reports as reports_api
+from .api import service_report as service_report_api
 from .api import sync as sync_api
 from .api.common import Services
 from .db import create_schema, is_sqlite, make_engine
@@ -91,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(sync_api.blp)
     api.register_blueprint(blobs_api.blp)
     api.register_blueprint(office_api.blp)
+    api.register_blueprint(service_report_api.blp)
     api.register_blueprint(approvals_api.blp)
     api.register_blueprint(depot_api.blp)
     api.register_blueprint(audit_api.blp)
