@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from ..domain.config import DomainConfig
 from ..domain.writeoff import age_days
 from ..tables import audit, entity_table, users
-from .filters import Filters, after, iso, next_cursor
+from .filters import Filters, after, during, iso, next_cursor
 from .table import Column
 
 __all__ = ["register", "COLUMNS", "AWAY"]
@@ -62,12 +62,12 @@ def register(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
         .select_from(inner.outerjoin(customers, customers.c.id == inner.c.customer_id)
                      .outerjoin(equipment, equipment.c.id == inner.c.equipment_id)
                      .outerjoin(users, users.c.id == inner.c.assignee_id))
-        .where(inner.c.since >= filters.since if filters.since else sa.true(),
-               inner.c.since < filters.until if filters.until else sa.true())
+        .where(*during(inner.c.since, filters))
         .order_by(inner.c.id).limit(filters.limit + 1)
     )
     rows = [{"ticket_id": r.id, "number": r.number, "status": r.status, "receipt_number": r.receipt_number,
-             "since": iso(r.since), "days_away": None if r.since is None else age_days(r.since, filters.now), "customer_id": r.customer_id,
+             "since": iso(r.since), "days_away": None if r.since is None else age_days(r.since, filters.now),
+             "customer_id": r.customer_id,
              "customer_name": r.customer_name, "zone": r.zone, "equipment_id": r.equipment_id, "model": r.model,
              "serial": r.serial, "engineer_id": r.assignee_id, "engineer_name": r.engineer_name,
              "fault_description": r.fault_description} for r in conn.execute(query)]

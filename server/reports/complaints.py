@@ -14,10 +14,9 @@ import sqlalchemy as sa
 
 from ..domain.complaints import overdue
 from ..domain.config import DomainConfig
-from ..domain.moments import bound, moment
 from ..domain.writeoff import age_days
 from ..tables import entity_table, users
-from .filters import Filters, after, next_cursor
+from .filters import Filters, after, during, next_cursor
 from .table import Column
 
 __all__ = ["overdue_complaints", "COLUMNS"]
@@ -37,7 +36,6 @@ def overdue_complaints(conn: sa.Connection, filters: Filters, config: DomainConf
     ``from``/``to`` bound when they were received, ``zone`` is the customer's."""
     dialect = conn.dialect.name
     complaints, customers, tickets = entity_table("complaint"), entity_table("customer"), entity_table("ticket")
-    received = moment(complaints.c.received_at, dialect)
     keys = [complaints.c.deadline, complaints.c.id]
     query = (
         sa.select(complaints, customers.c.name.label("customer_name"), customers.c.zone.label("zone"),
@@ -48,8 +46,7 @@ def overdue_complaints(conn: sa.Connection, filters: Filters, config: DomainConf
         .where(overdue(complaints, filters.now, dialect), after(keys, filters.cursor),
                complaints.c.engineer_id == filters.engineer if filters.engineer else sa.true(),
                customers.c.zone == filters.zone if filters.zone is not None else sa.true(),
-               received >= bound(dialect, filters.since) if filters.since else sa.true(),
-               received < bound(dialect, filters.until) if filters.until else sa.true())
+               *during(complaints.c.received_at, filters, dialect))
         .order_by(*keys).limit(filters.limit + 1)
     )
     rows = [{"complaint_id": r.id, "number": r.number, "customer_id": r.customer_id,

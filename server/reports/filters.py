@@ -22,9 +22,10 @@ import sqlalchemy as sa
 
 from sync.errors import ValidationError
 
+from ..domain.moments import bound, moment
 from ..params import whole_number
 
-__all__ = ["Filters", "parse", "params", "MAX_LIMIT", "DEFAULT_LIMIT", "next_cursor", "after", "iso"]
+__all__ = ["Filters", "parse", "params", "MAX_LIMIT", "DEFAULT_LIMIT", "next_cursor", "after", "during", "iso"]
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -32,6 +33,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}", re.ASCII)
 _ID_PATTERN = "^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$"
 _MAX_CURSOR = 600
+_CURSOR = re.compile(f"[A-Za-z0-9_-]{{1,{_MAX_CURSOR}}}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,10 @@ _DESCRIBED = {
     "engineer": {"schema": {"type": "string", "pattern": _ID_PATTERN}, "description": "only this engineer's"},
     "depot": {"schema": {"type": "string", "pattern": _ID_PATTERN},
               "description": "only this depot's locations (a depot keeper: his own, the default)"},
-    "zone": {"schema": {"type": "string", "maxLength": 50}, "description": "only this zone's"},
+    "zone": {"schema": {"type": "string", "minLength": 1, "maxLength": 50}, "description": "only this zone's"},
     "limit": {"schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
               "description": "rows per page"},
-    "cursor": {"schema": {"type": "string", "maxLength": _MAX_CURSOR},
+    "cursor": {"schema": {"type": "string", "pattern": f"^[A-Za-z0-9_-]{{1,{_MAX_CURSOR}}}$"},
                "description": "the `next` of the page before (same filters)"},
 }
 
@@ -150,7 +152,7 @@ def _cursor(raw: str | None, keys: int) -> tuple | None:
     if raw is None:
         return None
     try:
-        if not 0 < len(raw) <= _MAX_CURSOR or not raw.isascii():
+        if not _CURSOR.fullmatch(raw):
             raise ValueError(raw)
         values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
@@ -177,4 +179,15 @@ def after(columns: list[sa.ColumnElement], cursor: tuple | None) -> sa.ColumnEle
 
 def iso(at: datetime | None) -> str | None:
     """A server time column's value as ISO-8601 with its offset (SQLite's come back naive, in UTC)."""
-    return None if at is None else (at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
+    if at is None:
+        return None
+    return (at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def during(column: sa.ColumnElement, filters: Filters, dialect: str | None = None) -> list[sa.ColumnElement]:
+    """SQL: ``column`` falls within ``from``..``to``; ``dialect`` given: ``column`` is a
+    time field's text, compared as a moment (:mod:`server.domain.moments`)."""
+    at = moment(column, dialect) if dialect else column
+    edge = (lambda t: bound(dialect, t)) if dialect else (lambda t: t)
+    return (([at >= edge(filters.since)] if filters.since else [])
+            + ([at < edge(filters.until)] if filters.until else []))

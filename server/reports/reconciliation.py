@@ -23,9 +23,8 @@ import sqlalchemy as sa
 
 from ..domain import stock, writeoff
 from ..domain.config import DomainConfig
-from ..domain.moments import bound, moment
 from ..tables import entity_table, users
-from .filters import Filters, after, iso, next_cursor
+from .filters import Filters, after, during, iso, next_cursor
 from .table import Column
 
 __all__ = ["balances", "open_consumptions", "old_parts", "supplier_claims", "AGE_BANDS",
@@ -59,10 +58,6 @@ CLAIM_COLUMNS = [
 
 def _only(conn: sa.Connection, filters: Filters) -> list[str] | None:
     return stock.depot_locations(conn, filters.depot) if filters.depot is not None else None
-
-
-def _day_range(at: sa.ColumnElement, filters: Filters) -> list[sa.ColumnElement]:
-    return ([at >= filters.since] if filters.since else []) + ([at < filters.until] if filters.until else [])
 
 
 def _counted_lines(dialect: str) -> sa.Subquery:
@@ -131,6 +126,13 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
                                              lambda r: (r["location_id"], r["part_id"] or "", r["condition"]))
 
 
+def _named(grouped: sa.Subquery, order: list[sa.ColumnElement]) -> sa.Select:
+    """A page of per-engineer figures with each engineer's name: the names joined to the
+    page's rows, after the aggregate, not to every row aggregated."""
+    return (sa.select(grouped, users.c.name.label("engineer_name"))
+            .select_from(grouped.outerjoin(users, users.c.id == grouped.c.engineer_id)).order_by(*order))
+
+
 def _cutoffs(filters: Filters) -> tuple:
     return tuple(filters.now - timedelta(days=days) for days in AGE_BANDS)
 
@@ -146,21 +148,20 @@ def open_consumptions(conn: sa.Connection, filters: Filters, config: DomainConfi
     def tally(condition) -> sa.ColumnElement:
         return sa.func.sum(sa.case((condition, 1), else_=0))
 
-    query = (
-        sa.select(engineer.label("engineer_id"), sa.func.max(users.c.name).label("engineer_name"),
-                  sa.func.count().label("open"), sa.func.sum(opened.c.qty).label("qty"),
+    grouped = (
+        sa.select(engineer.label("engineer_id"), sa.func.count().label("open"), sa.func.sum(opened.c.qty).label("qty"),
                   tally(~opened.c.signed).label("waiting_signature"),
                   tally(writeoff.waits_for_old_part(opened.c.returnable, opened.c.old_part_status))
                   .label("waiting_old_part"),
                   tally(opened.c.at < week).label("over_7_days"), tally(opened.c.at < month).label("over_30_days"),
                   _earliest(opened.c.at).label("oldest_at"))
-        .select_from(opened.outerjoin(users, users.c.id == opened.c.held_by))
-        .where(*_day_range(opened.c.at, filters),
+        .where(*during(opened.c.at, filters),
                opened.c.held_by == filters.engineer if filters.engineer else sa.true())
         .group_by(engineer)
         .having(after([engineer], filters.cursor))
         .order_by(engineer).limit(filters.limit + 1)
-    )
+    ).subquery()
+    query = _named(grouped, [grouped.c.engineer_id])
     rows = [{"engineer_id": r.engineer_id or None, "engineer_name": r.engineer_name, "open": r.open,
              "qty": float(r.qty or 0), "waiting_signature": int(r.waiting_signature),
              "waiting_old_part": int(r.waiting_old_part), "over_7_days": int(r.over_7_days),
@@ -175,17 +176,16 @@ def old_parts(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tu
     week, month = _cutoffs(filters)
     band = sa.case((out.c.created_at >= week, 0), (out.c.created_at >= month, 1), else_=2)
     engineer = sa.func.coalesce(out.c.engineer_id, "")
-    query = (
-        sa.select(engineer.label("engineer_id"), band.label("band"), sa.func.max(users.c.name).label("engineer_name"),
-                  sa.func.count().label("returns"), sa.func.sum(out.c.qty).label("qty"),
-                  _earliest(out.c.created_at).label("oldest_at"))
-        .select_from(out.outerjoin(users, users.c.id == out.c.engineer_id))
-        .where(*_day_range(out.c.created_at, filters),
+    grouped = (
+        sa.select(engineer.label("engineer_id"), band.label("band"), sa.func.count().label("returns"),
+                  sa.func.sum(out.c.qty).label("qty"), _earliest(out.c.created_at).label("oldest_at"))
+        .where(*during(out.c.created_at, filters),
                out.c.engineer_id == filters.engineer if filters.engineer else sa.true())
         .group_by(engineer, band)
         .having(after([engineer, band], filters.cursor))
         .order_by(engineer, band).limit(filters.limit + 1)
-    )
+    ).subquery()
+    query = _named(grouped, [grouped.c.engineer_id, grouped.c.band])
     rows = [{"engineer_id": r.engineer_id or None, "engineer_name": r.engineer_name, "band": r.band,
              "age_band": _BAND_NAMES[r.band], "returns": r.returns, "qty": float(r.qty or 0),
              "oldest_at": iso(r.oldest_at)} for r in conn.execute(query)]
@@ -203,10 +203,7 @@ def _claims(filters: Filters, dialect: str, only: list[str] | None) -> tuple[sa.
         where.append(returns.c.depot_location_id.in_(only))
     if filters.engineer:
         where.append(returns.c.engineer_id == filters.engineer)
-    disposed = moment(returns.c.disposed_at, dialect)
-    where += ([disposed >= bound(dialect, filters.since)] if filters.since else []) + (
-        [disposed < bound(dialect, filters.until)] if filters.until else [])
-    return returns, where
+    return returns, where + during(returns.c.disposed_at, filters, dialect)
 
 
 def supplier_claims(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tuple[list[dict], str | None]:
