@@ -24,19 +24,21 @@ def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
 
 def level_query(only: list[str] | None = None) -> sa.Select:
     """SQL: ledger quantity per location, part and condition (new / old); ``only`` some
-    locations. The reconciliation report aggregates over it too."""
+    locations. Each side (what came in, what went out) is summed by itself first, so the
+    final sum adds up bins, not movements. The reconciliation report aggregates over it too."""
     moves = entity_table("stock_movement")
-    live = moves.c.deleted.is_(False)
     condition = sa.func.coalesce(moves.c.condition, "new")
-    inbound = sa.select(moves.c.to_location_id.label("location_id"), moves.c.part_id, condition.label("condition"),
-                        moves.c.qty.label("qty")).where(live, moves.c.to_location_id.is_not(None))
-    outbound = sa.select(moves.c.from_location_id.label("location_id"), moves.c.part_id,
-                         condition.label("condition"), (-moves.c.qty).label("qty")).where(
-        live, moves.c.from_location_id.is_not(None))
-    both = sa.union_all(inbound, outbound).subquery()
+
+    def side(location: sa.Column, sign: int) -> sa.Select:
+        return (sa.select(location.label("location_id"), moves.c.part_id, condition.label("condition"),
+                          (sign * sa.func.sum(moves.c.qty)).label("qty"))
+                .where(moves.c.deleted.is_(False), location.is_not(None),
+                       location.in_(only) if only is not None else sa.true())
+                .group_by(location, moves.c.part_id, condition))
+
+    both = sa.union_all(side(moves.c.to_location_id, 1), side(moves.c.from_location_id, -1)).subquery()
     return (
         sa.select(both.c.location_id, both.c.part_id, both.c.condition, sa.func.sum(both.c.qty).label("qty"))
-        .where(both.c.location_id.in_(only) if only is not None else sa.true())
         .group_by(both.c.location_id, both.c.part_id, both.c.condition)
     )
 
