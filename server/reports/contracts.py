@@ -3,8 +3,9 @@ one row per contract and the equipment it covers, with the customer.
 
 A contract expires within ``days`` (default :data:`DAYS`) when its ``ends_on`` falls on
 a local day from today to today + ``days``; one already over is not listed. ``ends_on``
-is compared by its date (its first ten characters: a time field written as a day or as
-a moment), so the comparison is plain text and an index on it serves.
+is compared as text against those days (``2026-12-12`` and ``2026-12-12T18:00+08:00``
+both sort from ``2026-12-12`` to before ``2026-12-13``): a contract's end is a day, and
+the plain comparison lets an index on it serve.
 """
 
 from __future__ import annotations
@@ -39,25 +40,25 @@ def expiring(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
     contracts, customers, equipment = entity_table("contract"), entity_table("customer"), entity_table("equipment")
     today = filters.today()
     last = today + timedelta(days=filters.days or DAYS)
-    ends = sa.func.substr(contracts.c.ends_on, 1, 10)
+    ends = contracts.c.ends_on
     machine = sa.func.coalesce(equipment.c.id, "")
     keys = [ends, contracts.c.id, machine]
     query = (
         sa.select(contracts.c.id, contracts.c.number, contracts.c.customer_id, customers.c.name.label("customer_name"),
                   customers.c.zone, customers.c.contact, customers.c.phone, contracts.c.starts_on, contracts.c.ends_on,
-                  ends.label("ends_day"), machine.label("equipment_id"), equipment.c.model, equipment.c.serial)
+                  machine.label("equipment_id"), equipment.c.model, equipment.c.serial)
         .select_from(contracts.outerjoin(customers, customers.c.id == contracts.c.customer_id)
                      .outerjoin(equipment, sa.and_(equipment.c.contract_id == contracts.c.id,
                                                    equipment.c.deleted.is_(False))))
-        .where(contracts.c.deleted.is_(False), ends >= today.isoformat(), ends <= last.isoformat(),
+        .where(contracts.c.deleted.is_(False), ends >= today.isoformat(), ends < (last + timedelta(days=1)).isoformat(),
                customers.c.zone == filters.zone if filters.zone is not None else sa.true(),
                after(keys, filters.cursor))
         .order_by(*keys).limit(filters.limit + 1)
     )
     rows = [{"contract_id": r.id, "number": r.number, "customer_id": r.customer_id, "customer_name": r.customer_name,
              "zone": r.zone, "contact": r.contact, "phone": r.phone, "starts_on": r.starts_on, "ends_on": r.ends_on,
-             "days_left": (date.fromisoformat(r.ends_day) - today).days, "equipment_id": r.equipment_id or None,
-             "model": r.model, "serial": r.serial, "_key": (r.ends_day, r.id, r.equipment_id)}
+             "days_left": (date.fromisoformat(r.ends_on[:10]) - today).days, "equipment_id": r.equipment_id or None,
+             "model": r.model, "serial": r.serial, "_key": (r.ends_on, r.id, r.equipment_id)}
             for r in conn.execute(query)]
     following = next_cursor(rows, filters.limit, lambda r: r["_key"])
     page = rows[:filters.limit]
