@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from server.auth import add_device
+from server.domain.moments import bound, moment
 from tests.conftest import Person, Timeline, auth_header
 from tests.test_domain_writeoff import stock_and_vans
 
@@ -475,3 +477,22 @@ def test_a_range_that_ends_before_it_starts_and_a_window_too_long_are_refused(pe
     assert same_day.status_code == 200 and same_day.json["rows"] == []
     ancient = get(timeline, people["manager"], "/overdue-complaints", **{"from": "0001-01-01"})
     assert ancient.status_code == 200
+
+
+@pytest.mark.parametrize("text", [
+    "2026-11-23", "2026-11-23T08:30", "2026-11-23T08:30:00+08:00", "2026-11-23 08:30:00-05:00",
+    "2026-11-23T00:29:59.999999Z", "2026-11-23 08:30:00.5", "0001-01-01", "9999-12-31T23:59:58-00:00",
+])
+def test_a_time_field_read_in_sql_is_the_moment_python_reads_whatever_its_form(text, engine):
+    """The overdue rule and the report filters compare time fields in SQL: whatever form
+    a device wrote (a day, a space for the T, an offset or none, Z), SQL reads the moment
+    Python reads, to the second."""
+    stated = datetime.fromisoformat(text)
+    stated = (stated if stated.tzinfo else stated.replace(tzinfo=timezone.utc)).replace(microsecond=0)
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        def earlier_than(probe: datetime) -> bool:
+            return conn.execute(sa.select(moment(sa.literal(text), dialect) < bound(dialect, probe))).scalar()
+
+        assert not earlier_than(stated)
+        assert earlier_than(stated + timedelta(seconds=1))

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 __all__ = ["moment", "bound"]
 
-#: a time (after its ``T``) that ends in its offset
-_OFFSET = "T.*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+#: a time (after its ``T`` or space) that ends in its offset
+_OFFSET = "[T ].*(Z|[+-][0-9]{2}:[0-9]{2})$"
 
 
 def moment(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
