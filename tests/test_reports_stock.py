@@ -22,10 +22,12 @@ n days later):
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -452,6 +454,8 @@ BAD = [
     ("from", "２０２６-11-01"), ("from", "10000-01-01"), ("to", "2026-02-30"), ("from", "2026-1-1"),
     ("limit", "５"), ("limit", "0"), ("limit", "1001"), ("limit", "9" * 5000), ("limit", "-1"), ("limit", "2.0"),
     ("cursor", "not-a-cursor!"), ("cursor", "W10"), ("cursor", "x" * 5000), ("engineer", "王伟"),
+    *(("cursor", base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("="))  # a key of the wrong kind
+      for key in ([5], ["a\u0000"], [None], [True], [["u-wang"]], ["u-wang", "a", "b"])),
     ("depot", "a b"), ("format", "pdf"), ("zone", "z" * 51), ("nonsense", "1"),
 ]
 

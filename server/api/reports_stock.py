@@ -47,7 +47,7 @@ def _schema(name: str, columns: list[Column], extra: dict | None = None) -> type
     }, name=name)
 
 
-def _filters(names: tuple[str, ...], keys: int, **kw) -> Filters:
+def _filters(names: tuple[str, ...], keys: tuple[type, ...], **kw) -> Filters:
     svc = services()
     return parse(request.args, names, now=datetime.fromtimestamp(svc.now_ms() / 1000, timezone.utc),
                  local_offset_hours=svc.config.local_utc_offset_hours, keys=keys, **kw)
@@ -58,7 +58,7 @@ def _office_only() -> None:
         raise ForbiddenError("head office only")
 
 
-def _depot_filters(names: tuple[str, ...], keys: int) -> Filters:
+def _depot_filters(names: tuple[str, ...], keys: tuple[type, ...]) -> Filters:
     """Head office: as asked. A depot keeper: his own depot, never another's. Who may
     read is settled before the filters are read."""
     own = g.user.get("depot_id")
@@ -102,7 +102,7 @@ def reconciliation_balances():
     """Per location, part and condition: the ledger now, the last approved count there
     (what it counted, when) and what moved since; negative stock flagged. ``engineer``:
     the locations (vans) he holds."""
-    filters = _depot_filters(_BALANCES, 3)
+    filters = _depot_filters(_BALANCES, (str, str, str))
     return _run("reconciliation", reconciliation.BALANCE_COLUMNS, reconciliation.balances, filters)
 
 
@@ -112,7 +112,7 @@ def reconciliation_open_consumptions():
     """Per engineer who held the parts: consumptions not yet written off (no current
     signature on the ticket, or a returnable part's old part not received), what they
     wait for, how many are older than 7 and 30 days. ``from``/``to``: when consumed."""
-    filters = _depot_filters(_HELD, 1)
+    filters = _depot_filters(_HELD, (str,))
     return _run("open-consumptions", reconciliation.CONSUMPTION_COLUMNS, reconciliation.open_consumptions, filters)
 
 
@@ -121,7 +121,7 @@ def reconciliation_open_consumptions():
 def reconciliation_old_parts():
     """Per engineer and age band (0-7, 8-30, 30+ days): old parts expected or collected
     but not yet received at the depot. ``from``/``to``: when the return was expected."""
-    filters = _depot_filters(_HELD, 2)
+    filters = _depot_filters(_HELD, (str, int))
     return _run("old-parts", reconciliation.OLD_PART_COLUMNS, reconciliation.old_parts, filters)
 
 
@@ -138,7 +138,7 @@ def reconciliation_supplier_claims():
     """Old parts claimed from their supplier (二次索赔) and the supplier's answer
     (``pending`` until it comes); ``outcomes`` counts them per answer. ``from``/``to``:
     when disposed of. The CSV carries the claims."""
-    filters = _depot_filters(_HELD, 1)
+    filters = _depot_filters(_HELD, (str,))
     return _run("supplier-claims", reconciliation.CLAIM_COLUMNS, reconciliation.supplier_claims, filters,
                 lambda conn, f, config: {"outcomes": reconciliation.claim_outcomes(conn, f, config)})
 
@@ -152,7 +152,7 @@ def contracts_expiring():
     """Contracts ending from today to ``days`` ahead (local days), soonest first, one
     row per piece of equipment each covers, with the customer. ``zone``: the customer's."""
     _office_only()
-    filters = _filters(_CONTRACTS, 3, days=(contracts.DAYS, 1, contracts.MAX_DAYS))
+    filters = _filters(_CONTRACTS, (str, str, str), days=(contracts.DAYS, 1, contracts.MAX_DAYS))
     return _run("contracts-expiring", contracts.COLUMNS, contracts.expiring, filters)
 
 
@@ -165,7 +165,8 @@ def overdue_complaints():
     """Open complaints past their deadline now, with the deadline, days over and whether
     escalated. ``from``/``to``: when received; ``zone``: the customer's."""
     _office_only()
-    return _run("overdue-complaints", complaints.COLUMNS, complaints.overdue_complaints, _filters(_COMPLAINTS, 2))
+    filters = _filters(_COMPLAINTS, (str, str))
+    return _run("overdue-complaints", complaints.COLUMNS, complaints.overdue_complaints, filters)
 
 
 _CARRY_BACK = ("from", "to", "engineer", "zone") + _PAGED
@@ -177,4 +178,4 @@ def carry_back_register():
     time of the carry-back's record), the receipt number, the customer, the assignee.
     ``from``/``to``: carried back then; ``engineer``: the assignee; ``zone``: the ticket's."""
     _office_only()
-    return _run("carry-back", carry_back.COLUMNS, carry_back.register, _filters(_CARRY_BACK, 1))
+    return _run("carry-back", carry_back.COLUMNS, carry_back.register, _filters(_CARRY_BACK, (str,)))

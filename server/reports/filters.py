@@ -83,10 +83,11 @@ def params(*names: str, days: dict | None = None) -> list[dict]:
 
 
 def parse(args: Mapping[str, str], names: tuple[str, ...], *, now: datetime, local_offset_hours: int,
-          keys: int = 1, days: tuple[int, int, int] | None = None) -> Filters:
+          keys: tuple[type, ...] = (str,), days: tuple[int, int, int] | None = None) -> Filters:
     """The filters in ``args`` that a report taking ``names`` (and ``format``) asks for.
 
-    ``keys``: how many values the report's cursor holds; ``days``: (default, low, high)
+    ``keys``: the types of the values the report's cursor holds (``str``, or ``int``
+    for a small whole number such as an age band); ``days``: (default, low, high)
     for a report with a ``days`` window.
     """
     allowed = set(names) | {"format"} | ({"days"} if days else set())
@@ -148,18 +149,25 @@ def _id(raw: str | None, name: str) -> str | None:
     return raw
 
 
-def _cursor(raw: str | None, keys: int) -> tuple | None:
+def _cursor(raw: str | None, keys: tuple[type, ...]) -> tuple | None:
+    """The key the page before ended on, each value of the report's own type: text
+    without NUL (which PostgreSQL refuses) or a small whole number, else 422, never a
+    comparison the database fails on."""
     if raw is None:
         return None
+    refused = ValidationError("cursor is the next of the page before", field="cursor")
     try:
         if not _CURSOR.fullmatch(raw):
             raise ValueError(raw)
         values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
-        raise ValidationError("cursor is the next of the page before", field="cursor") from None
-    if not isinstance(values, list) or len(values) != keys or not all(
-            isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
-        raise ValidationError("cursor is the next of the page before", field="cursor")
+        raise refused from None
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise refused
+    for value, kind in zip(values, keys):
+        if type(value) is not kind or (kind is str and "\x00" in value) or (
+                kind is int and not 0 <= value < 2**31):
+            raise refused
     return tuple(values)
 
 
