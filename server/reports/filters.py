@@ -101,8 +101,8 @@ def parse(args: Mapping[str, str], names: tuple[str, ...], *, now: datetime, loc
         raise ValidationError("from is a day before to, or the same day", field="from")
     found = {name: _id(args.get(name), name) for name in ("engineer", "depot")}
     zone = args.get("zone")
-    if zone is not None and not 0 < len(zone) <= 50:
-        raise ValidationError("zone is 1 to 50 characters", field="zone")
+    if zone is not None and not (0 < len(zone) <= 50 and zone.isprintable()):
+        raise ValidationError("zone is 1 to 50 printable characters", field="zone")
     return Filters(
         now=now, local=local, since=since, until=_day_after(until),
         engineer=found["engineer"], depot=found["depot"], zone=zone,
