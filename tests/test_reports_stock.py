@@ -253,6 +253,16 @@ def test_ledger_against_the_last_approved_count_with_negative_stock_per_location
     assert [(r["part_id"], r["ledger"]) for r in van["rows"]] == sorted(
         [(w["belt"], 0.0), (w["fuse"], -1.0)])
 
+    # a gasket received after the count, which its sheet never listed: nothing to compare
+    gasket = w["desk"].insert("part", code="GSK-30", name="密封圈", unit="个", returnable=False)
+    w["desk"].sync()
+    w["depot_device"].sync()
+    w["depot_device"].insert("stock_movement", kind="receive", part_id=gasket, qty=3.0, to_location_id=w["depot"])
+    w["depot_device"].sync()
+    [row] = [r for r in report(timeline, people["depot"], "/reconciliation")["rows"] if r["part_id"] == gasket]
+    assert (row["ledger"], row["count_id"], row["counted"], row["since_count"], row["part_name"]) == (
+        3.0, w["count"], None, None, "密封圈")
+
 
 def test_reconciliation_pages_by_cursor_through_every_bin_once(people, timeline, engine):
     w = build(timeline, people, engine)

@@ -84,7 +84,8 @@ def _counted_lines(dialect: str) -> sa.Subquery:
 
 def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tuple[list[dict], str | None]:
     """Per location, part and condition: the ledger now, the last approved count there
-    and what moved since (ledger less counted); one page and the cursor after it."""
+    and what moved since (ledger less counted; none for a part that count did not list);
+    one page and the cursor after it."""
     only = _only(conn, filters)
     ledger = stock.level_query(only).subquery()
     counted = _counted_lines(conn.dialect.name)
@@ -120,7 +121,7 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
                      "part_id": r.part_id or None, "part_name": r.part_name, "condition": r.condition,
                      "ledger": ledger_qty, "count_id": r.count_id, "counted_as_of": r.counted_as_of,
                      "counted": counted_qty,
-                     "since_count": None if r.count_id is None else round(ledger_qty - (counted_qty or 0.0), 9),
+                     "since_count": None if counted_qty is None else round(ledger_qty - counted_qty, 9),
                      "negative": ledger_qty < 0})
     return rows[:filters.limit], next_cursor(rows, filters.limit,
                                              lambda r: (r["location_id"], r["part_id"] or "", r["condition"]))
