@@ -19,7 +19,7 @@ from sync.errors import ForbiddenError
 
 from ..reports import carry_back, complaints, contracts, reconciliation
 from ..reports.filters import Filters, params, parse
-from ..reports.table import FORMAT_PARAM, Column, answer
+from ..reports.table import FORMAT_PARAM, Column, answer, wants_csv
 from .common import authenticated, error_answers, services
 
 blp = Blueprint("reports_stock", __name__, url_prefix="/v1/office/reports",
@@ -74,6 +74,8 @@ def _depot_filters(names: tuple[str, ...], keys: tuple[type, ...]) -> Filters:
 
 def _run(name: str, columns: list[Column], report: Callable, filters: Filters, extra: Callable | None = None
          ) -> Response:
+    """Run a report and answer it; a format it cannot answer in is refused before the query runs."""
+    wants_csv()
     svc = services()
     with svc.engine.connect() as conn:
         rows, following = report(conn, filters, svc.config)
@@ -82,6 +84,7 @@ def _run(name: str, columns: list[Column], report: Callable, filters: Filters, e
 
 
 def _route(path: str, operation: str, schema: type[Schema], names: tuple[str, ...], **kw):
+    """A report's GET: authenticated, its filters and format documented, JSON or CSV."""
     def decorate(view):
         view = authenticated(view)
         view = error_answers(blp, 403, 422)(view)
