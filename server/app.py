@@ -21,6 +21,7 @@ from .api import me as me_api
 from .api import office as office_api
 from .api import reports as reports_api
 from .api import service_report as service_report_api
+from .api import reports_stock as reports_stock_api
 from .api import sync as sync_api
 from .api.common import Services
 from .db import create_schema, is_sqlite, make_engine
@@ -97,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(depot_api.blp)
     api.register_blueprint(audit_api.blp)
     api.register_blueprint(reports_api.blp)
+    api.register_blueprint(reports_stock_api.blp)
     entity_schemas.document(api.spec)
     app.register_blueprint(front.blp)
     errors.register(app)

@@ -8,27 +8,27 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..tables import entity_table
+from .moments import bound, moment
 
 if TYPE_CHECKING:
     from ..apply import Batch
 
-__all__ = ["escalate_overdue"]
+__all__ = ["escalate_overdue", "overdue"]
+
+
+def overdue(table: sa.Table, now: datetime, dialect: str) -> sa.ColumnElement:
+    """SQL: the complaint is open and past its deadline at ``now`` (the overdue report too)."""
+    return sa.and_(table.c.deleted.is_(False), table.c.status.is_distinct_from("resolved"),
+                   table.c.deadline.is_not(None), moment(table.c.deadline, dialect) < bound(dialect, now))
 
 
 def escalate_overdue(batch: "Batch", now: datetime | None = None) -> list[str]:
     """Mark every open complaint past its deadline escalated; return their ids."""
     now = now or datetime.fromtimestamp(batch.now_ms / 1000, timezone.utc)
     table = entity_table("complaint")
-    open_ones = batch.conn.execute(
-        sa.select(table.c.id, table.c.deadline).where(
-            table.c.deleted.is_(False), table.c.status.is_distinct_from("resolved"),
-            table.c.escalated.is_not(True), table.c.deadline.is_not(None))
-    )
-    overdue = []
-    for row_id, deadline in open_ones:
-        due = datetime.fromisoformat(deadline)
-        if (due if due.tzinfo else due.replace(tzinfo=timezone.utc)) < now:
-            overdue.append(row_id)
-    for row_id in overdue:
+    overdue_ids = [row_id for (row_id,) in batch.conn.execute(
+        sa.select(table.c.id).where(overdue(table, now, batch.conn.dialect.name), table.c.escalated.is_not(True))
+        .order_by(table.c.id))]
+    for row_id in overdue_ids:
         batch.system_write("complaint", row_id, {"escalated": True})
-    return overdue
+    return overdue_ids

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ..tables import entity_table
 
-__all__ = ["levels", "outstanding_old_parts", "depot_locations"]
+__all__ = ["levels", "level_query", "outstanding_old_parts", "outstanding_query", "depot_locations"]
 
 
 def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
@@ -22,45 +22,57 @@ def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
         sa.select(locations.c.id).where(locations.c.depot_id == depot_id, locations.c.deleted.is_(False)))]
 
 
+def level_query(only: list[str] | None = None) -> sa.Select:
+    """SQL: ledger quantity per location, part and condition (new / old); ``only`` some
+    locations. Each side (what came in, what went out) is summed by itself first, so the
+    final sum adds up bins, not movements. The reconciliation report aggregates over it too."""
+    moves = entity_table("stock_movement")
+    condition = sa.func.coalesce(moves.c.condition, "new")
+
+    def side(location: sa.Column, sign: int) -> sa.Select:
+        return (sa.select(location.label("location_id"), moves.c.part_id, condition.label("condition"),
+                          (sign * sa.func.sum(moves.c.qty)).label("qty"))
+                .where(moves.c.deleted.is_(False), location.is_not(None),
+                       location.in_(only) if only is not None else sa.true())
+                .group_by(location, moves.c.part_id, condition))
+
+    both = sa.union_all(side(moves.c.to_location_id, 1), side(moves.c.from_location_id, -1)).subquery()
+    return (
+        sa.select(both.c.location_id, both.c.part_id, both.c.condition, sa.func.sum(both.c.qty).label("qty"))
+        .group_by(both.c.location_id, both.c.part_id, both.c.condition)
+    )
+
+
 def levels(conn: sa.Connection, only: list[str] | None = None) -> list[dict]:
     """Ledger quantity per location, part and condition (new / old); ``only`` some locations."""
-    moves = entity_table("stock_movement")
-    live = moves.c.deleted.is_(False)
-    condition = sa.func.coalesce(moves.c.condition, "new")
-    inbound = sa.select(moves.c.to_location_id.label("location_id"), moves.c.part_id, condition.label("condition"),
-                        moves.c.qty.label("qty")).where(live, moves.c.to_location_id.is_not(None))
-    outbound = sa.select(moves.c.from_location_id.label("location_id"), moves.c.part_id,
-                         condition.label("condition"), (-moves.c.qty).label("qty")).where(
-        live, moves.c.from_location_id.is_not(None))
-    both = sa.union_all(inbound, outbound).subquery()
-    query = (
-        sa.select(both.c.location_id, both.c.part_id, both.c.condition, sa.func.sum(both.c.qty).label("qty"))
-        .where(both.c.location_id.in_(only) if only is not None else sa.true())
-        .group_by(both.c.location_id, both.c.part_id, both.c.condition)
-        .order_by(both.c.location_id, both.c.part_id, both.c.condition)
-    )
+    query = level_query(only).subquery()
     return [
         {"location_id": r.location_id, "part_id": r.part_id, "condition": r.condition, "qty": float(r.qty),
          "negative": r.qty < 0}
-        for r in conn.execute(query)
+        for r in conn.execute(sa.select(query).order_by(query.c.location_id, query.c.part_id, query.c.condition))
     ]
+
+
+def outstanding_query(only: list[str] | None = None) -> sa.Select:
+    """SQL: old parts expected or collected but not yet received; ``only`` bound for some
+    depot locations. The reconciliation report groups them by engineer and age."""
+    returns = entity_table("old_part_return")
+    return (
+        sa.select(returns.c.id, returns.c.engineer_id, returns.c.ticket_id, returns.c.part_id, returns.c.qty,
+                  returns.c.status, returns.c.created_at)
+        .where(returns.c.deleted.is_(False), returns.c.status.in_(["expected", "collected"]),
+               returns.c.depot_location_id.in_(only) if only is not None else sa.true())
+    )
 
 
 def outstanding_old_parts(conn: sa.Connection, only: list[str] | None = None,
                           now: datetime | None = None) -> list[dict]:
     """Old parts expected or collected but not yet received, oldest first; ``only`` bound
     for some depot locations."""
-    returns = entity_table("old_part_return")
     now = now or datetime.now(timezone.utc)
-    rows = conn.execute(
-        sa.select(returns.c.id, returns.c.engineer_id, returns.c.ticket_id, returns.c.part_id, returns.c.qty,
-                  returns.c.status, returns.c.created_at)
-        .where(returns.c.deleted.is_(False), returns.c.status.in_(["expected", "collected"]),
-               returns.c.depot_location_id.in_(only) if only is not None else sa.true())
-        .order_by(returns.c.created_at)
-    )
+    query = outstanding_query(only).subquery()
     out = []
-    for r in rows:
+    for r in conn.execute(sa.select(query).order_by(query.c.created_at)):
         created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=timezone.utc)
         out.append({"return_id": r.id, "engineer_id": r.engineer_id, "ticket_id": r.ticket_id, "part_id": r.part_id,
                     "qty": r.qty, "status": r.status, "age_days": round((now - created).total_seconds() / 86400, 1)})

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WRITE_OFF_ROLES", "check_movement", "check_return", "expect_old_part", "claim_pending",
-    "open_consumptions", "write_offs",
+    "age_days", "open_consumptions", "open_consumption_query", "waits_for_old_part", "write_offs",
 ]
 
 #: who writes off a part lost or damaged (001 table 4.1)
@@ -120,15 +120,15 @@ def claim_pending(batch: "Batch", return_id: str) -> None:
 # -- reconciliation ---------------------------------------------------------------------
 
 
-def _age_days(at: datetime, now: datetime) -> float:
+def age_days(at: datetime, now: datetime) -> float:
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     return round((now - at).total_seconds() / 86400, 1)
 
 
-def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime) -> list[dict]:
-    """Consumptions not yet written off, by the engineer who held the part, oldest first:
-    each says what it waits for (``signature``, ``old_part``). ``only`` some locations:
-    those drawn from there, or whose old part goes back there."""
+def open_consumption_query(only: list[str] | None) -> sa.Select:
+    """SQL: consumptions not yet written off, with ``signed``, ``returnable`` and
+    ``old_part_status`` saying what each waits for; ``only`` some locations: those drawn
+    from there, or whose old part goes back there. The reconciliation report groups it."""
     moves, returns, parts = entity_table("stock_movement"), entity_table("old_part_return"), entity_table("part")
     signed = current_signature(moves.c.ticket_id)
     returnable = parts.c.returnable.is_(True)
@@ -142,17 +142,29 @@ def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime
                      .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
         .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
                sa.or_(~signed, sa.and_(returnable, sa.or_(returns.c.status.is_(None), ~back))))
-        .order_by(moves.c.held_by, at, moves.c.id)
     )
     if only is not None:
         query = query.where(sa.or_(moves.c.from_location_id.in_(only), returns.c.depot_location_id.in_(only)))
+    return query
+
+
+def waits_for_old_part(returnable: sa.ColumnElement, old_part_status: sa.ColumnElement) -> sa.ColumnElement:
+    """SQL over :func:`open_consumption_query`'s columns: does it wait for its old part?"""
+    return sa.and_(returnable, sa.or_(old_part_status.is_(None), old_part_status.not_in(_BACK)))
+
+
+def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime) -> list[dict]:
+    """Consumptions not yet written off, by the engineer who held the part, oldest first:
+    each says what it waits for (``signature``, ``old_part``). ``only`` some locations:
+    those drawn from there, or whose old part goes back there."""
+    query = open_consumption_query(only).subquery()
     out = []
-    for r in conn.execute(query):
+    for r in conn.execute(sa.select(query).order_by(query.c.held_by, query.c.at, query.c.id)):
         waiting = ([] if r.signed else ["signature"]) + (
             ["old_part"] if r.returnable and r.old_part_status not in _BACK else [])
         out.append({"movement_id": r.id, "engineer_id": r.held_by, "ticket_id": r.ticket_id, "part_id": r.part_id,
                     "qty": r.qty, "from_location_id": r.from_location_id, "old_part_status": r.old_part_status,
-                    "waiting_for": waiting, "age_days": _age_days(r.at, now)})
+                    "waiting_for": waiting, "age_days": age_days(r.at, now)})
     return out
 
 
