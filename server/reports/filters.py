@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Mapping, Sequence
 
 import orjson
@@ -27,7 +27,7 @@ from ..tables import entity_table, users
 from .sqltime import EPOCH, day_start_ms
 
 __all__ = ["Filters", "FilterError", "RangeTooLongError", "parse", "encode_cursor", "engineers_of_depot",
-           "today_of", "FIRST_DAY", "LAST_DAY"]
+           "fenced", "today_of", "FIRST_DAY", "LAST_DAY"]
 
 #: the first and last day a range may name (day numbers stay positive; the day after fits a date)
 FIRST_DAY = date(1970, 1, 2)
@@ -68,6 +68,36 @@ class Filters:
     def bounds_ms(self, offset_hours: int) -> tuple[int, int]:
         """The range as instants: the first day's start, and the start of the day after the last."""
         return day_start_ms(self.date_from, offset_hours), day_start_ms(self.date_to + timedelta(days=1), offset_hours)
+
+    def near(self, text: sa.ColumnElement, stamp: sa.ColumnElement | None, offset_hours: int) -> sa.ColumnElement:
+        """SQL an index answers: the record's time (the time field ``text``, else the server
+        stamp ``stamp``) may fall in the range — every row that does, and a few more.
+
+        A time field's date as written is within a day of its local day whatever its
+        offset (at most 14 hours either way), so ISO text from the day before the range to
+        the day after it holds every row in the range, compared as text. The exact test is
+        the caller's, on the instant computed once per row (:func:`fenced`): parsing a
+        time is most of a report's cost.
+        """
+        near = sa.and_(text >= (self.date_from - timedelta(days=1)).isoformat(),
+                       text < (self.date_to + timedelta(days=2)).isoformat())
+        if stamp is None:
+            return near
+        return sa.or_(near, sa.and_(text.is_(None), self.stamp_during(stamp, offset_hours)))
+
+    def holds(self, ms: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
+        """SQL: an instant (ms) falls in the range."""
+        low, high = self.bounds_ms(offset_hours)
+        return sa.and_(ms >= low, ms < high)
+
+    def stamp_during(self, stamp: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
+        """SQL: a server stamp (UTC) falls in the range; an index on it answers this."""
+        low, high = self.bounds_ms(offset_hours)
+        return sa.and_(stamp >= _utc(low), stamp < _utc(high))
+
+
+def _utc(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
 
 
 def _date(raw: str, name: str) -> date:
@@ -164,6 +194,12 @@ def engineers_of_depot(depot: str) -> sa.Select:
     held = sa.select(locations.c.engineer_id).where(
         locations.c.depot_id == depot, locations.c.deleted.is_(False), locations.c.engineer_id.is_not(None))
     return sa.select(users.c.id).where(users.c.depot_id == depot).union(held)
+
+
+def fenced(query: sa.Select, name: str) -> sa.Subquery:
+    """``query`` as a subquery the planner keeps whole (``OFFSET 0``): each of its computed
+    columns is computed once per row, not again wherever the outer query names it."""
+    return query.offset(0).subquery(name)
 
 
 def today_of(now_ms: int, offset_hours: int) -> date:
