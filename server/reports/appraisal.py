@@ -36,7 +36,7 @@ __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "report", "key_of", "band_o
 
 TAKES = ("from", "to", "engineer", "depot", "limit", "cursor")
 MAX_DAYS = 366
-CURSOR = (str, str)
+CURSOR = ("month", "id")
 #: an old part is back once the depot has booked it received (and after: disposed)
 _BACK = RETURN_STEPS[RETURN_STEPS.index("received"):]
 

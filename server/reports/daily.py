@@ -42,7 +42,7 @@ __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "days", "report", "key_of"]
 TAKES = ("from", "to", "engineer", "depot", "limit", "cursor")
 #: days one answer covers
 MAX_DAYS = 92
-CURSOR = (int, str)
+CURSOR = ("number", "id")
 _FINISHED = ("completed", "signed", "closed")
 
 COLUMNS = [

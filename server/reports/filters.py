@@ -10,32 +10,28 @@ and a stable code, before the database is asked anything.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Mapping, Sequence
 
-import orjson
 import sqlalchemy as sa
 
 from sync.errors import ValidationError
 
 from ..params import whole_number
 from ..tables import entity_table, users
-from .sqltime import EPOCH, day_start_ms
+from .sqltime import DAY_MS, EPOCH, day_start_ms
 
-__all__ = ["Filters", "FilterError", "RangeTooLongError", "parse", "encode_cursor", "engineers_of_depot",
+__all__ = ["Filters", "FilterError", "RangeTooLongError", "parse", "encode_cursor", "cursor_pattern", "engineers_of_depot",
            "fenced", "today_of", "FIRST_DAY", "LAST_DAY"]
 
-#: the first and last day a range may name (day numbers stay positive; the day after fits a date)
-FIRST_DAY = date(1970, 1, 2)
-LAST_DAY = date(9999, 12, 30)
+#: the first and last day a range may name (local day numbers of what is in range stay positive)
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9999, 12, 31)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 _ZONE_CHARS = 50
-_CURSOR_CHARS = 400
 MAX_LIMIT = 5000
 
 
@@ -67,7 +63,8 @@ class Filters:
 
     def bounds_ms(self, offset_hours: int) -> tuple[int, int]:
         """The range as instants: the first day's start, and the start of the day after the last."""
-        return day_start_ms(self.date_from, offset_hours), day_start_ms(self.date_to + timedelta(days=1), offset_hours)
+        last = day_start_ms(self.date_to, offset_hours)
+        return day_start_ms(self.date_from, offset_hours), last + DAY_MS
 
     def near(self, text: sa.ColumnElement, stamp: sa.ColumnElement | None, offset_hours: int) -> sa.ColumnElement:
         """SQL an index answers: the record's time (the time field ``text``, else the server
@@ -79,8 +76,9 @@ class Filters:
         the caller's, on the instant computed once per row (:func:`fenced`): parsing a
         time is most of a report's cost.
         """
-        near = sa.and_(text >= (self.date_from - timedelta(days=1)).isoformat(),
-                       text < (self.date_to + timedelta(days=2)).isoformat())
+        after = (self.date_to + timedelta(days=2)).isoformat() if self.date_to < LAST_DAY - timedelta(days=1) \
+            else "99999"  # past every time field, whose year has four digits
+        near = sa.and_(text >= (self.date_from - timedelta(days=1)).isoformat(), text < after)
         if stamp is None:
             return near
         return sa.or_(near, sa.and_(text.is_(None), self.stamp_during(stamp, offset_hours)))
@@ -119,34 +117,35 @@ def _identifier(raw: str, name: str) -> str:
 
 
 def _zone(raw: str) -> str:
-    if not 0 < len(raw) <= _ZONE_CHARS or not raw.isprintable() or raw.strip() != raw:
-        raise FilterError(f"zone is a zone's name, 1 to {_ZONE_CHARS} printable characters", field="zone")
+    if not 0 < len(raw) <= _ZONE_CHARS or "\x00" in raw:
+        raise FilterError(f"zone is a zone's name, 1 to {_ZONE_CHARS} characters (no NUL)", field="zone")
     return raw
 
 
+#: the pieces a cursor is made of: a whole number (a day, an instant in ms), a month, an id
+_PIECES = {"number": r"-?[0-9]{1,17}", "month": r"[0-9]{4}-[0-9]{2}", "id": _ID.pattern}
+
+
+def cursor_pattern(kinds: Sequence[str]) -> str:
+    """The regular expression of a report's cursors: its key's pieces joined by dots (an id,
+    which may hold dots, comes last)."""
+    return r"\.".join(f"({_PIECES[kind]})" for kind in kinds)
+
+
 def encode_cursor(key: Sequence) -> str:
-    """The key of a page's last row as an opaque cursor."""
-    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+    """The key of a page's last row as the next page's cursor."""
+    return ".".join(str(value) for value in key)
 
 
-def _cursor(raw: str, kinds: tuple[type, ...]) -> tuple:
-    wrong = FilterError("cursor is the `next` of the page before, as it was given", field="cursor")
-    if not 0 < len(raw) <= _CURSOR_CHARS or not raw.isascii():
-        raise wrong
-    try:
-        key = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        raise wrong from None
-    if not isinstance(key, list) or len(key) != len(kinds) or not all(
-            type(value) is kind for value, kind in zip(key, kinds)):
-        raise wrong
-    if any(type(value) is int and not 0 <= value < 2 ** 63 for value in key):
-        raise wrong
-    return tuple(key)
+def _cursor(raw: str, kinds: Sequence[str]) -> tuple:
+    found = re.fullmatch(cursor_pattern(kinds), raw) if raw.isascii() else None
+    if found is None:
+        raise FilterError("cursor is the `next` of the page before, as it was given", field="cursor")
+    return tuple(int(value) if kind == "number" else value for value, kind in zip(found.groups(), kinds))
 
 
 def parse(args: Mapping[str, str], *, today: date, now_ms: int, takes: Sequence[str], max_days: int | None = None,
-          default_days: int = 31, cursor_kinds: tuple[type, ...] = (), default_limit: int = 1000) -> Filters:
+          default_days: int = 31, cursor_kinds: Sequence[str] = (), default_limit: int = 1000) -> Filters:
     """The filters of a report that ``takes`` these parameters (besides ``format``).
 
     No range given: the ``default_days`` up to ``today`` (local); only ``from``: up to
@@ -164,7 +163,8 @@ def parse(args: Mapping[str, str], *, today: date, now_ms: int, takes: Sequence[
     if "from" in args:
         date_from = _date(args["from"], "from")
         if "to" not in args and max_days is not None:
-            date_to = max(date_from, min(date_to, date_from + timedelta(days=max_days - 1)))
+            cap = date.fromordinal(min(date_from.toordinal() + max_days - 1, LAST_DAY.toordinal()))
+            date_to = max(date_from, min(date_to, cap))
     else:
         date_from = max(FIRST_DAY, date_to - timedelta(days=default_days - 1))
     if date_from > date_to:
