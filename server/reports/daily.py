@@ -8,7 +8,7 @@ not count), and whether the day's records reached the server late.
 * **Hours** are the ``work_log`` entries of the day (their ``at``, the device's time; the
   row's device time where ``at`` is empty), by the entry's category, else its ticket's.
   They count to the engineer the entry names (its author's owner where it names none):
-  whoever did the work, whoever holds the ticket now.
+  whoever did the work, not whoever holds the ticket now.
 * **Parts used**: the day's consumptions (``stock_movement`` ``consume``), by who held the
   part, on ``occurred_at`` (else the row's device time).
 * **Signed services**: tickets completed that day (``completed_at``) by their assignee
