@@ -466,7 +466,7 @@ BAD = [
     ("cursor", "not-a-cursor!"), ("cursor", "W10"), ("cursor", "x" * 5000), ("engineer", "王伟"),
     *(("cursor", base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("="))  # a key of the wrong kind
       for key in ([5], ["a\u0000"], [None], [True], [["u-wang"]], ["u-wang", "a", "b"])),
-    ("depot", "a b"), ("format", "pdf"), ("zone", "z" * 51), ("zone", "ring\x00"), ("zone", ""), ("nonsense", "1"),
+    ("depot", "a b"), ("format", "xlsx"), ("zone", "z" * 51), ("zone", "ring\x00"), ("zone", ""), ("nonsense", "1"),
 ]
 
 

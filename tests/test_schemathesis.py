@@ -70,12 +70,14 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 #: document cannot know from the conflict's id (refused 422 as a pushed value would be);
 #: its other answers are the ones schemathesis expects by default (no such conflict, not
 #: the office's, already resolved).
-#: a report's ``from`` must not be after its ``to``, and its cursor must be one the
-#: server handed out, which no schema says (refused 422).
+#: a report's date range must run forwards and within the report's cap, which spans two
+#: parameters, and a cursor must be one the server handed out, which no schema says
+#: (refused 422).
 CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
                  "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429],
                  **{f"GET /v1/office/reports/{path}": [401, 403, 422, 429]
-                    for path in ("reconciliation", "reconciliation/open-consumptions", "reconciliation/old-parts",
+                    for path in ("daily", "quality", "appraisal", "reconciliation",
+                                 "reconciliation/open-consumptions", "reconciliation/old-parts",
                                  "reconciliation/supplier-claims", "contracts-expiring", "overdue-complaints",
                                  "carry-back")}}
 

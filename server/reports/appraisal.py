@@ -26,17 +26,17 @@ from ..domain.config import DomainConfig
 from ..domain.signoff import current_signature
 from ..tables import devices, entity_table, users
 from . import daily
-from .filters import Filters, engineers_of_depot
+from .filters import Filters, engineers_of_depot, fenced
 from .paging import after_key
 from .quality import Context
-from .sqltime import DAY_MS, day_number, epoch_ms, month_of_day, stamp_ms
+from .sqltime import DAY_MS, day_number, moment, month_of_day, stamp_ms
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "report", "key_of", "band_of", "bands_of"]
 
 TAKES = ("from", "to", "engineer", "depot", "limit", "cursor")
 MAX_DAYS = 366
-CURSOR = (str, str)
+CURSOR = ("month", "id")
 #: an old part is back once the depot has booked it received (and after: disposed)
 _BACK = RETURN_STEPS[RETURN_STEPS.index("received"):]
 
@@ -61,7 +61,6 @@ _COUNTS = ("overdue", "lost", "complaints", "repairs", "repeats")
 def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
     """One row per counted record: its engineer, month, and which count it adds to."""
     offset = config.local_utc_offset_hours
-    low, high = filters.bounds_ms(offset)
     context = Context(filters, config)
 
     def month(ms):
@@ -74,6 +73,8 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
     author = devices.alias("author")
     holder = sa.func.coalesce(moves.c.held_by, author.c.user_id)
     made = stamp_ms(sa.func.coalesce(moves.c.device_time, moves.c.created_at))
+    made_during = sa.or_(filters.stamp_during(moves.c.device_time, offset),
+                         sa.and_(moves.c.device_time.is_(None), filters.stamp_during(moves.c.created_at, offset)))
     age = int(round(float(config.report_setting("consumption_max_age_days")) * DAY_MS))
     open_ = sa.or_(~current_signature(moves.c.ticket_id), sa.and_(
         parts.c.returnable.is_(True), sa.or_(returns.c.status.is_(None), returns.c.status.not_in(_BACK))))
@@ -83,38 +84,41 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
         .select_from(moves.outerjoin(author, author.c.id == moves.c.author_device)
                      .outerjoin(parts, parts.c.id == moves.c.part_id)
                      .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
-        .where(moves.c.kind == "consume", moves.c.deleted.is_(False), made >= low, made < high,
-               made + age < filters.now_ms, open_)
+        .where(moves.c.kind == "consume", moves.c.deleted.is_(False), made_during, made + age < filters.now_ms, open_)
     )
     lost = (
         sa.select(holder, month(made), *counts(lost=1), sa.cast(sa.null(), sa.BigInteger()))
         .select_from(moves.outerjoin(author, author.c.id == moves.c.author_device))
-        .where(moves.c.kind == "write_off", moves.c.deleted.is_(False), moves.c.return_id.is_(None),
-               made >= low, made < high)
+        .where(moves.c.kind == "write_off", moves.c.deleted.is_(False), moves.c.return_id.is_(None), made_during)
     )
 
     complaints, tickets = entity_table("complaint"), entity_table("ticket")
-    received = sa.func.coalesce(epoch_ms(complaints.c.received_at, offset), stamp_ms(complaints.c.device_time))
+    received = moment(complaints.c.received_at, complaints.c.device_time, offset)
     verified = (
         sa.select(sa.func.coalesce(complaints.c.engineer_id, tickets.c.assignee_id), month(received),
                   *counts(complaints=1), sa.cast(sa.null(), sa.BigInteger()))
         .select_from(complaints.outerjoin(tickets, tickets.c.id == complaints.c.ticket_id))
-        .where(complaints.c.deleted.is_(False), complaints.c.service_fault.is_(True), received >= low,
-               received < high)
+        .where(complaints.c.deleted.is_(False), complaints.c.service_fault.is_(True),
+               filters.near(complaints.c.received_at, complaints.c.device_time, offset),
+               filters.holds(received, offset))
     )
 
-    records = daily.facts(filters, config)
+    reported = daily.days(filters, config)
     late = (
-        sa.select(records.c.engineer_id, month_of_day(records.c.day), *counts(),
-                  sa.case((records.c.late == 1, records.c.day), else_=sa.null()))
+        sa.select(reported.c.engineer_id, month_of_day(reported.c.day), *counts(),
+                  sa.case((reported.c.late_records > 0, reported.c.day), else_=sa.null()))
+        .where(reported.c.late_records > 0)
     )
 
     t = context.tickets
+    finished = fenced(
+        sa.select(t.c.assignee_id, context.completed(t).label("at_ms"),
+                  sa.case((context.came_back(), 1), else_=0).label("repeat"))
+        .where(*context.finished()), "finished")
     repairs = (
-        sa.select(t.c.assignee_id, month(context.completed(t)), *counts()[:3],
-                  sa.literal(1), sa.case((context.came_back(), 1), else_=0),
+        sa.select(finished.c.assignee_id, month(finished.c.at_ms), *counts()[:3], sa.literal(1), finished.c.repeat,
                   sa.cast(sa.null(), sa.BigInteger()))
-        .where(*context.finished())
+        .where(filters.holds(finished.c.at_ms, offset))
     )
     return sa.union_all(overdue, lost, verified, late, repairs).subquery("facts")
 

@@ -8,7 +8,7 @@ not count), and whether the day's records reached the server late.
 * **Hours** are the ``work_log`` entries of the day (their ``at``, the device's time; the
   row's device time where ``at`` is empty), by the entry's category, else its ticket's.
   They count to the engineer the entry names (its author's owner where it names none):
-  whoever did the work, whoever holds the ticket now.
+  whoever did the work, not whoever holds the ticket now.
 * **Parts used**: the day's consumptions (``stock_movement`` ``consume``), by who held the
   part, on ``occurred_at`` (else the row's device time).
 * **Signed services**: tickets completed that day (``completed_at``) by their assignee
@@ -32,17 +32,17 @@ from sync.entities import CATEGORIES
 from ..domain.config import DomainConfig
 from ..domain.signoff import current_signature
 from ..tables import devices, entity_table, users
-from .filters import Filters, engineers_of_depot
+from .filters import Filters, engineers_of_depot, fenced
 from .paging import after_key
-from .sqltime import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, epoch_ms, stamp_ms
+from .sqltime import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, epoch_ms, moment, stamp_ms
 from .table import Column
 
-__all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "facts", "report", "key_of"]
+__all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "days", "report", "key_of"]
 
 TAKES = ("from", "to", "engineer", "depot", "limit", "cursor")
 #: days one answer covers
 MAX_DAYS = 92
-CURSOR = (int, str)
+CURSOR = ("number", "id")
 _FINISHED = ("completed", "signed", "closed")
 
 COLUMNS = [
@@ -72,79 +72,104 @@ def _late(received: sa.ColumnElement, day: sa.ColumnElement, config: DomainConfi
     return sa.case((received > (day + 1) * DAY_MS - offset + grace, 1), else_=0)
 
 
-def facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
-    """One row per record of the range: its engineer, day, hours by category, ticket,
-    parts, signed ticket, and when it was received."""
+def _people(filters: Filters, engineer: sa.ColumnElement) -> list[sa.ColumnElement]:
+    where = [engineer.is_not(None)]
+    if filters.engineer is not None:
+        where.append(engineer == filters.engineer)
+    if filters.depot is not None:
+        where.append(engineer.in_(engineers_of_depot(filters.depot)))
+    return where
+
+
+def _per_day(rows: sa.Subquery, at: sa.ColumnElement, filters: Filters, config: DomainConfig, **sums) -> sa.Select:
+    """``rows`` (one per record, each time computed once) summed per engineer and day;
+    every figure the source does not give is 0."""
     offset = config.local_utc_offset_hours
-    low, high = filters.bounds_ms(offset)
+    day = day_number(at, offset)
+    nothing = {"last_received": sa.cast(sa.null(), sa.BigInteger())}
+    figures = {name: sums.get(name, nothing.get(name, sa.literal(0))).label(name) for name in _FIGURES}
+    return (sa.select(rows.c.engineer_id, day.label("day"), *figures.values())
+            .where(filters.holds(at, offset)).group_by(rows.c.engineer_id, day))
+
+
+#: the figures a day's row sums, in the order the sources give them
+_FIGURES = (*(f"hours_{c.lower()}" for c in CATEGORIES), "hours_total", "tickets_worked", "parts_used",
+            "consumptions", "signed_services", "records", "late_records", "last_received")
+
+
+def days(filters: Filters, config: DomainConfig) -> sa.Subquery:
+    """One row per engineer and local day of the range with any record: the day's figures.
+
+    Each source (work logs, consumptions, signed services) reads its rows by an index on
+    its time field, computes each row's time once, sums per engineer and day, and the
+    three are added up.
+    """
+    offset = config.local_utc_offset_hours
     logs, tickets, moves = entity_table("work_log"), entity_table("ticket"), entity_table("stock_movement")
-    zero = sa.literal(0.0, sa.Float())
-    none = sa.null()
 
     log_author = devices.alias("log_author")
-    at = sa.func.coalesce(epoch_ms(logs.c.at, offset), stamp_ms(logs.c.device_time))
-    category = sa.func.coalesce(logs.c.category, tickets.c.category)
-    hours = sa.func.coalesce(logs.c.hours, 0.0)
     engineer = sa.func.coalesce(logs.c.engineer_id, log_author.c.user_id)
-    received = stamp_ms(logs.c.created_at)
-    worked = (
-        sa.select(engineer.label("engineer_id"), day_number(at, offset).label("day"),
-                  *(sa.case((category == c, hours), else_=zero).label(f"hours_{c.lower()}") for c in CATEGORIES),
-                  hours.label("hours_total"), logs.c.ticket_id.label("ticket_id"), zero.label("qty"),
-                  sa.literal(0).label("consumed"), none.label("signed_ticket"), received.label("received"),
-                  _late(received, day_number(at, offset), config).label("late"), sa.literal(1).label("record"))
-        .select_from(logs.outerjoin(tickets, tickets.c.id == logs.c.ticket_id)
-                     .outerjoin(log_author, log_author.c.id == logs.c.author_device))
-        .where(logs.c.deleted.is_(False), at >= low, at < high)
-    )
+    # read only for an entry without its own category
+    ticket_category = sa.select(tickets.c.category).where(tickets.c.id == logs.c.ticket_id).scalar_subquery()
+    log_rows = fenced(
+        sa.select(engineer.label("engineer_id"), moment(logs.c.at, logs.c.device_time, offset).label("at_ms"),
+                  sa.func.coalesce(logs.c.category, ticket_category).label("category"),
+                  sa.func.coalesce(logs.c.hours, 0.0).label("hours"), logs.c.ticket_id,
+                  stamp_ms(logs.c.created_at).label("received"))
+        .select_from(logs.outerjoin(log_author, log_author.c.id == logs.c.author_device))
+        .where(logs.c.deleted.is_(False), filters.near(logs.c.at, logs.c.device_time, offset),
+               *_people(filters, engineer)), "log_rows")
+    log_day = day_number(log_rows.c.at_ms, offset)
+    worked = _per_day(
+        log_rows, log_rows.c.at_ms, filters, config,
+        **{f"hours_{c.lower()}": sa.func.sum(sa.case((log_rows.c.category == c, log_rows.c.hours), else_=0.0))
+           for c in CATEGORIES},
+        hours_total=sa.func.sum(log_rows.c.hours), tickets_worked=sa.func.count(sa.distinct(log_rows.c.ticket_id)),
+        records=sa.func.count(), late_records=sa.func.sum(_late(log_rows.c.received, log_day, config)),
+        last_received=sa.func.max(log_rows.c.received))
 
     move_author = devices.alias("move_author")
-    used_at = sa.func.coalesce(epoch_ms(moves.c.occurred_at, offset), stamp_ms(moves.c.device_time))
     holder = sa.func.coalesce(moves.c.held_by, move_author.c.user_id)
-    move_received = stamp_ms(moves.c.created_at)
-    used = (
-        sa.select(holder, day_number(used_at, offset), *(zero for _ in CATEGORIES), zero, none,
-                  sa.func.coalesce(moves.c.qty, 0.0), sa.literal(1), none, move_received,
-                  _late(move_received, day_number(used_at, offset), config), sa.literal(1))
+    move_rows = fenced(
+        sa.select(holder.label("engineer_id"),
+                  moment(moves.c.occurred_at, moves.c.device_time, offset).label("at_ms"),
+                  sa.func.coalesce(moves.c.qty, 0.0).label("qty"), stamp_ms(moves.c.created_at).label("received"))
         .select_from(moves.outerjoin(move_author, move_author.c.id == moves.c.author_device))
-        .where(moves.c.kind == "consume", moves.c.deleted.is_(False), used_at >= low, used_at < high)
-    )
+        .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
+               filters.near(moves.c.occurred_at, moves.c.device_time, offset), *_people(filters, holder)),
+        "move_rows")
+    used = _per_day(
+        move_rows, move_rows.c.at_ms, filters, config, parts_used=sa.func.sum(move_rows.c.qty),
+        consumptions=sa.func.count(), records=sa.func.count(),
+        late_records=sa.func.sum(_late(move_rows.c.received, day_number(move_rows.c.at_ms, offset), config)),
+        last_received=sa.func.max(move_rows.c.received))
 
-    done_at = epoch_ms(tickets.c.completed_at, offset)
-    signed = (
-        sa.select(tickets.c.assignee_id, day_number(done_at, offset), *(zero for _ in CATEGORIES), zero, none, zero,
-                  sa.literal(0), tickets.c.id, none, sa.literal(0), sa.literal(0))
-        .where(tickets.c.deleted.is_(False), tickets.c.status.in_(_FINISHED), tickets.c.assignee_id.is_not(None),
-               done_at >= low, done_at < high, current_signature(tickets.c.id))
-    )
-    return sa.union_all(worked, used, signed).subquery("facts")
+    signed_rows = fenced(
+        sa.select(tickets.c.assignee_id.label("engineer_id"), epoch_ms(tickets.c.completed_at, offset).label("at_ms"),
+                  tickets.c.id)
+        .where(tickets.c.deleted.is_(False), tickets.c.status.in_(_FINISHED),
+               filters.near(tickets.c.completed_at, None, offset), *_people(filters, tickets.c.assignee_id),
+               current_signature(tickets.c.id)), "signed_rows")
+    signed = _per_day(signed_rows, signed_rows.c.at_ms, filters, config,
+                      signed_services=sa.func.count(sa.distinct(signed_rows.c.id)))
+
+    each = sa.union_all(worked, used, signed).subquery("each_source")
+    return (
+        sa.select(each.c.engineer_id, each.c.day,
+                  *(sa.func.sum(each.c[name]).label(name) for name in _FIGURES if name != "last_received"),
+                  sa.func.max(each.c.last_received).label("last_received"))
+        .group_by(each.c.engineer_id, each.c.day)
+    ).subquery("days")
 
 
 def report(conn: sa.Connection, filters: Filters, config: DomainConfig) -> list[dict]:
     """The rows of the range, by day then engineer: a page of ``filters.limit`` and one
     more when there is a next page."""
-    records = facts(filters, config)
-    grouped = (
-        sa.select(records.c.engineer_id, records.c.day,
-                  *(sa.func.sum(records.c[f"hours_{c.lower()}"]).label(f"hours_{c.lower()}") for c in CATEGORIES),
-                  sa.func.sum(records.c.hours_total).label("hours_total"),
-                  sa.func.count(sa.distinct(records.c.ticket_id)).label("tickets_worked"),
-                  sa.func.sum(records.c.qty).label("parts_used"), sa.func.sum(records.c.consumed).label("consumptions"),
-                  sa.func.count(sa.distinct(records.c.signed_ticket)).label("signed_services"),
-                  sa.func.sum(records.c.record).label("records"), sa.func.sum(records.c.late).label("late_records"),
-                  sa.func.max(records.c.received).label("last_received"))
-        .where(records.c.engineer_id.is_not(None))
-        .group_by(records.c.engineer_id, records.c.day)
-    )
-    if filters.engineer is not None:
-        grouped = grouped.where(records.c.engineer_id == filters.engineer)
-    if filters.depot is not None:
-        grouped = grouped.where(records.c.engineer_id.in_(engineers_of_depot(filters.depot)))
-    days = grouped.subquery("days")
-    key = (days.c.day, days.c.engineer_id)
+    grouped = days(filters, config)
+    key = (grouped.c.day, grouped.c.engineer_id)
     query = (
-        sa.select(days, users.c.name)
-        .select_from(days.outerjoin(users, users.c.id == days.c.engineer_id))
+        sa.select(grouped, users.c.name)
+        .select_from(grouped.outerjoin(users, users.c.id == grouped.c.engineer_id))
         .where(after_key(key, filters.after))
         .order_by(*key).limit(filters.limit + 1)
     )

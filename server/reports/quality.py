@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from ..domain import sla
 from ..domain.config import DomainConfig
 from ..tables import entity_table
-from .filters import Filters, engineers_of_depot
-from .sqltime import DAY_MS, day_number, epoch_ms, month_of_day, stamp_ms
+from .filters import Filters, engineers_of_depot, fenced
+from .sqltime import DAY_MS, day_number, epoch_ms, moment, month_of_day
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]
@@ -71,14 +71,13 @@ class Context:
     def __init__(self, filters: Filters, config: DomainConfig):
         self.filters, self.config = filters, config
         self.offset = config.local_utc_offset_hours
-        self.low, self.high = filters.bounds_ms(self.offset)
         self.tickets = entity_table("ticket")
 
     def month(self, ms: sa.ColumnElement) -> sa.ColumnElement:
         return month_of_day(day_number(ms, self.offset))
 
-    def within(self, ms: sa.ColumnElement) -> sa.ColumnElement:
-        return sa.and_(ms >= self.low, ms < self.high)
+    def near(self, text: sa.ColumnElement, stamp: sa.ColumnElement | None) -> sa.ColumnElement:
+        return self.filters.near(text, stamp, self.offset)
 
     def people(self, engineer: sa.ColumnElement) -> list[sa.ColumnElement]:
         where = []
@@ -97,33 +96,42 @@ class Context:
         return where
 
     def reported(self, tickets) -> sa.ColumnElement:
-        return sa.func.coalesce(epoch_ms(tickets.c.reported_at, self.offset), stamp_ms(tickets.c.device_time))
+        return moment(tickets.c.reported_at, tickets.c.device_time, self.offset)
+
+    def reported_near(self, tickets) -> sa.ColumnElement:
+        return self.near(tickets.c.reported_at, tickets.c.device_time)
 
     def completed(self, tickets) -> sa.ColumnElement:
-        return sa.func.coalesce(epoch_ms(tickets.c.completed_at, self.offset), stamp_ms(tickets.c.updated_at))
+        return moment(tickets.c.completed_at, tickets.c.updated_at, self.offset)
 
     def came_back(self) -> sa.ColumnElement:
         """SQL: the ticket's equipment was reported faulty again within the repeat window."""
         t, again = self.tickets, entity_table("ticket").alias("again")
         done = self.completed(t)
         window = int(round(float(self.config.report_setting("repeat_window_days")) * DAY_MS))
+        # LIMIT 1: looked up per ticket by the equipment's index, never joined whole
         return sa.exists(sa.select(sa.literal(1)).where(
             again.c.equipment_id == t.c.equipment_id, again.c.id != t.c.id, again.c.deleted.is_(False),
             again.c.status.is_distinct_from("cancelled"), self.reported(again) > done,
-            self.reported(again) <= done + window))
+            self.reported(again) <= done + window).limit(1))
 
     def finished(self) -> list[sa.ColumnElement]:
-        """Field tickets finished within the range."""
+        """Field tickets finished, near the range (the exact test is on :meth:`completed`)."""
         t = self.tickets
-        return [*self.field_tickets(t), t.c.status.in_(FINISHED), self.within(self.completed(t))]
+        return [*self.field_tickets(t), t.c.status.in_(FINISHED), self.near(t.c.completed_at, t.c.updated_at)]
 
 
-def _by_month(conn: sa.Connection, month: sa.ColumnElement, numerator: sa.ColumnElement,
+def _by_month(conn: sa.Connection, c: Context, at: sa.ColumnElement, numerator: sa.ColumnElement,
               denominator: sa.ColumnElement, where: list, select_from=None) -> dict[str, tuple[int, int]]:
-    query = sa.select(month.label("month"), sa.func.sum(numerator), sa.func.sum(denominator)).where(*where)
+    """Numerator and denominator summed per local month of ``at``, for the rows ``where``
+    names (near the range) whose ``at`` falls in it: each row's time computed once."""
+    rows = sa.select(at.label("at_ms"), numerator.label("numerator"), denominator.label("denominator")).where(*where)
     if select_from is not None:
-        query = query.select_from(select_from)
-    query = query.group_by(month)
+        rows = rows.select_from(select_from)
+    rows = fenced(rows, "figure_rows")
+    month = c.month(rows.c.at_ms)
+    query = (sa.select(month, sa.func.sum(rows.c.numerator), sa.func.sum(rows.c.denominator))
+             .where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(month))
     return {m: (int(n or 0), int(d or 0)) for m, n, d in conn.execute(query)}
 
 
@@ -136,35 +144,36 @@ def _timeliness(conn, c: Context) -> dict:
     reported = c.reported(t)
     overdue = sa.and_(t.c.sla_state.in_(sla.OPEN_STATES), epoch_ms(t.c.deadline, c.offset) <= c.filters.now_ms)
     decided = sa.or_(t.c.sla_state.in_(("met", "missed")), overdue)
-    return _by_month(conn, c.month(reported), _one(t.c.sla_state == "met"), sa.literal(1),
-                     [*c.field_tickets(t), c.within(reported), decided])
+    return _by_month(conn, c, reported, _one(t.c.sla_state == "met"), sa.literal(1),
+                     [*c.field_tickets(t), c.reported_near(t), decided])
 
 
 def _satisfaction(conn, c: Context) -> dict:
     surveys, t = entity_table("satisfaction_survey"), c.tickets
-    at = sa.func.coalesce(epoch_ms(surveys.c.surveyed_at, c.offset), stamp_ms(surveys.c.device_time))
+    at = moment(surveys.c.surveyed_at, surveys.c.device_time, c.offset)
     level = int(c.config.report_setting("satisfied_level"))
     satisfied = sum((_one(surveys.c[item] >= level) for item in ITEMS), sa.literal(0))
     answered = sum((_one(surveys.c[item].is_not(None)) for item in ITEMS), sa.literal(0))
-    where = [surveys.c.deleted.is_(False), c.within(at),
+    where = [surveys.c.deleted.is_(False), c.near(surveys.c.surveyed_at, surveys.c.device_time),
              *c.people(sa.func.coalesce(surveys.c.engineer_id, t.c.assignee_id))]
     if c.filters.zone is not None:
         where.append(t.c.zone == c.filters.zone)
-    return _by_month(conn, c.month(at), satisfied, answered, where,
+    return _by_month(conn, c, at, satisfied, answered, where,
                      surveys.outerjoin(t, t.c.id == surveys.c.ticket_id))
 
 
 def _complaint_rate(conn, c: Context) -> dict:
     complaints, t, customers = entity_table("complaint"), c.tickets, entity_table("customer")
-    at = sa.func.coalesce(epoch_ms(complaints.c.received_at, c.offset), stamp_ms(complaints.c.device_time))
-    where = [complaints.c.deleted.is_(False), complaints.c.service_fault.is_(True), c.within(at),
+    at = moment(complaints.c.received_at, complaints.c.device_time, c.offset)
+    where = [complaints.c.deleted.is_(False), complaints.c.service_fault.is_(True),
+             c.near(complaints.c.received_at, complaints.c.device_time),
              *c.people(sa.func.coalesce(complaints.c.engineer_id, t.c.assignee_id))]
     if c.filters.zone is not None:
         where.append(sa.func.coalesce(t.c.zone, customers.c.zone) == c.filters.zone)
     joined = (complaints.outerjoin(t, t.c.id == complaints.c.ticket_id)
               .outerjoin(customers, customers.c.id == complaints.c.customer_id))
-    faults = _by_month(conn, c.month(at), sa.literal(1), sa.literal(0), where, joined)
-    services = _by_month(conn, c.month(c.completed(t)), sa.literal(0), sa.literal(1), c.finished())
+    faults = _by_month(conn, c, at, sa.literal(1), sa.literal(0), where, joined)
+    services = _by_month(conn, c, c.completed(t), sa.literal(0), sa.literal(1), c.finished())
     return {m: (faults.get(m, (0, 0))[0], services.get(m, (0, 0))[1]) for m in set(faults) | set(services)}
 
 
@@ -175,22 +184,23 @@ def _completion(conn, c: Context) -> dict:
     finished = t.c.status.in_(FINISHED)
     in_time = sa.and_(finished, c.completed(t) - reported <= within)
     counted = sa.or_(finished, reported + within < c.filters.now_ms)
-    return _by_month(conn, c.month(reported), _one(in_time), sa.literal(1),
-                     [*c.field_tickets(t), t.c.status.is_distinct_from("cancelled"), c.within(reported), counted])
+    return _by_month(conn, c, reported, _one(in_time), sa.literal(1),
+                     [*c.field_tickets(t), t.c.status.is_distinct_from("cancelled"), c.reported_near(t), counted])
 
 
 def _repeat(conn, c: Context) -> dict:
     t = c.tickets
-    return _by_month(conn, c.month(c.completed(t)), _one(c.came_back()), sa.literal(1),
+    return _by_month(conn, c, c.completed(t), _one(c.came_back()), sa.literal(1),
                      [*c.finished(), t.c.equipment_id.is_not(None)])
 
 
 def _first_time_fix(conn, c: Context) -> dict:
     t, logs = c.tickets, entity_table("work_log")
-    arrivals = (sa.select(sa.func.count()).where(logs.c.ticket_id == t.c.id, logs.c.event == "arrived",
-                                                 logs.c.deleted.is_(False)).scalar_subquery())
-    fixed = sa.and_(arrivals <= 1, t.c.carried_back.is_not(True))
-    return _by_month(conn, c.month(c.completed(t)), _one(fixed), sa.literal(1), c.finished())
+    # a second arrival (OFFSET 1), looked up per ticket by the work log's index, never joined whole
+    second_visit = sa.exists(sa.select(logs.c.id).where(
+        logs.c.ticket_id == t.c.id, logs.c.event == "arrived", logs.c.deleted.is_(False)).limit(1).offset(1))
+    fixed = sa.and_(~second_visit, t.c.carried_back.is_not(True))
+    return _by_month(conn, c, c.completed(t), _one(fixed), sa.literal(1), c.finished())
 
 
 _QUERIES = {

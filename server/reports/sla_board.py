@@ -31,7 +31,7 @@ __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "DEFAULT_LIMIT", "report", 
 
 TAKES = ("engineer", "depot", "zone", "limit", "cursor")
 MAX_DAYS = None
-CURSOR = (int, str)
+CURSOR = ("number", "id")
 DEFAULT_LIMIT = 100
 STATE_TITLES = {"on_time": "按时", "at_risk": "临近超时", "late": "已超时"}
 

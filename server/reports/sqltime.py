@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "epoch_ms", "stamp_ms", "day_number", "month_of_day", "day_of", "day_start_ms"]
+__all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "epoch_ms", "stamp_ms", "day_number", "month_of_day", "day_of", "day_start_ms",
+           "moment"]
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -87,6 +88,11 @@ def _month_sqlite(element, compiler, **kw):
 @compiles(month_of_day, "postgresql")
 def _month_postgresql(element, compiler, **kw):
     return f"to_char(DATE '1970-01-01' + CAST({compiler.process(element.clauses, **kw)} AS INTEGER), 'YYYY-MM')"
+
+
+def moment(text: sa.ColumnElement, stamp: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
+    """SQL: a record's time in ms: its time field ``text`` as written, else the server stamp."""
+    return sa.func.coalesce(epoch_ms(text, offset_hours), stamp_ms(stamp))
 
 
 def day_number(ms: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
