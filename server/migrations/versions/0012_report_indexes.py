@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 
 from alembic import op
 
-revision = "0002_report_indexes"
+revision = "0012_report_indexes"
 down_revision = "0011_report_format"
 branch_labels = None
 depends_on = None
