@@ -1,7 +1,7 @@
 """Indexes for head office's reports (server.reports): each reads a range of days by a
 record's own time field, and stock movements of one kind by time.
 
-Revision ID: 0002_report_indexes
+Revision ID: 0012_report_indexes
 Revises: 0011_report_format
 Create Date: 2026-12-01
 """
