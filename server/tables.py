@@ -92,6 +92,12 @@ users = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("depot_id", sa.String(64)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the console's login (server/console/accounts.py): an argon2id hash, none until set,
+    # and the lockout's count of failures in the current window
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("failed_since", sa.DateTime(timezone=True)),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
 )
 
 devices = sa.Table(

@@ -1,0 +1,25 @@
+"""Console login for office and depot people: a password hash per person (argon2id;
+none until ``fieldsync user set-password``) and what the lockout counts — failures in
+the current window, when the window began, and until when the account is locked.
+
+Revision ID: 0002_console_login
+Revises: 0011_report_format
+Create Date: 2026-12-01
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_console_login"
+down_revision = "0011_report_format"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(sa.Column("password_hash", sa.String(200), nullable=True))
+        batch_op.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("failed_since", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+
