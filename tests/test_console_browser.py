@@ -91,11 +91,13 @@ def test_desk_reads_the_board_in_chinese_and_dispatches_a_call_the_engineer_pull
     assert "数控机床主轴过热" in page.inner_text("table#board")
     page.screenshot(path=shots / "board.png", full_page=True)
 
+    from playwright.sync_api import expect
+
     page.fill("#q", "冷库")  # htmx asks for the rows as the desk types
-    page.wait_for_function("document.querySelectorAll('table#board tbody tr').length === 1")
+    expect(page.locator("table#board tbody tr")).to_have_count(1)
     assert "冷库压缩机不启动" in page.inner_text("table#board")
     page.fill("#q", "")
-    page.wait_for_function("document.querySelectorAll('table#board tbody tr').length === 2")
+    expect(page.locator("table#board tbody tr")).to_have_count(2)
 
     page.click(f"tr[data-ticket='{call}'] a")
     page.wait_for_selector("form#dispatch")

@@ -195,3 +195,15 @@ def test_trail_entries_read_as_json_field_lists(console):
     with console.extensions["fieldsync"].engine.connect() as conn:
         fields = conn.execute(sa.select(audit.c.fields).where(audit.c.entity == "console_session")).scalars().all()
     assert [orjson.loads(f) for f in fields] == [[]]
+
+
+def test_console_pages_are_never_framed_cached_or_fed_from_elsewhere(console):
+    page = console.test_client().get("/console/login")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "/console/static/htmx-2.0.4.min.js" in page.text
+    script = console.test_client().get("/console/static/htmx-2.0.4.min.js")
+    assert script.status_code == 200 and script.data.startswith(b"var htmx=function()")
+    script.close()
