@@ -78,6 +78,8 @@ sa.Index("complaint_number_unique", _ENTITY_TABLES["complaint"].c.number, unique
 sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
 # Head office lists tickets by SLA state (server.domain.sla).
 sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
+# The console's board filters tickets by zone and lists the zones (server/console/tickets.py).
+sa.Index("ticket_zone", _ENTITY_TABLES["ticket"].c.zone)
 
 
 def entity_table(name: str) -> sa.Table:

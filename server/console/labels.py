@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _
 
-__all__ = ["STATUS", "CLOCK", "URGENCY", "ROLE"]
+__all__ = ["STATUS", "CLOCK", "URGENCY", "ROLE", "countdown"]
 
 STATUS = {
     "reported": _("reported"), "dispatched": _("dispatched"), "accepted": _("accepted"),
@@ -17,3 +18,19 @@ CLOCK = {"on_time": _("on time"), "at_risk": _("at risk"), "late": _("late"), "m
          "missed": _("missed")}
 URGENCY = {"emergency": _("emergency"), "normal": _("normal")}
 ROLE = {"desk": _("desk"), "manager": _("manager"), "depot": _("depot keeper")}
+
+
+def countdown(row: dict) -> str:
+    """A board row's SLA pill: how long is left, how late it is, or the state it ended in."""
+    minutes, state = row["minutes"], row["clock"]
+    if minutes is None or state not in ("on_time", "at_risk", "late"):
+        return str(CLOCK[state])
+    if state == "late":
+        return gettext("late %(time)s", time=_span(-minutes))
+    return gettext("%(time)s left", time=_span(minutes))
+
+
+def _span(minutes: int) -> str:
+    days, rest = divmod(minutes, 1440)
+    clock = gettext("%(h)sh %(m)sm", h=rest // 60, m=rest % 60)
+    return f"{gettext('%(n)sd', n=days)} {clock}" if days else clock

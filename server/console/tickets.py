@@ -95,7 +95,9 @@ def board_page(conn: sa.Connection, filters: Filters, now: datetime) -> dict:
     assignee = users.alias("assignee")
     joined = ticket.outerjoin(customer, customer.c.id == ticket.c.customer_id)
     where = _where(filters, ticket, customer)
-    total = conn.execute(sa.select(sa.func.count()).select_from(joined).where(*where)).scalar_one()
+    # the customer is joined for the count only when the text search reads it
+    counted = joined if filters.text else ticket
+    total = conn.execute(sa.select(sa.func.count()).select_from(counted).where(*where)).scalar_one()
     running = ticket.c.sla_state.in_(sla.OPEN_STATES)
     now_text = now.astimezone(timezone.utc).isoformat(timespec="microseconds")
     rank = sa.case((sa.and_(running, ticket.c.deadline < now_text), 0), (running, 1), else_=2)

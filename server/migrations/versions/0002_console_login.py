@@ -1,6 +1,7 @@
 """Console login for office and depot people: a password hash per person (argon2id;
 none until ``fieldsync user set-password``) and what the lockout counts — failures in
-the current window, when the window began, and until when the account is locked.
+the current window, when the window began, and until when the account is locked; and
+an index on the ticket's zone, which the console's board filters and lists.
 
 Revision ID: 0002_console_login
 Revises: 0011_report_format
@@ -22,4 +23,4 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("failed_since", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
-
+    op.create_index("ticket_zone", "ticket", ["zone"])
