@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import orjson
@@ -207,3 +209,20 @@ def test_console_pages_are_never_framed_cached_or_fed_from_elsewhere(console):
     script = console.test_client().get("/console/static/htmx-2.0.4.min.js")
     assert script.status_code == 200 and script.data.startswith(b"var htmx=function()")
     script.close()
+
+
+def test_guesses_sent_in_parallel_are_each_counted(app_factory, people, clock):
+    app = app_factory(CLOCK_MS=lambda: clock[0], CONSOLE_LOGIN_MAX_FAILURES=3)
+    give_passwords(app.extensions["fieldsync"].engine)
+    clients = [app.test_client() for _ in range(8)]
+    pages = [client.get("/console/login") for client in clients]
+    start = threading.Barrier(len(clients))
+
+    def guess(index: int) -> int:
+        start.wait()
+        return clients[index].post("/console/login", data={"csrf_token": csrf_of(pages[index].text),
+                                                           "login": "u-desk", "password": f"并发猜测{index}"}).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = sorted(pool.map(guess, range(len(clients))))
+    assert statuses == [401, 401] + [423] * 6  # the third locks it; the other five meet the lock

@@ -95,6 +95,9 @@ def log_in(conn: sa.Connection, login: str, password: str, now: datetime, lockou
     found = None
     readable = 0 < len(login) <= MAX_LOGIN and login.isprintable()
     if readable and len(password) <= MAX_PASSWORD:
+        # the person's row (PostgreSQL) or the database's write lock (SQLite) is taken before
+        # it is read: guesses sent in parallel are each counted, none lost between read and write
+        conn.execute(users.update().where(users.c.id == login).values(failed_logins=users.c.failed_logins))
         found = conn.execute(sa.select(users).where(users.c.id == login)).mappings().first()
     if found is None or found["password_hash"] is None:
         _verify(_DUMMY, password[:MAX_PASSWORD])

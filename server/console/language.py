@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request, session
-from flask_babel import Babel, gettext, ngettext
+from flask_babel import Babel, gettext
 
-__all__ = ["LANGUAGES", "init_app", "choose", "gettext", "ngettext", "CATALOG"]
+__all__ = ["LANGUAGES", "init_app", "choose", "gettext", "CATALOG"]
 
 LANGUAGES = ("zh", "en")
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
