@@ -9,10 +9,19 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: run test test-sqlite test-postgres soak bench mutation openapi generate clean
 
+# The console's browser tests drive Debian's Chromium (tests/test_console_browser.py): it and
+# the CJK fonts come from apt when missing and we may (root, apt-get); else those tests skip.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@if ! dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
+	  else \
+	    echo "chromium or fonts-noto-cjk missing and apt-get not usable here: the browser tests will skip"; \
+	  fi; \
+	fi
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -12,7 +12,7 @@ from flask_smorest import Api
 from sync import hlc
 from sync.registry import REGISTRY
 
-from . import blobs, compression, entity_schemas, errors, front, limits
+from . import blobs, compression, console, entity_schemas, errors, front, limits
 from .api import approvals as approvals_api
 from .api import audit as audit_api
 from .api import blobs as blobs_api
@@ -101,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(reports_stock_api.blp)
     entity_schemas.document(api.spec)
     app.register_blueprint(front.blp)
+    console.init_app(app)
     errors.register(app)
     compression.register(app)
     return app

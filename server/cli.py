@@ -172,6 +172,29 @@ def user_list() -> None:
         click.echo(f"{p['id']}  {p['role']:9} {p['name']:28} depot={p['depot_id'] or '-'}  devices={p['devices']}")
 
 
+@user.command("set-password", help="Set the console password of a desk, manager or depot person (LOGIN is their "
+                                    "user id): asked twice at a terminal, else read as one line from stdin. "
+                                    "Their open console sessions end.")
+@click.argument("login")
+@_friendly
+def user_set_password(login: str) -> None:
+    import sys
+
+    from .console.accounts import set_password
+
+    stdin = sys.stdin
+    if stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on stdin: pipe one line, e.g. `printf '%s\\n' \"$PW\" | "
+                                       "fieldsync user set-password LOGIN`")
+    with _engine() as engine, engine.begin() as conn:
+        set_password(conn, login, password)
+    click.echo(f"password set for {login}; they sign in at /console/login")
+
+
 @main.group(help="Devices and their tokens.")
 def device() -> None:
     pass

@@ -78,6 +78,8 @@ sa.Index("complaint_number_unique", _ENTITY_TABLES["complaint"].c.number, unique
 sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
 # Head office lists tickets by SLA state (server.domain.sla).
 sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
+# The console's board filters tickets by zone and lists the zones (server/console/tickets.py).
+sa.Index("ticket_zone", _ENTITY_TABLES["ticket"].c.zone)
 
 # Head office's reports (server.reports) read a range of days by each record's own time
 # field (text, ISO-8601: its date part orders by day, server.reports.filters.during).
@@ -106,6 +108,12 @@ users = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("depot_id", sa.String(64)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the console's login (server/console/accounts.py): an argon2id hash, none until set,
+    # and the lockout's count of failures in the current window
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("failed_since", sa.DateTime(timezone=True)),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
 )
 
 devices = sa.Table(
