@@ -117,6 +117,22 @@ class PullAnswerSchema(Schema):
     has_more = fields.Boolean(required=True)
 
 
+class EntityPageSchema(Schema):
+    columns = fields.List(fields.String(), required=True, metadata={
+        "description": "the entity's fields, in the order each row gives their values"})
+    rows = fields.List(fields.List(fields.Raw(allow_none=True)), required=True, metadata={
+        "description": "each change as `[id, version, op, value, …]`, the values in `columns` order; "
+                       "a delete or an eviction is `[id, version, op]`"})
+
+
+class PullPage2Schema(Schema):
+    format = fields.Integer(required=True, validate=validate.OneOf([2]))
+    entities = fields.Dict(keys=fields.String(), values=fields.Nested(EntityPageSchema), required=True, metadata={
+        "description": "the page's changes by entity, each entity's in log order"})
+    cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
+    has_more = fields.Boolean(required=True)
+
+
 class RowSchema(Schema):
     entity = fields.String(required=True, validate=validate.OneOf(REGISTRY.names))
     id = fields.String(required=True)

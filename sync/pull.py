@@ -31,6 +31,25 @@ PAGE_SIZE = 5000
 _OP = itemgetter("op")
 
 
+def changes_of(answer: dict) -> list[dict]:
+    """A pull page's changes, whichever format the page is in: each with ``entity``,
+    ``id``, ``op``, ``version``, and ``data`` (format 1) or ``row`` and ``columns`` (format 2).
+
+    Format 2 names each entity's columns once and gives each change as ``[id, version,
+    op, value, …]``; the row stays an array down to the upsert's parameters
+    (:meth:`sync.local.LocalRows.parameters`), where a column the replica does not know
+    is dropped and a field the page has no column for is stored as null.
+    """
+    if answer.get("format") != 2:
+        return answer.get("changes", [])
+    changes = []
+    for entity, part in answer.get("entities", {}).items():
+        columns = part["columns"]
+        changes += [{"entity": entity, "id": row[0], "version": row[1], "op": row[2], "row": row, "columns": columns}
+                    for row in part["rows"]]
+    return changes
+
+
 @dataclass
 class _Page:
     changes: list = field(default_factory=list)
@@ -62,7 +81,7 @@ class Pull:
                     report.resynced = True
                     fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
                     continue
-                page = _Page(answer.get("changes", []), answer.get("cursor"), bool(answer.get("has_more")))
+                page = _Page(changes_of(answer), answer.get("cursor"), bool(answer.get("has_more")))
                 if page.has_more:
                     fetch = ahead.submit(self.transport.pull, page.cursor, self.page_size)
                 self._apply_page(page)

@@ -31,8 +31,11 @@ class HttpTransport:
         attempts: int = 5,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        page_format: int = 2,
     ):
         self.client = client
+        #: the pull page format asked for (``docs/protocol.md``): 2, columns named once per entity
+        self.page_format = page_format
         self.token = token
         self.attempts = attempts
         self.backoff = backoff
@@ -52,6 +55,8 @@ class HttpTransport:
 
     def pull(self, cursor: str | None, limit: int) -> dict:
         params = {"limit": limit}
+        if self.page_format != 1:
+            params["format"] = self.page_format
         if cursor is not None:
             params["cursor"] = cursor
         return self._request("GET", "/v1/sync/pull", params=params)

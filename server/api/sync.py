@@ -15,7 +15,8 @@ from sync.registry import REGISTRY
 from .. import pull as pull_service
 from ..push import Caller, apply_push
 from ..row_lookup import ID_PATTERN, visible_row
-from ..schemas import ChangeSetSchema, PullAnswerSchema, PushAnswerSchema, RowSchema
+from ..pull_format import FORMATS, parse_format
+from ..schemas import ChangeSetSchema, PullAnswerSchema, PullPage2Schema, PushAnswerSchema, RowSchema
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set exchange with devices")
@@ -70,15 +71,22 @@ def _not_json(name: str) -> None:
          "description": "from the previous answer; absent for a fresh replica (a paged snapshot of the scope)"},
         {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": pull_service.MAX_PAGE}},
+        {"name": "format", "in": "query", "required": False,
+         "schema": {"type": "integer", "enum": list(FORMATS)},
+         "description": "the page format: 1 (rows as objects, when absent) or 2 (columns named once per entity, "
+                        "rows as arrays)"},
     ],
+    responses={"200": {"description": "a page of changes in the format asked for", "content": {
+        "application/json": {"schema": {"oneOf": [PullAnswerSchema, PullPage2Schema]}}}}},
 )
-@blp.response(200, PullAnswerSchema)
 @error_answers(blp, 403, 413, 422, described={410: "cursor too old: resync the scope"})
 @authenticated
 def pull():
     """Changes in the caller's scope after the cursor, oldest first."""
     limit = pull_service.parse_limit(request.args.get("limit"))
-    answer = pull_service.read_changes(services().engine, g.user, request.args.get("cursor"), limit)
+    page_format = parse_format(request.args.get("format"))
+    answer = pull_service.read_changes(services().engine, g.user, request.args.get("cursor"), limit,
+                                       services().registry, page_format)
     return json_response(answer)
 
 
