@@ -100,6 +100,10 @@ class PushAnswerSchema(Schema):
     results = fields.List(fields.Nested(MutationResultSchema), required=True)
     server_time = fields.Integer(required=True, metadata={"description": "server clock, ms since the epoch"})
     replayed = fields.Boolean(metadata={"description": "true when answered from the record of an earlier attempt"})
+    pull = fields.Dict(metadata={
+        "description": "with pull=1: the first pull page after the cursor asked for, read after this push applied, "
+                       "in the format asked for (a PullAnswer or a PullPage2); absent when the cursor is too old "
+                       "(the plain pull answers 410)"})
 
 
 class ChangeSchema(Schema):

@@ -53,6 +53,14 @@ class HttpTransport:
     def push(self, changeset: dict) -> dict:
         return self._request("POST", "/v1/sync/push", content=orjson.dumps(changeset))
 
+    def push_and_pull(self, changeset: dict, cursor: str | None, limit: int) -> dict:
+        """Push, and have the answer carry the first pull page after ``cursor`` as ``pull``:
+        one round trip for a sync whose push and pull both fit."""
+        params = {"pull": 1, "limit": limit, "format": self.page_format}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return self._request("POST", "/v1/sync/push", content=orjson.dumps(changeset), params=params)
+
     def pull(self, cursor: str | None, limit: int) -> dict:
         params = {"limit": limit}
         if self.page_format != 1:
@@ -76,6 +84,11 @@ class HttpTransport:
 
     def blob_status(self, sha256: str) -> dict:
         return self._request("GET", f"/v1/blobs/{sha256}/status")
+
+    def blob_statuses(self, names: list[str]) -> dict:
+        """Where this device stands with each blob, in one request (at most 100 names):
+        ``{"known": [status, …], "unknown": [name, …]}``."""
+        return self._request("POST", "/v1/blobs/status", content=orjson.dumps({"sha256": names}))
 
     def drop_blob_upload(self, sha256: str) -> None:
         """Drop this device's upload of the blob in progress, to send it again from byte 0."""
