@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
-import orjson
 
 from sync.errors import InvalidContentTypeError, InvalidRangeError, NotFoundError, ValidationError
 
