@@ -88,7 +88,7 @@ class HttpTransport:
     def blob_statuses(self, names: list[str]) -> dict:
         """Where this device stands with each blob, in one request (at most 100 names):
         ``{"known": [status, …], "unknown": [name, …]}``."""
-        return self._request("POST", "/v1/blobs/status", content=orjson.dumps({"sha256": names}))
+        return self._request("POST", "/v1/blobs/status/batch", content=orjson.dumps({"sha256": names}))
 
     def drop_blob_upload(self, sha256: str) -> None:
         """Drop this device's upload of the blob in progress, to send it again from byte 0."""

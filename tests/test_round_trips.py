@@ -89,7 +89,7 @@ def test_the_images_statuses_are_asked_in_one_request(people, replica_for, count
     report = wang.upload_blobs()
     assert report.blobs_uploaded == 3
     puts = sorted(path for method, path in sent if method == "PUT")
-    assert sent[0] == ("POST", "/v1/blobs/status")
+    assert sent[0] == ("POST", "/v1/blobs/status/batch")
     assert puts == sorted(f"/v1/blobs/{n}" for n in names[1:])
     assert not [path for method, path in sent if method == "GET"]
     served = client.get(f"/v1/blobs/{names[2]}", headers=auth_header(people["wang"]))
@@ -97,7 +97,7 @@ def test_the_images_statuses_are_asked_in_one_request(people, replica_for, count
 
 
 def _statuses(client, person, body):
-    return client.post("/v1/blobs/status", data=body if isinstance(body, bytes) else orjson.dumps(body),
+    return client.post("/v1/blobs/status/batch", data=body if isinstance(body, bytes) else orjson.dumps(body),
                        headers=auth_header(person), content_type="application/json")
 
 
@@ -137,7 +137,7 @@ def test_a_status_request_that_is_not_a_list_of_names_is_refused(people, client,
 
 
 @pytest.mark.parametrize("query", ["pull=2", "pull=１", "pull=1&cursor=abc", "pull=1&cursor=", "pull=1&limit=0",
-                                   "pull=1&limit=5001", "pull=1&format=3"])
+                                   "pull=1&limit=5001", "pull=1&format=3", "limit=5001", "format=2.0", "cursor=-1"])
 def test_a_push_asking_for_a_page_it_cannot_have_is_refused_before_it_applies(people, client, query):
     changeset = {"changeset_id": "cs-bad-1", "device_id": people["desk"].device_id, "schema_version": 1,
                  "mutations": [{"mutation_id": "m-1", "entity": "customer", "id": "c-bad", "op": "insert",

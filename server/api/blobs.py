@@ -150,7 +150,7 @@ class StatusesSchema(Schema):
         "description": "the names with nothing for this device: upload them from the start"})
 
 
-@blp.route("/status", methods=["POST"])
+@blp.route("/status/batch", methods=["POST"])
 @blp.doc(operationId="blobStatuses",
          requestBody={"required": True, "content": {"application/json": {"schema": StatusesAskedSchema}}})
 @blp.response(200, StatusesSchema)

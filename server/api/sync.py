@@ -64,14 +64,14 @@ def push():
 
 
 def _first_page_asked() -> tuple[str | None, int, int] | None:
-    """``(cursor, limit, format)`` of the pull page a push was asked to carry (``pull=1``),
-    checked before the push applies: a bad one refuses the request, not half of it."""
+    """``(cursor, limit, format)`` of the pull page a push was asked to carry (``pull=1``).
+    Each is checked before the push applies, asked for or not: a bad one refuses the
+    request, not half of it."""
     args = request.args
-    if not whole_number(args.get("pull"), "pull", 0, 1):
-        return None
     cursor = args.get("cursor")
     pull_service.parse_cursor(cursor)
-    return cursor, pull_service.parse_limit(args.get("limit")), parse_format(args.get("format"))
+    asked = cursor, pull_service.parse_limit(args.get("limit")), parse_format(args.get("format"))
+    return asked if whole_number(args.get("pull"), "pull", 0, 1) else None
 
 
 def _decode(raw: bytes) -> Any:
