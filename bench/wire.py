@@ -71,14 +71,15 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> int:
     return sum(len(k) + len(v) + 4 for k, v in raw) + 2
 
 
-def counting_client(base_url: str, *, compressed: bool, counter: Counter | None = None,
-                    timeout: float = 60.0) -> tuple[httpx.Client, Counter]:
-    """An ``httpx.Client`` that asks for gzip (or for no encoding) and counts the bytes."""
+def counting_client(base_url: str, *, compressed: bool, accept_encoding: str | None = None,
+                    counter: Counter | None = None, timeout: float = 60.0) -> tuple[httpx.Client, Counter]:
+    """An ``httpx.Client`` that asks for gzip (or for no encoding, or for ``accept_encoding``
+    when given) and counts the bytes."""
     counter = counter or Counter()
     client = httpx.Client(
         base_url=base_url,
         transport=_CountingTransport(httpx.HTTPTransport(), counter),
-        headers={"Accept-Encoding": "gzip" if compressed else "identity"},
+        headers={"Accept-Encoding": accept_encoding or ("gzip" if compressed else "identity")},
         timeout=timeout,
     )
     return client, counter

@@ -16,6 +16,7 @@ from sync.errors import ValidationError
 from sync.registry import REGISTRY, Registry
 
 from . import changelog, scopes
+from . import pull_format
 from .params import whole_number
 
 __all__ = ["read_changes", "parse_cursor", "format_cursor", "MAX_PAGE", "DEFAULT_PAGE"]
@@ -49,7 +50,8 @@ def parse_limit(raw: str | None) -> int:
 
 
 def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
-                 registry: Registry = REGISTRY) -> dict:
+                 registry: Registry = REGISTRY, page_format: int = 1) -> dict:
+    """A page of changes in ``page_format`` (1: rows as objects; 2: :mod:`server.pull_format`)."""
     after, seen = parse_cursor(cursor)
     # One statement reads the page and the horizon (changelog.read), so no transaction
     # is needed around it: without one, PostgreSQL is spared a BEGIN and a ROLLBACK, two
@@ -59,6 +61,10 @@ def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
     records = page.records
     has_more = len(records) > limit
     records = records[:limit]
+    cursor_after = format_cursor(records[-1][0] if records else after, page.horizon)
+    if page_format == 2:
+        return {"format": 2, "entities": pull_format.pack(records, registry, user["role"]),
+                "cursor": cursor_after, "has_more": has_more}
     # Unpacking each row as a tuple and embedding the stored JSON as is: this loop runs
     # once per row of every snapshot, and named access cost five times as much.
     fragment = orjson.Fragment
@@ -73,8 +79,7 @@ def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
             cut = hidden.get(change["entity"])
             if cut and data is not None:
                 change["data"] = {k: v for k, v in orjson.loads(data).items() if k not in cut}
-    return {"changes": changes, "cursor": format_cursor(records[-1][0] if records else after, page.horizon),
-            "has_more": has_more}
+    return {"changes": changes, "cursor": cursor_after, "has_more": has_more}
 
 
 @lru_cache(maxsize=None)

@@ -100,6 +100,10 @@ class PushAnswerSchema(Schema):
     results = fields.List(fields.Nested(MutationResultSchema), required=True)
     server_time = fields.Integer(required=True, metadata={"description": "server clock, ms since the epoch"})
     replayed = fields.Boolean(metadata={"description": "true when answered from the record of an earlier attempt"})
+    pull = fields.Dict(metadata={
+        "description": "with pull=1: the first pull page after the cursor asked for, read after this push applied, "
+                       "in the format asked for (a PullAnswer or a PullPage2); absent when the cursor is too old "
+                       "(the plain pull answers 410)"})
 
 
 class ChangeSchema(Schema):
@@ -113,6 +117,22 @@ class ChangeSchema(Schema):
 
 class PullAnswerSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
+    has_more = fields.Boolean(required=True)
+
+
+class EntityPageSchema(Schema):
+    columns = fields.List(fields.String(), required=True, metadata={
+        "description": "the entity's fields, in the order each row gives their values"})
+    rows = fields.List(fields.List(fields.Raw(allow_none=True)), required=True, metadata={
+        "description": "each change as `[id, version, op, value, …]`, the values in `columns` order; "
+                       "a delete or an eviction is `[id, version, op]`"})
+
+
+class PullPage2Schema(Schema):
+    format = fields.Integer(required=True, validate=validate.OneOf([2]))
+    entities = fields.Dict(keys=fields.String(), values=fields.Nested(EntityPageSchema), required=True, metadata={
+        "description": "the page's changes by entity, each entity's in log order"})
     cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
     has_more = fields.Boolean(required=True)
 

@@ -20,6 +20,8 @@ __all__ = ["BlobUploads", "BLOB_CHUNK", "BLOB_REFUSALS"]
 
 #: Blob uploads go in pieces of this size, so a dropped link resumes, not restarts.
 BLOB_CHUNK = 256 * 1024
+#: Blob names per status request (the server's most).
+STATUS_BATCH = 100
 #: The server's answers that park an image: sending it again as it is would not help.
 BLOB_REFUSALS = (PayloadTooLargeError, QuotaExceededError, ValidationError)
 
@@ -51,6 +53,7 @@ class BlobUploads:
             "SELECT sha256 FROM _blobs WHERE uploaded = 0 AND sha256 NOT IN (SELECT sha256 FROM _parked_blobs) "
             "ORDER BY sha256"
         ).fetchall()
+        known = self._statuses([sha256 for (sha256,) in pending])
         for (sha256,) in pending:
             data, content_type = self.db.execute("SELECT data, content_type FROM _blobs WHERE sha256 = ?",
                                                  (sha256,)).fetchone()
@@ -60,7 +63,7 @@ class BlobUploads:
                 report.blobs_parked += 1
                 continue
             try:
-                self._upload(sha256, data, content_type)
+                self._upload(sha256, data, content_type, known.get(sha256))
             except BLOB_REFUSALS as exc:
                 self._park_blob(sha256, exc.code, exc.message)
                 report.blobs_parked += 1
@@ -69,12 +72,29 @@ class BlobUploads:
             report.blobs_uploaded += 1
         return report
 
-    def _upload(self, sha256: str, data: bytes, content_type: str) -> None:
-        """Send the pieces the server lacks; a 409 says where this device's upload stands."""
-        try:
-            state = self.transport.blob_status(sha256)
-        except NotFoundError:  # nothing of it here for this device yet
-            state = {"received": 0, "complete": False}
+    def _statuses(self, names: list[str]) -> dict[str, dict]:
+        """Where each blob stands, asked in one request per 100 when the transport's class
+        defines ``blob_statuses``: a blob the answer does not know starts from byte 0.
+        Empty when it does not; then each blob's status is asked on its own."""
+        if not hasattr(type(self.transport), "blob_statuses") or not names:  # the class's own: see sync.push
+            return {}
+        ask = self.transport.blob_statuses
+        known = {}
+        for start in range(0, len(names), STATUS_BATCH):
+            batch = names[start:start + STATUS_BATCH]
+            answer = ask(batch)
+            known.update({name: {"received": 0, "complete": False} for name in batch})
+            known.update({state["sha256"]: state for state in answer.get("known", [])})
+        return known
+
+    def _upload(self, sha256: str, data: bytes, content_type: str, state: dict | None = None) -> None:
+        """Send the pieces the server lacks from where ``state`` (asked now when not given)
+        says this device stands; a 409 says where its upload stands."""
+        if state is None:
+            try:
+                state = self.transport.blob_status(sha256)
+            except NotFoundError:  # nothing of it here for this device yet
+                state = {"received": 0, "complete": False}
         offset = int(state.get("received") or 0)
         while not state.get("complete"):
             piece = data[offset:offset + BLOB_CHUNK]

@@ -78,6 +78,8 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
         self.registry = registry
         self.batch_size = batch_size
         self.page_size = page_size
+        #: ``(cursor, page)``: the first pull page a sync's push brought back (:mod:`sync.push`)
+        self._first_page: tuple[str | None, dict] | None = None
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = FULL")
@@ -221,11 +223,12 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
         """Upload images, push everything pending, then pull until the server has nothing more.
 
         Images go first: a ticket is ``signed`` on the server only once its signature's
-        image has arrived whole.
+        image has arrived whole. The last push carries the pull's first page back, so a
+        small sync is one request (two with images to send).
         """
         report = SyncReport()
         self.upload_blobs(report)
-        self.push(report)
+        self.push(report, with_pull=True)
         self.pull(report)
         return report
 

@@ -72,7 +72,8 @@ class LocalRows:
         return sql
 
     def parameters(self, entity: Entity, changes: list[dict]) -> list:
-        """The upsert's parameters for pulled changes (``id``, ``data``, ``version``).
+        """The upsert's parameters for pulled changes (``id``, ``data``, ``version``; or, from
+        a page of format 2, ``row`` and ``columns``: :func:`sync.pull.changes_of`).
 
         This runs once per pulled row, so it does as little as it can: one C-level
         ``itemgetter`` call per row when every field is present (the server sends whole
@@ -80,10 +81,13 @@ class LocalRows:
         conversion only for json fields (a boolean binds as the integer it is).
         """
         pick, names, json_columns = self._layout(entity)
-        try:
-            values = [(c["id"], *pick(c["data"]), c["version"]) for c in changes]
-        except (KeyError, TypeError):
-            values = [(c["id"], *map((c.get("data") or {}).get, names), c["version"]) for c in changes]
+        if changes and "row" in changes[0]:
+            values = _from_rows(changes, names)
+        else:
+            try:
+                values = [(c["id"], *pick(c["data"]), c["version"]) for c in changes]
+            except (KeyError, TypeError):
+                values = [(c["id"], *map((c.get("data") or {}).get, names), c["version"]) for c in changes]
         if not json_columns:
             return values
         converted = []
@@ -175,3 +179,19 @@ class LocalRows:
         if row is None:
             return None
         return {f.name: from_column(f.type, v) for f, v in zip(entity.fields, row)}
+
+
+def _from_rows(changes: list[dict], names: tuple[str, ...]) -> list[tuple]:
+    """Upsert parameters from format 2 rows ``[id, version, op, value, …]`` of one page.
+
+    When the page's columns are the replica's fields in its order (the server and the
+    app on the same version), a row is its parameters already, sliced; otherwise each
+    field is taken from its column, and one the page has none for is null.
+    """
+    columns = tuple(changes[0]["columns"])
+    if columns == names:
+        return [(row[0], *row[3:], row[1]) for row in (c["row"] for c in changes)]
+    where = {name: index for index, name in enumerate(columns, start=3)}
+    spots = [where.get(name) for name in names]
+    return [(row[0], *(None if i is None else row[i] for i in spots), row[1]) for row in (c["row"] for c in changes)]
+

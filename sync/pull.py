@@ -12,7 +12,7 @@ over it by its ``base_version``, whatever the clocks say (``sync.rules.lww``).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -31,6 +31,25 @@ PAGE_SIZE = 5000
 _OP = itemgetter("op")
 
 
+def changes_of(answer: dict) -> list[dict]:
+    """A pull page's changes, whichever format the page is in: each with ``entity``,
+    ``id``, ``op``, ``version``, and ``data`` (format 1) or ``row`` and ``columns`` (format 2).
+
+    Format 2 names each entity's columns once and gives each change as ``[id, version,
+    op, value, …]``; the row stays an array down to the upsert's parameters
+    (:meth:`sync.local.LocalRows.parameters`), where a column the replica does not know
+    is dropped and a field the page has no column for is stored as null.
+    """
+    if answer.get("format") != 2:
+        return answer.get("changes", [])
+    changes = []
+    for entity, part in answer.get("entities", {}).items():
+        columns = part["columns"]
+        changes += [{"entity": entity, "id": row[0], "version": row[1], "op": row[2], "row": row, "columns": columns}
+                    for row in part["rows"]]
+    return changes
+
+
 @dataclass
 class _Page:
     changes: list = field(default_factory=list)
@@ -45,15 +64,15 @@ class Pull:
     def pull(self, report: SyncReport | None = None) -> SyncReport:
         """Pull pages until the server has nothing more.
 
-        While a page is applied, the next one is already on its way (its cursor is in
-        the answer), so the server's work and the device's overlap instead of taking
+        The first page may have come with the push (a sync's); while a page is applied,
+        the next one is already on its way (its cursor is in the answer), so the server's work and the device's overlap instead of taking
         turns. The transport is still called one request at a time; a page fetched
         ahead of a failed apply is dropped, and the next pull starts from the cursor
         committed with the last page applied.
         """
         report = report or SyncReport()
         with gcpause.paused(), ThreadPoolExecutor(max_workers=1) as ahead:
-            fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
+            fetch = self._carried_page() or ahead.submit(self.transport.pull, self.cursor, self.page_size)
             while True:
                 try:
                     answer = fetch.result()
@@ -62,7 +81,7 @@ class Pull:
                     report.resynced = True
                     fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
                     continue
-                page = _Page(answer.get("changes", []), answer.get("cursor"), bool(answer.get("has_more")))
+                page = _Page(changes_of(answer), answer.get("cursor"), bool(answer.get("has_more")))
                 if page.has_more:
                     fetch = ahead.submit(self.transport.pull, page.cursor, self.page_size)
                 self._apply_page(page)
@@ -72,6 +91,16 @@ class Pull:
         if self._state("resyncing") == "1":
             self._finish_resync()
         return report
+
+    def _carried_page(self) -> Future | None:
+        """The first page a push brought (:meth:`sync.push.Push.push`), when it was read
+        after the cursor the replica holds now; taken once."""
+        carried, self._first_page = self._first_page, None
+        if carried is None or carried[0] != self.cursor:
+            return None
+        done: Future = Future()
+        done.set_result(carried[1])
+        return done
 
     def _apply_page(self, page: _Page) -> None:
         pending = self.rows.pending_rows()

@@ -28,13 +28,25 @@ class Push:
     """Needs ``db``, ``rows``, ``registry``, ``transport``, ``clock``, ``wall``, ``device_id``,
     ``batch_size`` and the state and clock helpers of :class:`sync.client.Replica`."""
 
-    def push(self, report: SyncReport | None = None) -> SyncReport:
+    def push(self, report: SyncReport | None = None, *, with_pull: bool = False) -> SyncReport:
+        """Send the outbox; ``with_pull`` (a sync, whose pull follows at once): the last
+        change-set asks the server for the first pull page too, kept for :meth:`pull`, so a
+        sync whose push and pull both fit costs one round trip."""
         report = report or SyncReport()
         size = self.batch_size
+        self._first_page = None
+        # asked of the transport's class: a wrapper that forwards what it does not define
+        # (``__getattr__``) keeps its own ``push`` in the path
+        carry = with_pull and hasattr(type(self.transport), "push_and_pull")
         while (changeset := self._next_changeset(size)) is not None:
             changeset.sent_at_ms = self._sending_time()
+            last = carry and self._last_changeset()
             try:
-                answer = self.transport.push(changeset.to_dict())
+                if last:
+                    cursor = self.cursor
+                    answer = self.transport.push_and_pull(changeset.to_dict(), cursor, self.page_size)
+                else:
+                    answer = self.transport.push(changeset.to_dict())
             except ValidationError as exc:
                 index = exc.details.get("mutation_index")
                 if index is None or not 0 <= index < len(changeset.mutations):
@@ -51,8 +63,15 @@ class Push:
                 with self._transaction():
                     self._release(changeset)
                 continue
+            page = answer.pop("pull", None) if last else None
             self._acknowledge(changeset, answer, report)
+            if isinstance(page, dict):
+                self._first_page = (cursor, page)
         return report
+
+    def _last_changeset(self) -> bool:
+        """Whether the change-set about to go holds the whole outbox left to send."""
+        return self.db.execute("SELECT NOT EXISTS (SELECT 1 FROM _outbox WHERE changeset_id IS NULL)").fetchone()[0] == 1
 
     def _sending_time(self) -> int:
         """The clock as the change-set leaves, on the stamps' time line: the server measures

@@ -261,10 +261,10 @@ class Phone(Replica):
     def _holding(self) -> set[tuple[str, str]]:
         return {(e.name, r[0]) for e in self.registry for r in self.db.execute(f'SELECT id FROM "{e.name}"')}
 
-    def push(self, report=None):
+    def push(self, report=None, **options):
         given = {key for key in self._holding() if self.pulled.get(key) == "upsert"}
         try:
-            return super().push(report)
+            return super().push(report, **options)
         finally:
             gone = given - self._holding()
             if gone:

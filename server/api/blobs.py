@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+from marshmallow import ValidationError as SchemaError
 
-from sync.errors import InvalidContentTypeError, InvalidRangeError, NotFoundError
+from sync.errors import InvalidContentTypeError, InvalidRangeError, NotFoundError, ValidationError
 
 from .. import blob_access, blobs
 from .common import authenticated, error_answers, json_response, services
@@ -130,6 +132,50 @@ def blob_status(sha256: str):
     if state is None:
         raise NotFoundError("this device has no upload of this blob and may not read it: upload it from the start")
     return json_response(state.to_dict())
+
+
+#: Names one status request may ask about: a device's images waiting for one sync.
+MAX_STATUS_NAMES = 100
+
+
+class StatusesAskedSchema(Schema):
+    sha256 = fields.List(fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$")), required=True,
+                         validate=validate.Length(min=1, max=MAX_STATUS_NAMES))
+
+
+class StatusesSchema(Schema):
+    known = fields.List(fields.Nested(UploadStateSchema), required=True, metadata={
+        "description": "each blob stored and readable by the caller, or its upload in progress on this device"})
+    unknown = fields.List(fields.String(), required=True, metadata={
+        "description": "the names with nothing for this device: upload them from the start"})
+
+
+@blp.route("/status/batch", methods=["POST"])
+@blp.doc(operationId="blobStatuses",
+         requestBody={"required": True, "content": {"application/json": {"schema": StatusesAskedSchema}}})
+@blp.response(200, StatusesSchema)
+@error_answers(blp, described={422: "not a list of 1 to 100 blob names"})
+@authenticated
+def blob_statuses():
+    """Where this device stands with each of several blobs, in one round trip: the status
+    of each (as ``GET /<sha256>/status`` gives it) or that it has none."""
+    try:
+        raw = request.get_data(cache=False)
+        names = StatusesAskedSchema().load(orjson.loads(raw))["sha256"]
+    except orjson.JSONDecodeError:
+        raise ValidationError("the body is not valid JSON") from None
+    except SchemaError:
+        raise ValidationError(f"sha256 is a list of 1 to {MAX_STATUS_NAMES} blob names (lowercase hex SHA-256)",
+                              field="sha256") from None
+    known, unknown = [], []
+    with services().engine.connect() as conn:
+        for sha256 in dict.fromkeys(names):
+            state = blob_access.status_for(conn, services().registry, g.user, g.device["id"], sha256)
+            if state is None:
+                unknown.append(sha256)
+            else:
+                known.append(state.to_dict())
+    return json_response({"known": known, "unknown": unknown})
 
 
 @blp.route("/<sha256>", methods=["GET"])

@@ -9,21 +9,37 @@ import orjson
 from flask import g, request
 from flask_smorest import Blueprint
 
-from sync.errors import NotFoundError, ValidationError
+from sync.errors import NotFoundError, ResyncRequiredError, ValidationError
 from sync.registry import REGISTRY
 
 from .. import pull as pull_service
+from ..params import whole_number
 from ..push import Caller, apply_push
 from ..row_lookup import ID_PATTERN, visible_row
-from ..schemas import ChangeSetSchema, PullAnswerSchema, PushAnswerSchema, RowSchema
+from ..pull_format import FORMATS, parse_format
+from ..schemas import ChangeSetSchema, PullAnswerSchema, PullPage2Schema, PushAnswerSchema, RowSchema
 from .common import authenticated, error_answers, json_response, services
 
 blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set exchange with devices")
+
+_CURSOR = {"type": "string", "pattern": "^[0-9]{1,18}([.][0-9]{1,18})?$"}
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": pull_service.MAX_PAGE}
+_FORMAT = {"type": "integer", "enum": list(FORMATS)}
+
 
 @blp.route("/push", methods=["POST"])
 @blp.doc(
     operationId="push",
     requestBody={"required": True, "content": {"application/json": {"schema": ChangeSetSchema}}},
+    parameters=[
+        {"name": "pull", "in": "query", "required": False, "schema": {"type": "integer", "enum": [0, 1]},
+         "description": "1: the answer carries the first pull page after `cursor` as `pull` (one round trip for "
+                        "a sync that pushes and pulls)"},
+        {"name": "cursor", "in": "query", "required": False, "schema": _CURSOR,
+         "description": "with pull=1: the pull's cursor (absent: a snapshot)"},
+        {"name": "limit", "in": "query", "required": False, "schema": _LIMIT, "description": "with pull=1"},
+        {"name": "format", "in": "query", "required": False, "schema": _FORMAT, "description": "with pull=1"},
+    ],
 )
 @blp.response(200, PushAnswerSchema)
 @error_answers(blp, 403, 413, 422, described={
@@ -31,12 +47,31 @@ blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set
 @authenticated
 def push():
     """Apply a change-set once; a retry with the same changeset_id gets the first answer."""
+    first_page = _first_page_asked()
     payload = _decode(request.get_data(cache=False))
     user, device = g.user, g.device
     caller = Caller(user["id"], user["role"], device["id"], user.get("depot_id"))
     answer = apply_push(services().engine, services().registry, caller, payload, config=services().config,
                         now_ms=services().now_ms())
+    if first_page is not None:
+        try:
+            cursor, limit, page_format = first_page
+            answer = {**answer, "pull": pull_service.read_changes(services().engine, user, cursor, limit,
+                                                                  services().registry, page_format)}
+        except ResyncRequiredError:
+            pass  # the push stands; the device's own pull meets the 410 and resyncs
     return json_response(answer)
+
+
+def _first_page_asked() -> tuple[str | None, int, int] | None:
+    """``(cursor, limit, format)`` of the pull page a push was asked to carry (``pull=1``).
+    Each is checked before the push applies, asked for or not: a bad one refuses the
+    request, not half of it."""
+    args = request.args
+    cursor = args.get("cursor")
+    pull_service.parse_cursor(cursor)
+    asked = cursor, pull_service.parse_limit(args.get("limit")), parse_format(args.get("format"))
+    return asked if whole_number(args.get("pull"), "pull", 0, 1) else None
 
 
 def _decode(raw: bytes) -> Any:
@@ -66,19 +101,24 @@ def _not_json(name: str) -> None:
 @blp.doc(
     operationId="pull",
     parameters=[
-        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9]{1,18}([.][0-9]{1,18})?$"},
+        {"name": "cursor", "in": "query", "required": False, "schema": _CURSOR,
          "description": "from the previous answer; absent for a fresh replica (a paged snapshot of the scope)"},
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": pull_service.MAX_PAGE}},
+        {"name": "limit", "in": "query", "required": False, "schema": _LIMIT},
+        {"name": "format", "in": "query", "required": False, "schema": _FORMAT,
+         "description": "the page format: 1 (rows as objects, when absent) or 2 (columns named once per entity, "
+                        "rows as arrays)"},
     ],
+    responses={"200": {"description": "a page of changes in the format asked for", "content": {
+        "application/json": {"schema": {"oneOf": [PullAnswerSchema, PullPage2Schema]}}}}},
 )
-@blp.response(200, PullAnswerSchema)
 @error_answers(blp, 403, 413, 422, described={410: "cursor too old: resync the scope"})
 @authenticated
 def pull():
     """Changes in the caller's scope after the cursor, oldest first."""
     limit = pull_service.parse_limit(request.args.get("limit"))
-    answer = pull_service.read_changes(services().engine, g.user, request.args.get("cursor"), limit)
+    page_format = parse_format(request.args.get("format"))
+    answer = pull_service.read_changes(services().engine, g.user, request.args.get("cursor"), limit,
+                                       services().registry, page_format)
     return json_response(answer)
 
 
