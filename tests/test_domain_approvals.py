@@ -452,6 +452,10 @@ def test_travel_advance_is_settled_against_the_claims_of_the_same_trip(people, r
     wang.sync()
     chen_advance = chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="advance", amount=500.0)
     chen.sync()
+    # an advance asked before he knows how much: nothing asked yet
+    unsure = chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="advance",
+                         description="赴保定维修，金额待定")
+    chen.sync()
     chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="claim", amount=100.0,
                 advance_id=advance)  # someone else's advance: not a row he may name
     chen.sync()
@@ -465,5 +469,9 @@ def test_travel_advance_is_settled_against_the_claims_of_the_same_trip(people, r
     assert (mine["advanced"], mine["claimed"], mine["balance"]) == (2000.0, 1200.0, 800.0)  # 900 + 3 days × 100
     [trip] = mine["trips"]
     assert (trip["advance_id"], sorted(trip["claims"])) == (advance, sorted([hotel, train]))
-    assert by_engineer[people["chen"].user_id]["trips"][0]["advance_id"] == chen_advance
-    assert by_engineer[people["chen"].user_id]["advanced"] == 0.0  # asked, never paid
+    assert (trip["status"], trip["asked"], trip["advanced"], trip["claimed"], trip["balance"]) == (
+        "paid", 2000.0, 2000.0, 1200.0, 800.0)
+    chens = by_engineer[people["chen"].user_id]
+    assert [(t["advance_id"], t["status"], t["asked"], t["advanced"]) for t in chens["trips"]] == [
+        (chen_advance, "submitted", 500.0, 0.0), (unsure, "submitted", 0.0, 0.0)]
+    assert chens["advanced"] == 0.0  # asked, never paid
