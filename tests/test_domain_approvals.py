@@ -462,15 +462,16 @@ def test_travel_advance_is_settled_against_the_claims_of_the_same_trip(people, r
     assert chen.parked()[-1].code == "not_your_row"
     manager.sync()
     manager.update("expense_claim", hotel, status="approved")
+    manager.update("expense_claim", train, status="approved")
     manager.sync()
     balances = client.get("/v1/office/advances", headers=auth_header(people["manager"])).json["engineers"]
     by_engineer = {b["engineer_id"]: b for b in balances}
     mine = by_engineer[people["wang"].user_id]
-    assert (mine["advanced"], mine["claimed"], mine["balance"]) == (2000.0, 1200.0, 800.0)  # 900 + 3 days × 100
+    assert (mine["advanced"], mine["claimed"], mine["balance"]) == (2000.0, 1380.0, 620.0)  # 900 + 3 days × 100 + 180
     [trip] = mine["trips"]
     assert (trip["advance_id"], sorted(trip["claims"])) == (advance, sorted([hotel, train]))
     assert (trip["status"], trip["asked"], trip["advanced"], trip["claimed"], trip["balance"]) == (
-        "paid", 2000.0, 2000.0, 1200.0, 800.0)
+        "paid", 2000.0, 2000.0, 1380.0, 620.0)
     chens = by_engineer[people["chen"].user_id]
     assert [(t["advance_id"], t["status"], t["asked"], t["advanced"]) for t in chens["trips"]] == [
         (chen_advance, "submitted", 500.0, 0.0), (unsure, "submitted", 0.0, 0.0)]
