@@ -142,13 +142,16 @@ def test_the_managers_waiting_list_holds_every_record_awaiting_a_decision_and_no
     where = stock_setup(desk, people)
     ticket = desk_opens_ticket(desk, people["wang"].user_id, category="A")["ticket"]
     wang.sync()
+    reopened = file_claim(wang, people, status="submitted")
+    wang.sync()
+    withdrawn = file_claim(wang, people, amount=120.0)
+    wang.sync()
+    decided = file_claim(wang, people, amount=60.0)
+    wang.sync()
     # a requisition sent without a status waits as submitted
     requisition = wang.insert("requisition", engineer_id=people["wang"].user_id, ticket_id=ticket,
                               depot_location_id=where["depot"], van_location_id=where["van_wang"],
                               lines=[{"part_id": where["part"], "qty": 2.0}], reason="更换传动皮带")
-    wang.sync()
-    claim = file_claim(wang, people, status="submitted")
-    decided = file_claim(wang, people, amount=120.0)
     wang.sync()
     desk.sync()
     sale = desk.insert("charge", ticket_id=ticket, kind="part_sale", amount=1200.0, description="压缩机启动电容")
@@ -160,19 +163,35 @@ def test_the_managers_waiting_list_holds_every_record_awaiting_a_decision_and_no
     desk.sync()
     desk.delete("charge", mistaken)
     desk.sync()
+    # approved, voided by a raise, refused, reopened by another raise: waiting again, and
+    # not voided, whatever its second entry says; the 120 approved, then withdrawn by Wang, is
     manager.sync()
-    manager.update("expense_claim", decided, status="approved")
+    for claim in (reopened, withdrawn, decided):
+        manager.update("expense_claim", claim, status="approved")
     manager.sync()
+    wang.sync()
+    wang.update("expense_claim", withdrawn, status="submitted")  # he takes it back to correct it
+    wang.update("expense_claim", reopened, amount=900.0)
+    wang.sync()
+    manager.sync()
+    manager.update("expense_claim", reopened, status="refused", decision_note="超出差旅标准")
+    manager.sync()
+    wang.sync()
+    wang.update("expense_claim", reopened, amount=950.0)
+    wang.sync()
     waiting = client.get("/v1/office/approvals", headers=auth_header(people["manager"])).json["pending"]
     assert [(w["entity"], w["id"], w["status"]) for w in waiting] == [
-        ("requisition", requisition, "submitted"), ("expense_claim", claim, "submitted"), ("charge", sale, "submitted")]
-    first, _, last = waiting
-    assert first["covers"] == {"engineer_id": people["wang"].user_id, "depot_location_id": where["depot"],
-                               "van_location_id": where["van_wang"], "lines": [{"part_id": where["part"], "qty": 2.0}]}
-    assert (first["claimant_id"], last["claimant_id"]) == (people["wang"].user_id, None)
-    assert last["covers"] == {"ticket_id": ticket, "kind": "part_sale", "amount": 1200.0}
-    assert [(w["voided"], w["history"], w["authors"]) for w in waiting] == [
-        (False, [], [people["wang"].user_id]), (False, [], [people["wang"].user_id]), (False, [], [people["desk"].user_id])]
+        ("expense_claim", reopened, "submitted"), ("expense_claim", withdrawn, "submitted"),
+        ("requisition", requisition, "submitted"), ("charge", sale, "submitted")]
+    assert [[entry["event"] for entry in w["history"]] for w in waiting] == [
+        ["approved", "voided", "refused", "reopened"], ["approved", "withdrawn"], [], []]
+    assert [w["voided"] for w in waiting] == [False, True, False, False]
+    _, _, needed, sold = waiting
+    assert needed["covers"] == {"engineer_id": people["wang"].user_id, "depot_location_id": where["depot"],
+                                "van_location_id": where["van_wang"], "lines": [{"part_id": where["part"], "qty": 2.0}]}
+    assert sold["covers"] == {"ticket_id": ticket, "kind": "part_sale", "amount": 1200.0}
+    assert [(w["claimant_id"], w["authors"]) for w in waiting] == [
+        *[(people["wang"].user_id, [people["wang"].user_id])] * 3, (None, [people["desk"].user_id])]
 
 
 def test_part_sale_raised_from_800_to_5000_after_the_manager_approved_800_is_not_paid(people, replica_for, engine):
@@ -433,18 +452,27 @@ def test_travel_advance_is_settled_against_the_claims_of_the_same_trip(people, r
     wang.sync()
     chen_advance = chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="advance", amount=500.0)
     chen.sync()
+    # an advance asked before he knows how much: nothing asked yet
+    unsure = chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="advance",
+                         description="赴保定维修，金额待定")
+    chen.sync()
     chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="claim", amount=100.0,
                 advance_id=advance)  # someone else's advance: not a row he may name
     chen.sync()
     assert chen.parked()[-1].code == "not_your_row"
     manager.sync()
     manager.update("expense_claim", hotel, status="approved")
+    manager.update("expense_claim", train, status="approved")
     manager.sync()
     balances = client.get("/v1/office/advances", headers=auth_header(people["manager"])).json["engineers"]
     by_engineer = {b["engineer_id"]: b for b in balances}
     mine = by_engineer[people["wang"].user_id]
-    assert (mine["advanced"], mine["claimed"], mine["balance"]) == (2000.0, 1200.0, 800.0)  # 900 + 3 days × 100
+    assert (mine["advanced"], mine["claimed"], mine["balance"]) == (2000.0, 1380.0, 620.0)  # 900 + 3 days × 100 + 180
     [trip] = mine["trips"]
     assert (trip["advance_id"], sorted(trip["claims"])) == (advance, sorted([hotel, train]))
-    assert by_engineer[people["chen"].user_id]["trips"][0]["advance_id"] == chen_advance
-    assert by_engineer[people["chen"].user_id]["advanced"] == 0.0  # asked, never paid
+    assert (trip["status"], trip["asked"], trip["advanced"], trip["claimed"], trip["balance"]) == (
+        "paid", 2000.0, 2000.0, 1380.0, 620.0)
+    chens = by_engineer[people["chen"].user_id]
+    assert [(t["advance_id"], t["status"], t["asked"], t["advanced"]) for t in chens["trips"]] == [
+        (chen_advance, "submitted", 500.0, 0.0), (unsure, "submitted", 0.0, 0.0)]
+    assert chens["advanced"] == 0.0  # asked, never paid
