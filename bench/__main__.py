@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import fleet, incremental, initial_sync, machine, peer, push_rate, servers
+from . import fleet, incremental, initial_sync, machine, peer, push_rate, reports, servers
 from .report import Section, table, write_results
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[int], list[Section]]] = {
     "push": push_rate.run,
     "fleet": fleet.run,
     "peer": peer.run,
+    "reports": reports.run,
 }
 
 METHOD = [

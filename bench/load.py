@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import orjson
 import sqlalchemy as sa
 
 from server import auth, changelog, rows, scopes
@@ -99,7 +100,8 @@ def _keys(conn: sa.Connection, entity: Entity, row_id: str, data: dict, memo: di
     """
     if any(isinstance(p, ReferencedBy) for p in entity.scope):
         return scopes.entry_keys(conn, REGISTRY, entity.name, row_id, data)
-    signature = (entity.name, *(data.get(p.field) for p in entity.scope if isinstance(p, (Owner, Via))))
+    # as JSON: a crew is a list
+    signature = (entity.name, orjson.dumps([data.get(p.field) for p in entity.scope if isinstance(p, (Owner, Via))]))
     if signature not in memo:
         memo[signature] = scopes.entry_keys(conn, REGISTRY, entity.name, row_id, data)
     return memo[signature]

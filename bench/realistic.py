@@ -89,6 +89,8 @@ class Made:
     data: dict[str, Any]
     at_ms: int
     delay_ms: int = 0
+    #: the image a signature names (a stand-in of a few bytes: reports read its hash only)
+    blob: bytes | None = None
 
 
 @dataclass
@@ -178,26 +180,29 @@ class Generator:
 
     # -- common draws -----------------------------------------------------------------------
 
+    def _rr(self, start: int, stop: int | None = None) -> int:
+        return self.words._rr(start, stop)
+
     def _id(self, millis: int) -> str:
         return uuid7(millis, self.rng)
 
     def _moment(self) -> int:
         """A working-hours moment in the span: most calls come 8:00–18:00 on weekdays."""
         while True:
-            day = self.rng.randrange(SPAN_DAYS)
+            day = self._rr(SPAN_DAYS)
             base = self.start_ms + day * _DAY_MS
             weekday = datetime.fromtimestamp(base / 1000, LOCAL).isoweekday()
             if weekday > 5 and self.rng.random() < 0.6:
                 continue
             local_midnight = base - (base + 8 * 3_600_000) % _DAY_MS
             hour = self.rng.choice((8, 9, 9, 10, 10, 10, 11, 11, 13, 14, 14, 15, 15, 16, 17, 19, 21))
-            return local_midnight + hour * 3_600_000 + self.rng.randrange(3_600_000)
+            return local_midnight + hour * 3_600_000 + self._rr(3_600_000)
 
     def _delay(self) -> int:
         """How long after the fact the server got a record: 3 % days late (offline)."""
         if self.rng.random() < 0.03:
-            return self.rng.randrange(_DAY_MS, 5 * _DAY_MS)
-        return self.rng.randrange(200, 90_000)
+            return self._rr(_DAY_MS, 5 * _DAY_MS)
+        return self._rr(200, 90_000)
 
     def _pareto(self) -> float:
         return self.rng.paretovariate(1.3)
@@ -209,7 +214,7 @@ class Generator:
         return f"{series}{period}-{self._numbers[key]:0{width}d}"
 
     def _engineer(self) -> str:
-        return self.engineers[self.rng.randrange(len(self.engineers))] if self.engineers else "nobody"
+        return self.engineers[self._rr(len(self.engineers))] if self.engineers else "nobody"
 
     # -- rows -----------------------------------------------------------------------------
 
@@ -236,7 +241,7 @@ class Generator:
 
     def _value(self, f: Field, i: int, at: int) -> Any:
         if f.choices:
-            return f.choices[self.rng.randrange(len(f.choices))]
+            return f.choices[self._rr(len(f.choices))]
         if f.type == "ref":
             return self._engineer() if f.ref in ("user", None) else None
         if f.type == "time":
@@ -244,7 +249,7 @@ class Generator:
         if f.type == "real":
             return round(self.rng.uniform(0, 5000), 2)
         if f.type == "integer":
-            return self.rng.randrange(1, 1000)
+            return self._rr(1, 1000)
         if f.type == "boolean":
             return self.rng.random() < 0.2
         if f.type == "json":
@@ -253,7 +258,7 @@ class Generator:
 
     def _make_customer(self, count: int | None) -> Iterator[Made]:
         for _ in range(count or 0):
-            at = self.start_ms - self.rng.randrange(3 * 365) * _DAY_MS
+            at = self.start_ms - self._rr(3 * 365) * _DAY_MS
             place = self.words.place()
             zone = self.rng.choices([z for z, _ in _ZONES], [w for _, w in _ZONES])[0]
             contact = self.words.contact()
@@ -269,10 +274,10 @@ class Generator:
             if not self.customers:
                 return
             customer = self.customers.draw(self.rng)
-            starts = self.end_ms - self.rng.randrange(30, 3 * 365) * _DAY_MS
+            starts = self.end_ms - self._rr(30, 3 * 365) * _DAY_MS
             ends = starts + self.rng.choice((365, 730, 1095)) * _DAY_MS
             hours = self.rng.choice((4.0, 8.0, 24.0, None))
-            terms = "；".join(self.words.actions() for _ in range(self.rng.randrange(2, 6)))
+            terms = "；".join(self.words.actions() for _ in range(self._rr(2, 6)))
             row = Made(self._id(starts), {
                 "number": self._number("HT", starts, 4), "customer_id": customer, "starts_on": _text(starts),
                 "ends_on": _text(ends), "response_hours": hours, "terms": f"年度维保服务，{terms}"}, starts, self._delay())
@@ -284,7 +289,7 @@ class Generator:
             if not self.customers:
                 return
             customer = self.customers.draw(self.rng, cover=self.cover)
-            installed = self.start_ms - self.rng.randrange(4 * 365) * _DAY_MS
+            installed = self.start_ms - self._rr(4 * 365) * _DAY_MS
             model = self.words.model()
             vehicle = "叉车" in model
             contract = None
@@ -323,7 +328,7 @@ class Generator:
         reported_at = datetime.fromtimestamp(reported / 1000, LOCAL)
         due = sla.deadline(_CONFIG, reported_at, zone, urgency, hours)
         window_ms = max(int((due - reported_at).total_seconds() * 1000), 3_600_000)
-        answered = reported + rng.randrange(5, 180) * 60_000 if status != "reported" else None
+        answered = reported + self._rr(5, 180) * 60_000 if status != "reported" else None
         data: dict[str, Any] = {
             "number": self._number("T", reported, 5), "customer_id": customer, "equipment_id": equipment,
             "channel": rng.choice(("phone", "phone", "phone", "web", "email", "on_site")),
@@ -338,7 +343,7 @@ class Generator:
             # most reach the site within the window, one in ten after it
             share = rng.uniform(0.2, 0.95) if rng.random() < 0.9 else rng.uniform(1.05, 3.0)
             arrived = reported + int(window_ms * share)
-            departed = arrived - rng.randrange(15, 120) * 60_000
+            departed = arrived - self._rr(15, 120) * 60_000
             data.update(departed_at=_text(departed), arrived_at=_text(arrived),
                         arrived_at_server=_server_text(datetime.fromtimestamp(arrived / 1000, timezone.utc)),
                         logged_arrival_at=_server_text(datetime.fromtimestamp(arrived / 1000, timezone.utc)),
@@ -346,15 +351,15 @@ class Generator:
                         diagnosis=words.diagnosis(), cause=words.cause(),
                         run_hours_reading=round(rng.uniform(50, 30_000), 1))
         if status in _FINISHED:
-            finished = arrived + rng.randrange(30, 8 * 60) * 60_000
+            finished = arrived + self._rr(30, 8 * 60) * 60_000
             data.update(actions=words.actions(), result=words.result(), completed_at=_text(finished))
             if status == "closed":
-                data["closed_at"] = _text(finished + rng.randrange(1, 10) * _DAY_MS)
+                data["closed_at"] = _text(finished + self._rr(1, 10) * _DAY_MS)
         if status in ("carried_back", "in_workshop", "returned") or (status in _FINISHED and rng.random() < 0.03):
             data.update(carried_back=True, receipt_number=f"SJ{reported // 1000 % 10**8:08d}",
                         repair_card={"hours": round(rng.uniform(1, 12), 1), "notes": words.diagnosis()})
             if status == "returned":
-                data["returned_at"] = _text((finished or reported) + rng.randrange(1, 6) * _DAY_MS)
+                data["returned_at"] = _text((finished or reported) + self._rr(1, 6) * _DAY_MS)
         if status == "cancelled":
             data["cancel_reason"] = rng.choice(("客户已自行修复", "重复报修", "客户取消", "设备已报废"))
         data.update(sla.evaluate(_CONFIG, data, self.now))
@@ -394,7 +399,7 @@ class Generator:
             if ticket.arrived_ms is None:
                 continue
             end = ticket.finished_ms or min(ticket.arrived_ms + 3 * 3_600_000, self.end_ms)
-            events = [("departed", ticket.arrived_ms - rng.randrange(15, 120) * 60_000, None),
+            events = [("departed", ticket.arrived_ms - self._rr(15, 120) * 60_000, None),
                       ("arrived", ticket.arrived_ms, None), ("work_started", ticket.arrived_ms + 300_000, None)]
             if rng.random() < 0.3:
                 events.append(("note", ticket.arrived_ms + 600_000, None))
@@ -408,15 +413,15 @@ class Generator:
 
     def _make_part(self, count: int | None) -> Iterator[Made]:
         for i in range(count or 0):
-            at = self.start_ms - self.rng.randrange(5 * 365) * _DAY_MS
+            at = self.start_ms - self._rr(5 * 365) * _DAY_MS
             returnable = self.rng.random() < 0.35
             price = round(math.exp(self.rng.uniform(1.5, 8.5)), 2)
             row = Made(self._id(at), {
-                "code": f"BJ-{self.rng.randrange(10, 99)}-{i:05d}", "name": self.words.part_name(),
+                "code": f"BJ-{self._rr(10, 99)}-{i:05d}", "name": self.words.part_name(),
                 "spec": self.words.part_spec(), "unit": self.words.unit(), "returnable": returnable, "price": price},
                 at, self._delay())
             # a few parts are used most of the time (Zipf by catalog position)
-            self.parts.add(_Part(row.id, returnable, price), 1.0 / (1 + self.rng.randrange(len(self.parts.items) + 1)))
+            self.parts.add(_Part(row.id, returnable, price), 1.0 / (1 + self._rr(len(self.parts.items) + 1)))
             yield row
 
     def _make_stock_location(self, count: int | None) -> Iterator[Made]:
@@ -452,7 +457,7 @@ class Generator:
             engineer = self._engineer()
             at = self._moment()
             lines = [{"part_id": self.parts.draw(self.rng).id, "qty": self.rng.choice((1, 2, 5, 10))}
-                     for _ in range(self.rng.randrange(1, 6))] if self.parts else []
+                     for _ in range(self._rr(1, 6))] if self.parts else []
             status = self.rng.choices(("submitted", "approved", "refused"), (1, 12, 1))[0]
             row = Made(self._id(at), {
                 "engineer_id": engineer, "depot_location_id": self._depot_of(engineer),
@@ -506,7 +511,7 @@ class Generator:
                     yield self._old_part(movement_id, ticket, part, qty, "old_part_collected", None, van, at + 600_000)
                 if status in steps[1:]:
                     yield self._old_part(movement_id, ticket, part, qty, "old_part_received", van,
-                                         self._depot_of(ticket.assignee), at + self.rng.randrange(1, 8) * _DAY_MS)
+                                         self._depot_of(ticket.assignee), at + self._rr(1, 8) * _DAY_MS)
 
     def _old_part(self, return_id: str, ticket: _Ticket, part: str, qty: float, kind: str, src: str | None,
                   dst: str | None, at: int) -> Made:
@@ -569,12 +574,12 @@ class Generator:
             if not self.locations or not self.parts:
                 return
             location = self.locations[k % len(self.locations)]
-            at = self.end_ms - (months - 1 - (k // len(self.locations)) % months) * 30 * _DAY_MS - self.rng.randrange(
+            at = self.end_ms - (months - 1 - (k // len(self.locations)) % months) * 30 * _DAY_MS - self._rr(
                 3 * _DAY_MS)
             latest = k // len(self.locations) % months == months - 1
             approved = not latest or self.rng.random() < 0.5
             lines = [{"part_id": self.parts.draw(self.rng).id, "condition": self.rng.choice(("new", "new", "old")),
-                      "qty": float(self.rng.randrange(0, 40))} for _ in range(self.rng.randrange(5, 30))]
+                      "qty": float(self._rr(0, 40))} for _ in range(self._rr(5, 30))]
             yield Made(self._id(at), {
                 "location_id": location, "counted_by": "u-depot", "counted_at": _text(at), "lines": lines,
                 "note": "月度盘点", "approved": approved, "approved_by": "u-manager" if approved else None,
@@ -596,16 +601,16 @@ class Generator:
             yield self._signature(ticket, now_hash, at, stale=False)
 
     def _signature(self, ticket: _Ticket, report: str, at: int, *, stale: bool) -> Made:
-        image = hashlib.sha256(f"{ticket.id}:{at}".encode()).hexdigest()
-        return Made(self._id(at), {"ticket_id": ticket.id, "blob_sha256": image, "signer_name": ticket.signer,
-                                   "signed_at": _text(at), "report_hash": report, "stale": stale,
-                                   "report_format": REPORT_FORMAT}, at, self._delay())
+        image = f"签名:{ticket.signer}:{ticket.id}:{at}".encode()
+        return Made(self._id(at), {"ticket_id": ticket.id, "blob_sha256": hashlib.sha256(image).hexdigest(),
+                                   "signer_name": ticket.signer, "signed_at": _text(at), "report_hash": report,
+                                   "stale": stale, "report_format": REPORT_FORMAT}, at, self._delay(), image)
 
     def _make_satisfaction_survey(self, count: int | None) -> Iterator[Made]:
         for ticket in self.tickets:
             if ticket.status not in _SIGNED or self.rng.random() >= 0.3:
                 continue
-            at = (ticket.finished_ms or ticket.reported_ms) + self.rng.randrange(1, 5) * _DAY_MS
+            at = (ticket.finished_ms or ticket.reported_ms) + self._rr(1, 5) * _DAY_MS
             good = self.rng.random() < 0.88
             levels = [self.rng.choice((3, 4, 4)) if good else self.rng.choice((1, 2, 3)) for _ in range(4)]
             yield Made(self._id(at), {
@@ -617,7 +622,7 @@ class Generator:
         for ticket in self.tickets:
             if ticket.finished_ms is None or self.rng.random() >= 0.02:
                 continue
-            at = ticket.finished_ms + self.rng.randrange(1, 10) * _DAY_MS
+            at = ticket.finished_ms + self._rr(1, 10) * _DAY_MS
             abroad = self.rng.random() < 0.05
             due = at + (_CONFIG.complaint_days_abroad if abroad else _CONFIG.complaint_days_domestic) * _DAY_MS
             resolved = due < self.end_ms and self.rng.random() < 0.85
