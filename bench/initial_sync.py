@@ -82,7 +82,10 @@ def _floor(prepared: list[tuple[str, list[tuple]]]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
+    # the capture triggers name these (SQLite resolves them when it prepares the INSERT,
+    # though with applying set they never fire)
     db.create_function("fieldsync_hlc", 0, lambda: "")
+    db.create_function("fieldsync_clock_frame", 0, lambda: 0)
     client_schema.apply(sqlite_utils.Database(db))
     db.execute("UPDATE _sync_control SET applying = 1")
     with stopwatch() as elapsed:
