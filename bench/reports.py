@@ -35,8 +35,8 @@ _MONTH = "from=2026-11-01&to=2026-11-30"
 _YEAR = "from=2025-12-01&to=2026-11-30"
 REPORTS: tuple[tuple[str, str], ...] = (
     ("daily report, a month, every engineer", f"/v1/office/reports/daily?{_MONTH}&limit=5000"),
-    ("daily report, a month, one engineer", f"/v1/office/reports/daily?{_MONTH}&engineer=u-e007"),
-    ("daily report, a month, one depot, CSV", f"/v1/office/reports/daily?{_MONTH}&depot=depot-2&format=csv"),
+    ("daily report, a month, one engineer", f"/v1/office/reports/daily?{_MONTH}&engineer=u-e001"),
+    ("daily report, a month, one depot, CSV", f"/v1/office/reports/daily?{_MONTH}&depot=depot-1&format=csv"),
     ("SLA board, first page", "/v1/office/reports/sla-board"),
     ("quality figures, a month", f"/v1/office/reports/quality?{_MONTH}"),
     ("quality figures, a year", f"/v1/office/reports/quality?{_YEAR}"),
@@ -80,7 +80,7 @@ def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize()) -> l
             continue
         section.rows.append(Row(f"{name}: median / p95 (ms)", f"{median(ms):,.0f} / {percentile(ms, 95):,.0f}",
                                 f"< {TARGET_MS:.0f} ms", percentile(ms, 95) < TARGET_MS, spread(ms)))
-        section.notes.append(f"`{path}`: {size_bytes:,} bytes of JSON.")
+        section.notes.append(f"`{path}`: {size_bytes:,} bytes in the answer.")
     counts = ", ".join(f"{n:,} {name}" for name, n in loaded.counts.items())
     section.notes.insert(0, f"Loaded by COPY in {loaded.seconds:.0f} s: {counts}; {len(loaded.engineers)} engineers, "
                             f"{size.depots} depots.")
