@@ -15,6 +15,7 @@ manager would send; a path this build does not route is listed as absent, not ti
 
 from __future__ import annotations
 
+import os
 import time
 
 from werkzeug.exceptions import NotFound
@@ -62,7 +63,7 @@ def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize()) -> l
     if not servers.postgres_available():
         section.error = "PostgreSQL is not reachable: the reports were not timed"
         return [section]
-    with servers.postgres_database("reports") as url:
+    with servers.postgres_database(f"reports_{os.getpid()}") as url:  # two runs side by side never share one
         engine = make_engine(url)
         try:
             create_schema(engine)
