@@ -71,14 +71,15 @@ class Dataset:
 def build(shape: Shape, engineer_id: str, *, prefix: str = "b", seed: int = 7, registry: Registry = REGISTRY,
           shared: dict[str, list[str]] | None = None) -> Dataset:
     """Rows for ``shape`` in ``engineer_id``'s scope; ``prefix`` and ``seed`` pick the data
-    (two builds that differ in either share no id).
+    (two builds that differ in either share no id; builds loaded into one database need
+    distinct prefixes, which their human numbers carry).
 
     ``shared`` names rows that already exist on the server (a catalog shared by a
     fleet, say): references to those entities point at them. Every customer and piece
     of equipment built belongs to one of the engineer's tickets (else it would not be in
     his scope).
     """
-    generator = Generator(f"{prefix}:{seed}", [engineer_id], shared=shared, cover=True)
+    generator = Generator(f"{prefix}:{seed}", [engineer_id], shared=shared, cover=True, numbers=prefix)
     out: list[Rows] = []
     for name, count in shape.counts:
         entity = registry.get(name)

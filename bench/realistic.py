@@ -149,11 +149,15 @@ class Generator:
     references to those entities point at them. ``cover``: every customer gets
     equipment and every piece of equipment a ticket (an engineer's scope holds only the
     customers and equipment of his tickets, so rows without one would never reach him).
+    ``numbers``: put in every human number after the month (``T2611-f0070042``), so the
+    rows of several generators loaded into one database keep their numbers unique.
     """
 
     def __init__(self, seed: int | str, engineers: list[str], *, depots: int = 1,
-                 shared: dict[str, list[str]] | None = None, now: datetime = END, cover: bool = False):
+                 shared: dict[str, list[str]] | None = None, now: datetime = END, cover: bool = False,
+                 numbers: str = ""):
         self.cover = cover
+        self.number_tag = numbers
         self.rng = random.Random(f"fieldsync-bench:{seed}")
         self.words = Words(self.rng)
         self.engineers = list(engineers)
@@ -211,7 +215,7 @@ class Generator:
         period = datetime.fromtimestamp(millis / 1000, LOCAL).strftime("%y%m")
         key = f"{series}{period}"
         self._numbers[key] = self._numbers.get(key, 0) + 1
-        return f"{series}{period}-{self._numbers[key]:0{width}d}"
+        return f"{series}{period}-{self.number_tag}{self._numbers[key]:0{width}d}"
 
     def _engineer(self) -> str:
         return self.engineers[self._rr(len(self.engineers))] if self.engineers else "nobody"
