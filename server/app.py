@@ -19,6 +19,7 @@ from .api import blobs as blobs_api
 from .api import depot as depot_api
 from .api import me as me_api
 from .api import office as office_api
+from .api import reports as reports_api
 from .api import sync as sync_api
 from .api.common import Services
 from .db import create_schema, is_sqlite, make_engine
@@ -93,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(approvals_api.blp)
     api.register_blueprint(depot_api.blp)
     api.register_blueprint(audit_api.blp)
+    api.register_blueprint(reports_api.blp)
     entity_schemas.document(api.spec)
     app.register_blueprint(front.blp)
     errors.register(app)

@@ -79,6 +79,20 @@ sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
 # Head office lists tickets by SLA state (server.domain.sla).
 sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
 
+# Head office's reports (server.reports) read a range of days by each record's own time
+# field (text, ISO-8601: its date part orders by day, server.reports.filters.during).
+_REPORT_INDEXES = {
+    "work_log": (("at",),),
+    "stock_movement": (("kind", "occurred_at"), ("kind", "device_time")),
+    "ticket": (("reported_at",), ("completed_at",)),
+    "complaint": (("received_at",),),
+    "satisfaction_survey": (("surveyed_at",),),
+}
+for _entity, _indexes in _REPORT_INDEXES.items():
+    for _columns in _indexes:
+        _table = _ENTITY_TABLES[_entity]
+        sa.Index(f"{_entity}_report_{'_'.join(_columns)}", *(_table.c[name] for name in _columns))
+
 
 def entity_table(name: str) -> sa.Table:
     return _ENTITY_TABLES[name]

@@ -70,8 +70,13 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 #: document cannot know from the conflict's id (refused 422 as a pushed value would be);
 #: its other answers are the ones schemathesis expects by default (no such conflict, not
 #: the office's, already resolved).
+#: a report's date range must run forwards and within the report's cap, which spans two
+#: parameters, and a cursor must name a key the report pages by (422 invalid_filter or
+#: range_too_long, as documented).
 CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
-                 "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429]}
+                 "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429],
+                 **{f"GET /v1/office/reports/{name}": [401, 403, 422, 429]
+                    for name in ("daily", "quality", "appraisal")}}
 
 
 class _Unlogged(WSGIRequestHandler):

@@ -38,6 +38,41 @@ def _default_completion_report() -> dict[str, tuple[str, ...]]:
     return {"A": field_work, "B": field_work, "C": field_work, "D": ("diagnosis", "actions", "result")}
 
 
+def _default_reports() -> dict[str, Any]:
+    """Head office's figures (server/reports): targets, windows and bands.
+
+    Targets are 001 §3.2.1's where it names one (timeliness ≥ 90 %, satisfaction ≥ 85 %,
+    complaints of the service's fault < 3 %); the others are this deployment's to set.
+    Each target is ``{"at_least": x}`` or ``{"below": x}``, a fraction. A day's records are
+    late when received more than ``late_after_hours`` after the (local) day's end. The
+    repeat-repair bands (001 §4) are ordered by ``up_to`` (the rate at the band's top,
+    inclusive) with the points each deducts.
+    """
+    return {
+        "targets": {
+            "timeliness": {"at_least": 0.90},
+            "satisfaction": {"at_least": 0.85},
+            "complaint_rate": {"below": 0.03},
+            "completion_7d": {"at_least": 0.90},
+            "repeat_repair": {"below": 0.10},
+            "first_time_fix": {"at_least": 0.80},
+        },
+        "late_after_hours": 24,
+        "completion_days": 7,
+        "repeat_window_days": 30,
+        #: a follow-up item at this level or above is a satisfied answer (levels 1 … 4)
+        "satisfied_level": 3,
+        #: an open consumption older than this is a parts-ledger fault of its holder
+        "consumption_max_age_days": 30,
+        "repeat_bands": [
+            {"up_to": 0.10, "deduction": 0},
+            {"up_to": 0.20, "deduction": 2},
+            {"up_to": 0.30, "deduction": 5},
+            {"up_to": 1.00, "deduction": 10},
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class DomainConfig:
     #: hours from the call to arrival, by zone and urgency
@@ -79,6 +114,9 @@ class DomainConfig:
     answer_within_hours: float = 24
     #: an open ticket is at risk when less than this fraction of its window is left
     sla_at_risk_fraction: float = 0.25
+    #: head office's figures: see :func:`_default_reports`; a deployment's mapping is laid
+    #: over the defaults key by key (``targets`` figure by figure)
+    reports: Mapping[str, Any] = field(default_factory=_default_reports)
     _approvers: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -87,6 +125,15 @@ class DomainConfig:
         if unknown:
             raise ValueError(f"approvers: unknown roles {sorted(unknown)}")
         object.__setattr__(self, "_approvers", resolved)
+        _check_reports(self.reports)
+
+    def report_setting(self, name: str) -> Any:
+        """One of the reports' settings, the deployment's where it set one."""
+        defaults = _default_reports()
+        value = dict(self.reports).get(name, defaults[name])
+        if name == "targets":
+            value = defaults["targets"] | dict(value)
+        return value
 
     def completion_report_of(self, category: str | None) -> tuple[str, ...]:
         """The ticket fields a ticket of ``category`` is completed with (field work's
@@ -97,6 +144,37 @@ class DomainConfig:
     def approvers_of(self, entity: str) -> frozenset[str]:
         """The roles that approve and pay the entity's records."""
         return self._approvers.get(entity, DEFAULT_APPROVERS)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _check_reports(reports: Mapping[str, Any]) -> None:
+    """The reports' settings make sense, or ``ValueError`` naming the one that does not."""
+    defaults = _default_reports()
+    unknown = set(dict(reports)) - set(defaults)
+    if unknown:
+        raise ValueError(f"DOMAIN reports: unknown settings {sorted(unknown)}")
+    merged = defaults | dict(reports)
+    targets = merged["targets"]
+    if not isinstance(targets, Mapping) or set(targets) - set(defaults["targets"]):
+        raise ValueError(f"DOMAIN reports.targets: figures among {sorted(defaults['targets'])}")
+    for name, rule in targets.items():
+        if not (isinstance(rule, Mapping) and len(rule) == 1 and set(rule) <= {"at_least", "below"}
+                and _number(next(iter(rule.values()))) and 0 <= next(iter(rule.values())) <= 1):
+            raise ValueError(f'DOMAIN reports.targets.{name}: {{"at_least": fraction}} or {{"below": fraction}}')
+    for name in ("late_after_hours", "completion_days", "repeat_window_days", "consumption_max_age_days"):
+        if not _number(merged[name]) or not 0 <= merged[name] <= 100_000:
+            raise ValueError(f"DOMAIN reports.{name}: a number from 0 to 100000")
+    if merged["satisfied_level"] not in (1, 2, 3, 4) or isinstance(merged["satisfied_level"], bool):
+        raise ValueError("DOMAIN reports.satisfied_level: a level from 1 to 4")
+    bands = merged["repeat_bands"]
+    if not (isinstance(bands, (list, tuple)) and bands and all(
+            isinstance(b, Mapping) and _number(b.get("up_to")) and 0 < b["up_to"] <= 1 and _number(b.get("deduction"))
+            for b in bands) and max(b["up_to"] for b in bands) == 1):
+        raise ValueError('DOMAIN reports.repeat_bands: [{"up_to": fraction, "deduction": points}, ...], the last '
+                         'up to 1')
 
 
 def from_mapping(values: Mapping[str, Any] | None) -> DomainConfig:
