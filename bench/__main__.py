@@ -1,8 +1,9 @@
 """``python -m bench``: every benchmark in one process run, a table, bench/RESULTS.md.
 
 One process, so every ratio compares figures taken minutes apart on the same machine
-in the same state. ``--only`` runs some benchmarks (RESULTS.md is then not written:
-it always holds a whole run); ``--runs`` trades time for steadier medians.
+in the same state. ``--only`` runs some benchmarks (RESULTS.md is then not written
+unless ``--write`` asks, and then it says which ran); ``--runs`` trades time for
+steadier medians.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import fleet, incremental, initial_sync, machine, peer, push_rate, servers, weak_link
+from . import fleet, incremental, initial_sync, machine, peer, push_rate, reports, servers, weak_link
 from .report import Section, table, write_results
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[int], list[Section]]] = {
     "fleet": fleet.run,
     "peer": peer.run,
     "weak": weak_link.run,
+    "reports": reports.run,
 }
 
 METHOD = [
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--write", action="store_true", help="write RESULTS.md after an --only run too")
     args = parser.parse_args(argv)
     started = time.monotonic()
     sections: list[Section] = []
@@ -58,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     servers.remove_replicas()
     print()
     print(table(sections))
-    if not args.only:
-        write_results(RESULTS, machine.describe(), sections, METHOD, time.monotonic() - started)
+    if not args.only or args.write:
+        method = METHOD
+        if args.only:
+            left_out = [name for name in BENCHMARKS if name not in args.only]
+            method = METHOD + [f"This run: only {', '.join(args.only)} ({', '.join(left_out)} not run), "
+                               f"{args.runs} runs per figure."]
+        write_results(RESULTS, machine.describe(), sections, method, time.monotonic() - started)
         print(f"\nwrote {RESULTS}")
     return 1 if any(s.error for s in sections) else 0
 

@@ -6,7 +6,7 @@ goes straight in: entity rows through :func:`server.rows.save` and log entries t
 its scope index and the log head are what ``server/push.py`` would have left. Only the
 merge and the validation are skipped (the generator's values are valid by
 construction). Scope keys come from :mod:`server.scopes`, so a row is logged where a
-push would log it; stand-in rows (see :mod:`bench.dataset`) carry their forced key.
+push would log it.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _save(conn: sa.Connection, part: Rows, clock: hlc.Clock) -> str:
 
 def _entry(conn: sa.Connection, part: Rows, index: int, stamp: str, memo: dict) -> LogEntry:
     row_id, data = part.ids[index], part.data[index]
-    keys = [part.forced_key] if part.forced_key else _keys(conn, part.entity, row_id, data, memo)
+    keys = _keys(conn, part.entity, row_id, data, memo)
     return LogEntry(part.entity.name, row_id, "upsert", 1, data, stamp, LOADER_DEVICE, keys)
 
 
