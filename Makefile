@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@if ! dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk \
+	      || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk) \
+	      || echo "apt-get could not install chromium and fonts-noto-cjk: the browser tests will skip"; \
 	  else \
 	    echo "chromium or fonts-noto-cjk missing and apt-get not usable here: the browser tests will skip"; \
 	  fi; \

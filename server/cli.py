@@ -135,7 +135,7 @@ def db_compact(keep_days: int, keep_after: int | None, upload_days: int) -> None
 @main.command(help="Load demo people and records (once) and print their device tokens.")
 @_friendly
 def demo() -> None:
-    from .demo import load_demo
+    from .demo import DEMO_PASSWORD, load_demo
 
     app = _app()
     services = app.extensions["fieldsync"]
@@ -147,6 +147,8 @@ def demo() -> None:
 
     for name, role, token in load_demo(services.engine, services.registry, hlc_for):
         click.echo(f"{role:9} {name:28} token: {token}")
+    click.echo(f"console: http://127.0.0.1:8000/console/ — sign in as u-desk, u-manager or u-depot "
+               f"with the password {DEMO_PASSWORD}")
 
 
 @main.group(help="People.")

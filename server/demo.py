@@ -12,6 +12,7 @@ from sync.ids import new_id
 from sync.registry import Registry
 
 from . import auth
+from .console.accounts import CONSOLE_ROLES, set_password
 from .push import Caller, apply_push
 from .tables import users
 
@@ -35,14 +36,22 @@ _CUSTOMERS = (
 )
 
 
+#: the console's demo sign-in for the office and depot people (user id, this password)
+DEMO_PASSWORD = "demo-console-2026"
+
+
 def load_demo(engine: sa.Engine, registry: Registry, hlc_for) -> list[tuple[str, str, str]]:
-    """Create the demo people and data once; return ``(name, role, token)`` for each person."""
+    """Create the demo people and data once; return ``(name, role, token)`` for each person.
+    The desk, the manager and the depot keeper sign in to the console as their user id
+    with :data:`DEMO_PASSWORD`."""
     with engine.begin() as conn:
         fresh = conn.execute(sa.select(users.c.id).where(users.c.id == "u-desk")).first() is None
         if fresh:
             for user_id, name, role, device_id, token in DEMO_PEOPLE:
                 auth.add_user(conn, name, role, user_id=user_id, depot_id="depot-main" if role == "depot" else None)
                 auth.add_device(conn, user_id, f"{name}的设备", device_id=device_id, token=token)
+                if role in CONSOLE_ROLES:
+                    set_password(conn, user_id, DEMO_PASSWORD)
     if fresh:
         _seed_records(engine, registry, hlc_for)
     return [(name, role, token) for _, name, role, _, token in DEMO_PEOPLE]

@@ -45,3 +45,14 @@ def test_demo_loaded_twice_adds_nothing_the_second_time(app, client):
     assert len(office_after) == len(office_before)
     assert sum(c["entity"] == "ticket" for c in office_after) == 3
     assert sum(c["entity"] == "maintenance_plan" for c in office_after) == 1
+
+
+def test_the_demo_desk_signs_in_to_the_console_with_the_printed_password_and_sees_its_chinese_tickets(app, client):
+    from server.demo import DEMO_PASSWORD
+    from tests.console_pages import sign_in
+
+    _load(app)
+    assert sign_in(client, "u-desk", DEMO_PASSWORD).status_code == 302
+    board = client.get("/console/tickets", headers={"Accept-Language": "zh-CN"})
+    assert board.status_code == 200 and "华鑫印刷有限公司" in board.text
+    assert sign_in(app.test_client(), "u-wang", DEMO_PASSWORD).status_code != 302  # an engineer signs in on his device

@@ -11,11 +11,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from server.domain import stocktake, writeoff
 from sync.ids import new_id
 from sync.rules import approval
-from tests.conftest import PG_URL
 from tests.test_property_catches_broken_rules import SEARCH, SEED
 from tests.test_property_sync import seeded, start_of_day
-
-pytestmark = pytest.mark.skipif(bool(PG_URL), reason="drives the SQLite-only property test")
 
 #: the real controls, which the broken ones call
 OPEN_CONSUMPTIONS, SETTLE = writeoff.open_consumptions, stocktake._settle

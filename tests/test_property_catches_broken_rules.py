@@ -19,17 +19,11 @@ from sync.ids import new_id
 from sync.pull import Pull
 from sync.rules import ledger, lifecycle, lww, signature, ticket
 from sync.rules.base import APPLIED, SYSTEM, FieldClock, Merge
-from tests.conftest import PG_URL
 from tests.faults import FaultyNetwork
 from tests.replay import Found, Row, Step, replay
 from tests.test_property_sync import JOB_OF, FieldWork, machine_settings, seeded, start_of_day
 
-#: make soak runs them on both databases; make test on SQLite only for now: on PostgreSQL,
-#: the property test run after them in one process finds its day's database still in use
-#: (docs/sync-invariants.md, "Proof under faults")
-pytestmark = [pytest.mark.soak,
-              pytest.mark.skipif(bool(PG_URL) and os.environ.get("FIELDSYNC_SOAK") != "1",
-                                 reason="on PostgreSQL in make soak only, for now")]
+pytestmark = pytest.mark.soak
 
 #: No shrinking: finding any counterexample is the point. A search stops at its first
 #: counterexample, usually within a few dozen examples; the ceiling is high because the
