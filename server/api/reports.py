@@ -19,7 +19,7 @@ from sync.errors import ForbiddenError
 from ..reports import appraisal, daily, quality, sla_board
 from ..reports.filters import FIRST_DAY, LAST_DAY, params, parse, today_of
 from ..reports.paging import split
-from ..reports.table import FORMAT_PARAM, answer
+from ..reports.table import FORMAT_ANSWERS, FORMAT_PARAM, answer
 from .common import authenticated, error_answers, services
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/office/reports",
@@ -63,10 +63,6 @@ _ERRORS = {403: "not head office (desk or manager)",
                 "cursor not its own) or `range_too_long` (details.max_days)"}
 
 
-#: the same rows as CSV, beside the JSON
-_CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
-
-
 def _params(module: ModuleType) -> list[dict]:
     return params(module.TAKES, described=_DESCRIBED) + [FORMAT_PARAM]
 
@@ -89,7 +85,7 @@ def _run(name: str, module: ModuleType, **extra) -> Response:
 
 
 @blp.route("/daily", methods=["GET"])
-@blp.doc(operationId="reportDaily", parameters=_params(daily), responses=_CSV)
+@blp.doc(operationId="reportDaily", parameters=_params(daily), responses=FORMAT_ANSWERS)
 @blp.response(200, ReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated
@@ -104,7 +100,7 @@ def daily_report():
 
 
 @blp.route("/sla-board", methods=["GET"])
-@blp.doc(operationId="reportSlaBoard", parameters=_params(sla_board), responses=_CSV)
+@blp.doc(operationId="reportSlaBoard", parameters=_params(sla_board), responses=FORMAT_ANSWERS)
 @blp.response(200, ReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated
@@ -118,7 +114,7 @@ def sla_board_report():
 
 
 @blp.route("/quality", methods=["GET"])
-@blp.doc(operationId="reportQuality", parameters=_params(quality), responses=_CSV)
+@blp.doc(operationId="reportQuality", parameters=_params(quality), responses=FORMAT_ANSWERS)
 @blp.response(200, QualityReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated
@@ -133,7 +129,7 @@ def quality_report():
 
 
 @blp.route("/appraisal", methods=["GET"])
-@blp.doc(operationId="reportAppraisal", parameters=_params(appraisal), responses=_CSV)
+@blp.doc(operationId="reportAppraisal", parameters=_params(appraisal), responses=FORMAT_ANSWERS)
 @blp.response(200, AppraisalReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated

@@ -18,7 +18,7 @@ from sync.errors import ForbiddenError
 
 from ..reports import carry_back, complaints, contracts, reconciliation
 from ..reports.filters import Filters, params, parse, today_of
-from ..reports.table import FORMAT_PARAM, Column, answer, wants_csv
+from ..reports.table import FORMAT_ANSWERS, FORMAT_PARAM, Column, answer, wants_csv
 from .common import authenticated, error_answers, services
 
 blp = Blueprint("reports_stock", __name__, url_prefix="/v1/office/reports",
@@ -98,7 +98,7 @@ def _route(path: str, operation: str, schema: type[Schema], names: tuple[str, ..
         view = error_answers(blp, 403, 422)(view)
         view = blp.response(200, schema, content_type="application/json")(view)
         view = blp.doc(operationId=operation, parameters=params(names, described=_DESCRIBED, **kw) + [FORMAT_PARAM],
-                       responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})(view)
+                       responses=FORMAT_ANSWERS)(view)
         return blp.route(path, methods=["GET"])(view)
     return decorate
 
