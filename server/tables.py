@@ -82,7 +82,7 @@ sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
 sa.Index("ticket_zone", _ENTITY_TABLES["ticket"].c.zone)
 
 # Head office's reports (server.reports) read a range of days by each record's own time
-# field (text, ISO-8601: its date part orders by day, server.reports.filters.during).
+# field (text, ISO-8601: its date part orders by day, server.reports.filters.Filters.near).
 _REPORT_INDEXES = {
     "work_log": (("at",),),
     "stock_movement": (("kind", "occurred_at"), ("kind", "device_time")),

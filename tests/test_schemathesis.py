@@ -80,7 +80,7 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
                  "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429],
                  **{f"GET /v1/office/reports/{path}": [401, 403, 422, 429]
-                    for path in ("daily", "quality", "appraisal", "reconciliation",
+                    for path in ("daily", "sla-board", "quality", "appraisal", "reconciliation",
                                  "reconciliation/open-consumptions", "reconciliation/old-parts",
                                  "reconciliation/supplier-claims", "contracts-expiring", "overdue-complaints",
                                  "carry-back")}}

@@ -17,9 +17,9 @@ from marshmallow import Schema, fields
 from sync.errors import ForbiddenError
 
 from ..reports import appraisal, daily, quality, sla_board
-from ..reports.filters import FIRST_DAY, LAST_DAY, MAX_LIMIT, cursor_pattern, parse, today_of
+from ..reports.filters import FIRST_DAY, LAST_DAY, params, parse, today_of
 from ..reports.paging import split
-from ..reports.table import FORMAT_PARAM, answer
+from ..reports.table import FORMAT_ANSWERS, FORMAT_PARAM, answer
 from .common import authenticated, error_answers, services
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/office/reports",
@@ -51,45 +51,20 @@ class AppraisalReportSchema(ReportSchema):
                         metadata={"description": "the repeat-repair deduction bands as configured"})
 
 
-def _date_param(name: str, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False,
-            "schema": {"type": "string", "format": "date", "minLength": 10, "maxLength": 10,
-                       "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$"},
-            "description": f"{description} (a local day; from {FIRST_DAY} to {LAST_DAY})"}
-
-
-def _id() -> dict:
-    return {"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}$"}
-
-
-
-_PARAMS = {
-    "from": _date_param("from", "the first day, included"),
-    "to": _date_param("to", "the last day, included; absent: today"),
-    "engineer": {"name": "engineer", "in": "query", "required": False, "schema": _id(),
-                 "description": "one engineer's figures (a user id)"},
-    "depot": {"name": "depot", "in": "query", "required": False, "schema": _id(),
-              "description": "the engineers of one depot: their own, or the depot of a van or station they hold"},
-    "zone": {"name": "zone", "in": "query", "required": False,
-             "schema": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[^\\u0000]+$"},
-             "description": "tickets of one zone"},
-    "limit": {"name": "limit", "in": "query", "required": False,
-              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "description": "rows a page"},
+#: what the shared filters mean to these reports
+_DESCRIBED = {
+    "to": f"the last day, included; absent: today (a local day; from {FIRST_DAY} to {LAST_DAY})",
+    "engineer": "one engineer's figures (a user id)",
+    "depot": "the engineers of one depot: their own, or the depot of a van or station they hold",
+    "zone": "tickets of one zone",
 }
 _ERRORS = {403: "not head office (desk or manager)",
            422: "a filter it cannot take: `invalid_filter` (a bad value, an unknown parameter, from after to, a "
                 "cursor not its own) or `range_too_long` (details.max_days)"}
 
 
-#: the same rows as CSV, beside the JSON
-_CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
-
-
 def _params(module: ModuleType) -> list[dict]:
-    cursor = {"name": "cursor", "in": "query", "required": False,
-              "schema": {"type": "string", "pattern": f"^{cursor_pattern(getattr(module, 'CURSOR', ()))}$"},
-              "description": "the `next` of the page before"}
-    return [cursor if name == "cursor" else _PARAMS[name] for name in module.TAKES] + [FORMAT_PARAM]
+    return params(module.TAKES, described=_DESCRIBED) + [FORMAT_PARAM]
 
 
 def _run(name: str, module: ModuleType, **extra) -> Response:
@@ -110,7 +85,7 @@ def _run(name: str, module: ModuleType, **extra) -> Response:
 
 
 @blp.route("/daily", methods=["GET"])
-@blp.doc(operationId="reportDaily", parameters=_params(daily), responses=_CSV)
+@blp.doc(operationId="reportDaily", parameters=_params(daily), responses=FORMAT_ANSWERS)
 @blp.response(200, ReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated
@@ -125,7 +100,7 @@ def daily_report():
 
 
 @blp.route("/sla-board", methods=["GET"])
-@blp.doc(operationId="reportSlaBoard", parameters=_params(sla_board), responses=_CSV)
+@blp.doc(operationId="reportSlaBoard", parameters=_params(sla_board), responses=FORMAT_ANSWERS)
 @blp.response(200, ReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated
@@ -139,7 +114,7 @@ def sla_board_report():
 
 
 @blp.route("/quality", methods=["GET"])
-@blp.doc(operationId="reportQuality", parameters=_params(quality), responses=_CSV)
+@blp.doc(operationId="reportQuality", parameters=_params(quality), responses=FORMAT_ANSWERS)
 @blp.response(200, QualityReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated
@@ -154,7 +129,7 @@ def quality_report():
 
 
 @blp.route("/appraisal", methods=["GET"])
-@blp.doc(operationId="reportAppraisal", parameters=_params(appraisal), responses=_CSV)
+@blp.doc(operationId="reportAppraisal", parameters=_params(appraisal), responses=FORMAT_ANSWERS)
 @blp.response(200, AppraisalReportSchema)
 @error_answers(blp, described=_ERRORS)
 @authenticated

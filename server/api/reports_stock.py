@@ -8,7 +8,6 @@ of his own depot (no ``depot``: his; another depot: 403); engineers read none.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 from typing import Callable
 
 from flask import Response, g, request
@@ -18,8 +17,8 @@ from marshmallow import Schema, fields
 from sync.errors import ForbiddenError
 
 from ..reports import carry_back, complaints, contracts, reconciliation
-from ..reports.stock_filters import Filters, params, parse
-from ..reports.table import FORMAT_PARAM, Column, answer, wants_csv
+from ..reports.filters import Filters, params, parse, today_of
+from ..reports.table import FORMAT_ANSWERS, FORMAT_PARAM, Column, answer, wants_csv
 from .common import authenticated, error_answers, services
 
 blp = Blueprint("reports_stock", __name__, url_prefix="/v1/office/reports",
@@ -28,6 +27,12 @@ blp = Blueprint("reports_stock", __name__, url_prefix="/v1/office/reports",
 
 _OFFICE = {"desk", "manager"}
 _PAGED = ("limit", "cursor")
+#: rows a page holds unless ``limit`` says otherwise
+_DEFAULT_LIMIT = 100
+#: what the shared filters mean to these reports
+_DESCRIBED = {"depot": "only this depot's locations (a depot keeper: his own, the default)",
+              "engineer": "only this engineer's", "zone": "only this zone's",
+              "limit": f"rows a page ({_DEFAULT_LIMIT} unless given)"}
 _DAYS = {"schema": {"type": "integer", "minimum": 1, "maximum": contracts.MAX_DAYS, "default": contracts.DAYS},
          "description": "look this many days ahead (004 §20: 30)"}
 
@@ -47,10 +52,13 @@ def _schema(name: str, columns: list[Column], extra: dict | None = None) -> type
     }, name=name)
 
 
-def _filters(names: tuple[str, ...], keys: tuple[type, ...], **kw) -> Filters:
+def _filters(names: tuple[str, ...], kinds: tuple[str, ...], **kw) -> Filters:
+    """The report's filters; a side of the range not given is open (these reports list
+    what stands now, not a period's figures)."""
     svc = services()
-    return parse(request.args, names, now=datetime.fromtimestamp(svc.now_ms() / 1000, timezone.utc),
-                 local_offset_hours=svc.config.local_utc_offset_hours, keys=keys, **kw)
+    now_ms = svc.now_ms()
+    return parse(request.args, today=today_of(now_ms, svc.config.local_utc_offset_hours), now_ms=now_ms,
+                 takes=names, default_days=None, cursor_kinds=kinds, default_limit=_DEFAULT_LIMIT, **kw)
 
 
 def _office_only() -> None:
@@ -58,13 +66,13 @@ def _office_only() -> None:
         raise ForbiddenError("head office only")
 
 
-def _depot_filters(names: tuple[str, ...], keys: tuple[type, ...]) -> Filters:
+def _depot_filters(names: tuple[str, ...], kinds: tuple[str, ...]) -> Filters:
     """Head office: as asked. A depot keeper: his own depot, never another's. Who may
     read is settled before the filters are read."""
     own = g.user.get("depot_id")
     if g.user["role"] not in _OFFICE and (g.user["role"] != "depot" or not own):
         raise ForbiddenError("a depot keeper reads his own depot's reconciliation; head office every depot")
-    filters = _filters(names, keys)
+    filters = _filters(names, kinds)
     if g.user["role"] in _OFFICE:
         return filters
     if filters.depot not in (None, own):
@@ -89,8 +97,8 @@ def _route(path: str, operation: str, schema: type[Schema], names: tuple[str, ..
         view = authenticated(view)
         view = error_answers(blp, 403, 422)(view)
         view = blp.response(200, schema, content_type="application/json")(view)
-        view = blp.doc(operationId=operation, parameters=params(*names, **kw) + [FORMAT_PARAM],
-                       responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})(view)
+        view = blp.doc(operationId=operation, parameters=params(names, described=_DESCRIBED, **kw) + [FORMAT_PARAM],
+                       responses=FORMAT_ANSWERS)(view)
         return blp.route(path, methods=["GET"])(view)
     return decorate
 
@@ -105,7 +113,7 @@ def reconciliation_balances():
     """Per location, part and condition: the ledger now, the last approved count there
     (what it counted, when) and what moved since; negative stock flagged. ``engineer``:
     the locations (vans) he holds."""
-    filters = _depot_filters(_BALANCES, (str, str, str))
+    filters = _depot_filters(_BALANCES, ("text", "text", "text"))
     return _run("reconciliation", reconciliation.BALANCE_COLUMNS, reconciliation.balances, filters)
 
 
@@ -115,7 +123,7 @@ def reconciliation_open_consumptions():
     """Per engineer who held the parts: consumptions not yet written off (no current
     signature on the ticket, or a returnable part's old part not received), what they
     wait for, how many are older than 7 and 30 days. ``from``/``to``: when consumed."""
-    filters = _depot_filters(_HELD, (str,))
+    filters = _depot_filters(_HELD, ("text",))
     return _run("open-consumptions", reconciliation.CONSUMPTION_COLUMNS, reconciliation.open_consumptions, filters)
 
 
@@ -124,7 +132,7 @@ def reconciliation_open_consumptions():
 def reconciliation_old_parts():
     """Per engineer and age band (0-7, 8-30, 30+ days): old parts expected or collected
     but not yet received at the depot. ``from``/``to``: when the return was expected."""
-    filters = _depot_filters(_HELD, (str, int))
+    filters = _depot_filters(_HELD, ("text", "number"))
     return _run("old-parts", reconciliation.OLD_PART_COLUMNS, reconciliation.old_parts, filters)
 
 
@@ -141,7 +149,7 @@ def reconciliation_supplier_claims():
     """Old parts claimed from their supplier (二次索赔) and the supplier's answer
     (``pending`` until it comes); ``outcomes`` counts them per answer. ``from``/``to``:
     when disposed of. The CSV carries the claims."""
-    filters = _depot_filters(_HELD, (str,))
+    filters = _depot_filters(_HELD, ("text",))
     return _run("supplier-claims", reconciliation.CLAIM_COLUMNS, reconciliation.supplier_claims, filters,
                 lambda conn, f, config: {"outcomes": reconciliation.claim_outcomes(conn, f, config)})
 
@@ -155,7 +163,7 @@ def contracts_expiring():
     """Contracts ending from today to ``days`` ahead (local days), soonest first, one
     row per piece of equipment each covers, with the customer. ``zone``: the customer's."""
     _office_only()
-    filters = _filters(_CONTRACTS, (str, str, str), days=(contracts.DAYS, 1, contracts.MAX_DAYS))
+    filters = _filters(_CONTRACTS, ("text", "text", "text"), days=(contracts.DAYS, 1, contracts.MAX_DAYS))
     return _run("contracts-expiring", contracts.COLUMNS, contracts.expiring, filters)
 
 
@@ -168,7 +176,7 @@ def overdue_complaints():
     """Open complaints past their deadline now, with the deadline, days over and whether
     escalated. ``from``/``to``: when received; ``zone``: the customer's."""
     _office_only()
-    filters = _filters(_COMPLAINTS, (str, str))
+    filters = _filters(_COMPLAINTS, ("text", "text"))
     return _run("overdue-complaints", complaints.COLUMNS, complaints.overdue_complaints, filters)
 
 
@@ -181,4 +189,4 @@ def carry_back_register():
     time of the carry-back's record), the receipt number, the customer, the assignee.
     ``from``/``to``: carried back then; ``engineer``: the assignee; ``zone``: the ticket's."""
     _office_only()
-    return _run("carry-back", carry_back.COLUMNS, carry_back.register, _filters(_CARRY_BACK, (str,)))
+    return _run("carry-back", carry_back.COLUMNS, carry_back.register, _filters(_CARRY_BACK, ("text",)))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..tables import entity_table
-from .moments import bound, moment
+from .moments import epoch_ms
 
 if TYPE_CHECKING:
     from ..apply import Batch
@@ -16,10 +16,14 @@ if TYPE_CHECKING:
 __all__ = ["escalate_overdue", "overdue"]
 
 
-def overdue(table: sa.Table, now: datetime, dialect: str) -> sa.ColumnElement:
-    """SQL: the complaint is open and past its deadline at ``now`` (the overdue report too)."""
+def overdue(table: sa.Table, now: datetime) -> sa.ColumnElement:
+    """SQL: the complaint is open and past its deadline at ``now`` (the overdue report too).
+
+    The deadline is read as :func:`server.domain.sla.parse_time` reads it (a date alone:
+    that day's start in UTC, offset 0) and compared to the millisecond."""
+    now_ms = round((now if now.tzinfo else now.replace(tzinfo=timezone.utc)).timestamp() * 1000)
     return sa.and_(table.c.deleted.is_(False), table.c.status.is_distinct_from("resolved"),
-                   table.c.deadline.is_not(None), moment(table.c.deadline, dialect) < bound(dialect, now))
+                   table.c.deadline.is_not(None), epoch_ms(table.c.deadline, 0) < now_ms)
 
 
 def escalate_overdue(batch: "Batch", now: datetime | None = None) -> list[str]:
@@ -27,7 +31,7 @@ def escalate_overdue(batch: "Batch", now: datetime | None = None) -> list[str]:
     now = now or datetime.fromtimestamp(batch.now_ms / 1000, timezone.utc)
     table = entity_table("complaint")
     overdue_ids = [row_id for (row_id,) in batch.conn.execute(
-        sa.select(table.c.id).where(overdue(table, now, batch.conn.dialect.name), table.c.escalated.is_not(True))
+        sa.select(table.c.id).where(overdue(table, now), table.c.escalated.is_not(True))
         .order_by(table.c.id))]
     for row_id in overdue_ids:
         batch.system_write("complaint", row_id, {"escalated": True})

@@ -1,37 +1,120 @@
-"""A time field's text as a moment SQL can compare, on either database.
+"""Time fields and server stamps as instants in SQL: whole milliseconds since the epoch, UTC.
 
-Time fields hold ISO-8601 text with or without an offset (``2026-11-23`` or
-``2026-11-23T08:30:00+08:00``), so comparing the text orders moments wrongly across
-offsets. SQLite's ``datetime()`` reads both forms into UTC text (``YYYY-MM-DD HH:MM:SS``);
-PostgreSQL casts them to ``timestamptz``. :func:`bound` puts a Python moment in the same
-form, so ``moment(column) < bound(dialect, now)`` means the same on both.
+A time field is stored as the text a device wrote (``2026-11-23``, ``2026-11-23T08:30``,
+``…+08:00``, ``…Z``: ``sync.changeset``); a server stamp (``created_at``,
+``device_time``) as a timestamp. Text order is not time order once offsets differ, so
+the reports and the overdue-complaint rule compare, group and page by :func:`epoch_ms`
+of either, computed by the database (SQLite ``julianday``, PostgreSQL ``timestamp`` or
+``timestamptz`` as the text has an offset). As :func:`server.domain.sla.parse_time`
+reads them, a time without an offset is UTC; a date alone is the start of its day at the
+offset given (a report: the deployment's, so it falls on its own local day; the domain's
+rules: 0, UTC, as ``parse_time`` reads it).
+
+A local day is a whole number (:func:`day_number`): days since 1970-01-01 in local time.
+Report filters start no earlier than 1970-01-02, so every number compared is positive and
+integer division is floor division on both databases.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["moment", "bound"]
+__all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "epoch_ms", "stamp_ms", "day_number", "month_of_day", "day_of", "day_start_ms",
+           "moment", "iso"]
 
-#: a time (after its ``T`` or space) that ends in its offset
-_OFFSET = "[T ].*(Z|[+-][0-9]{2}:[0-9]{2})$"
-
-
-def moment(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
-    """SQL: the time field ``column`` as a UTC moment (a naive time is UTC, as the domain reads it)."""
-    if dialect == "sqlite":
-        return sa.func.datetime(column)
-    has_offset = column.regexp_match(_OFFSET)
-    return sa.cast(sa.func.replace(column, "T", " ") + sa.case((has_offset, ""), else_="+00"),
-                   sa.TIMESTAMP(timezone=True))
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+EPOCH = date(1970, 1, 1)
+_OFFSET_PATTERN = "(Z|[+-][0-9][0-9]:[0-9][0-9])$"
 
 
-def bound(dialect: str, at: datetime) -> object:
-    """``at`` as :func:`moment` compares it."""
-    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    if dialect == "sqlite":
-        return sa.literal(at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds"),
-                          sa.String())
-    return sa.literal(at, sa.TIMESTAMP(timezone=True))
+class epoch_ms(FunctionElement):
+    """SQL: a time field's text as ms since the epoch (``offset_hours``: a date alone's day)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+    def __init__(self, column, offset_hours: int):
+        super().__init__(column, sa.literal(int(offset_hours) * HOUR_MS, sa.BigInteger()))
+
+
+@compiles(epoch_ms, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    column, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return (f"(CAST(round((julianday({column}) - 2440587.5) * 86400000) AS INTEGER)"
+            f" - CASE WHEN length({column}) = 10 THEN {offset} ELSE 0 END)")
+
+
+@compiles(epoch_ms, "postgresql")
+def _epoch_postgresql(element, compiler, **kw):
+    column, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return (f"CAST(round(CASE WHEN length({column}) = 10 THEN EXTRACT(EPOCH FROM CAST({column} AS timestamp)) * 1000"
+            f" - {offset} WHEN {column} ~ '{_OFFSET_PATTERN}' THEN EXTRACT(EPOCH FROM CAST({column} AS timestamptz))"
+            f" * 1000 ELSE EXTRACT(EPOCH FROM CAST({column} AS timestamp)) * 1000 END) AS BIGINT)")
+
+
+class stamp_ms(FunctionElement):
+    """SQL: a server stamp (a ``DateTime`` column, UTC) as ms since the epoch."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(stamp_ms, "sqlite")
+def _stamp_sqlite(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(round((julianday({column}) - 2440587.5) * 86400000) AS INTEGER)"
+
+
+@compiles(stamp_ms, "postgresql")
+def _stamp_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(round(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"
+
+
+class month_of_day(FunctionElement):
+    """SQL: the ``YYYY-MM`` of a local day number."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(month_of_day, "sqlite")
+def _month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', ({compiler.process(element.clauses, **kw)}) * 86400, 'unixepoch')"
+
+
+@compiles(month_of_day, "postgresql")
+def _month_postgresql(element, compiler, **kw):
+    return f"to_char(DATE '1970-01-01' + CAST({compiler.process(element.clauses, **kw)} AS INTEGER), 'YYYY-MM')"
+
+
+def moment(text: sa.ColumnElement, stamp: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
+    """SQL: a record's time in ms: its time field ``text`` as written, else the server stamp."""
+    return sa.func.coalesce(epoch_ms(text, offset_hours), stamp_ms(stamp))
+
+
+def day_number(ms: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
+    """SQL: the local day (days since 1970-01-01) an instant in ms falls on."""
+    return (ms + int(offset_hours) * HOUR_MS) // DAY_MS
+
+
+def day_start_ms(day: date, offset_hours: int) -> int:
+    """The instant (ms) a local day starts."""
+    return (day - EPOCH).days * DAY_MS - int(offset_hours) * HOUR_MS
+
+
+def day_of(number: int) -> date:
+    """The date of a local day number."""
+    return EPOCH + timedelta(days=int(number))
+
+
+def iso(at: datetime | None) -> str | None:
+    """A server stamp's value as ISO-8601 with its offset (SQLite's come back naive, in UTC)."""
+    if at is None:
+        return None
+    return (at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()

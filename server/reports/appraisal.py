@@ -29,7 +29,7 @@ from . import daily
 from .filters import Filters, engineers_of_depot, fenced
 from .paging import after_key
 from .quality import Context
-from .sqltime import DAY_MS, day_number, moment, month_of_day, stamp_ms
+from ..domain.moments import DAY_MS, day_number, moment, month_of_day, stamp_ms
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "report", "key_of", "band_of", "bands_of"]

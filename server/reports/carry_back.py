@@ -14,9 +14,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..domain.config import DomainConfig
+from ..domain.moments import iso
 from ..domain.writeoff import age_days
 from ..tables import audit, entity_table, users
-from .stock_filters import Filters, after, during, iso, next_cursor
+from .filters import Filters
+from .paging import after_key, split
 from .table import Column
 
 __all__ = ["register", "COLUMNS", "AWAY"]
@@ -51,7 +53,7 @@ def register(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
         sa.select(tickets.c.id, tickets.c.number, tickets.c.status, tickets.c.receipt_number, tickets.c.zone,
                   tickets.c.customer_id, tickets.c.equipment_id, tickets.c.assignee_id, tickets.c.fault_description,
                   _since(tickets).label("since"))
-        .where(tickets.c.deleted.is_(False), tickets.c.status.in_(AWAY), after([tickets.c.id], filters.cursor),
+        .where(tickets.c.deleted.is_(False), tickets.c.status.in_(AWAY), after_key([tickets.c.id], filters.after),
                tickets.c.assignee_id == filters.engineer if filters.engineer else sa.true(),
                tickets.c.zone == filters.zone if filters.zone is not None else sa.true())
         .subquery()
@@ -62,7 +64,7 @@ def register(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
         .select_from(inner.outerjoin(customers, customers.c.id == inner.c.customer_id)
                      .outerjoin(equipment, equipment.c.id == inner.c.equipment_id)
                      .outerjoin(users, users.c.id == inner.c.assignee_id))
-        .where(*during(inner.c.since, filters))
+        .where(filters.stamp_during(inner.c.since, config.local_utc_offset_hours))
         .order_by(inner.c.id).limit(filters.limit + 1)
     )
     rows = [{"ticket_id": r.id, "number": r.number, "status": r.status, "receipt_number": r.receipt_number,
@@ -71,5 +73,5 @@ def register(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
              "customer_name": r.customer_name, "zone": r.zone, "equipment_id": r.equipment_id, "model": r.model,
              "serial": r.serial, "engineer_id": r.assignee_id, "engineer_name": r.engineer_name,
              "fault_description": r.fault_description} for r in conn.execute(query)]
-    return rows[:filters.limit], next_cursor(rows, filters.limit, lambda r: (r["ticket_id"],))
+    return split(rows, filters.limit, lambda r: (r["ticket_id"],))
 

@@ -16,7 +16,8 @@ from ..domain.complaints import overdue
 from ..domain.config import DomainConfig
 from ..domain.writeoff import age_days
 from ..tables import entity_table, users
-from .stock_filters import Filters, after, during, next_cursor
+from .filters import Filters
+from .paging import after_key, split
 from .table import Column
 
 __all__ = ["overdue_complaints", "COLUMNS"]
@@ -34,7 +35,6 @@ COLUMNS = [
 def overdue_complaints(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tuple[list[dict], str | None]:
     """Open complaints past their deadline now, by deadline (as written) then id;
     ``from``/``to`` bound when they were received, ``zone`` is the customer's."""
-    dialect = conn.dialect.name
     complaints, customers, tickets = entity_table("complaint"), entity_table("customer"), entity_table("ticket")
     keys = [complaints.c.deadline, complaints.c.id]
     query = (
@@ -43,10 +43,10 @@ def overdue_complaints(conn: sa.Connection, filters: Filters, config: DomainConf
         .select_from(complaints.outerjoin(customers, customers.c.id == complaints.c.customer_id)
                      .outerjoin(users, users.c.id == complaints.c.engineer_id)
                      .outerjoin(tickets, tickets.c.id == complaints.c.ticket_id))
-        .where(overdue(complaints, filters.now, dialect), after(keys, filters.cursor),
+        .where(overdue(complaints, filters.now), after_key(keys, filters.after),
                complaints.c.engineer_id == filters.engineer if filters.engineer else sa.true(),
                customers.c.zone == filters.zone if filters.zone is not None else sa.true(),
-               *during(complaints.c.received_at, filters, dialect))
+               filters.time_during(complaints.c.received_at, config.local_utc_offset_hours))
         .order_by(*keys).limit(filters.limit + 1)
     )
     rows = [{"complaint_id": r.id, "number": r.number, "customer_id": r.customer_id,
@@ -55,5 +55,5 @@ def overdue_complaints(conn: sa.Connection, filters: Filters, config: DomainConf
              "description": r.description, "received_at": r.received_at, "abroad": bool(r.abroad),
              "deadline": r.deadline, "days_overdue": age_days(datetime.fromisoformat(r.deadline), filters.now),
              "escalated": bool(r.escalated), "service_fault": r.service_fault} for r in conn.execute(query)]
-    return rows[:filters.limit], next_cursor(rows, filters.limit, lambda r: (r["deadline"], r["complaint_id"]))
+    return split(rows, filters.limit, lambda r: (r["deadline"], r["complaint_id"]))
 

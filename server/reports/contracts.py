@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from ..domain.config import DomainConfig
 from ..tables import entity_table
-from .stock_filters import Filters, after, next_cursor
+from .filters import Filters, today_of
+from .paging import after_key, split
 from .table import Column
 
 __all__ = ["expiring", "COLUMNS", "DAYS", "MAX_DAYS"]
@@ -38,7 +39,7 @@ def expiring(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
     """Contracts ending from today to ``filters.days`` from now, soonest first, each with
     its customer and every piece of equipment it covers (none: one row without)."""
     contracts, customers, equipment = entity_table("contract"), entity_table("customer"), entity_table("equipment")
-    today = filters.today()
+    today = today_of(filters.now_ms, config.local_utc_offset_hours)
     last = today + timedelta(days=filters.days or DAYS)
     ends = contracts.c.ends_on
     machine = sa.func.coalesce(equipment.c.id, "")
@@ -52,7 +53,7 @@ def expiring(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
                                                    equipment.c.deleted.is_(False))))
         .where(contracts.c.deleted.is_(False), ends >= today.isoformat(), ends < (last + timedelta(days=1)).isoformat(),
                customers.c.zone == filters.zone if filters.zone is not None else sa.true(),
-               after(keys, filters.cursor))
+               after_key(keys, filters.after))
         .order_by(*keys).limit(filters.limit + 1)
     )
     rows = [{"contract_id": r.id, "number": r.number, "customer_id": r.customer_id, "customer_name": r.customer_name,
@@ -60,8 +61,7 @@ def expiring(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
              "days_left": (date.fromisoformat(r.ends_on[:10]) - today).days, "equipment_id": r.equipment_id or None,
              "model": r.model, "serial": r.serial, "_key": (r.ends_on, r.id, r.equipment_id)}
             for r in conn.execute(query)]
-    following = next_cursor(rows, filters.limit, lambda r: r["_key"])
-    page = rows[:filters.limit]
+    page, following = split(rows, filters.limit, lambda r: r["_key"])
     for row in page:
         del row["_key"]
     return page, following

@@ -34,7 +34,7 @@ from ..domain.signoff import current_signature
 from ..tables import devices, entity_table, users
 from .filters import Filters, engineers_of_depot, fenced
 from .paging import after_key
-from .sqltime import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, epoch_ms, moment, stamp_ms
+from ..domain.moments import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, epoch_ms, moment, stamp_ms
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "days", "report", "key_of"]

@@ -33,7 +33,7 @@ from ..domain import sla
 from ..domain.config import DomainConfig
 from ..tables import entity_table
 from .filters import Filters, engineers_of_depot, fenced
-from .sqltime import DAY_MS, day_number, epoch_ms, moment, month_of_day
+from ..domain.moments import DAY_MS, day_number, epoch_ms, moment, month_of_day
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]

@@ -23,8 +23,10 @@ import sqlalchemy as sa
 
 from ..domain import stock, writeoff
 from ..domain.config import DomainConfig
+from ..domain.moments import iso
 from ..tables import entity_table, users
-from .stock_filters import Filters, after, during, iso, next_cursor
+from .filters import Filters
+from .paging import after_key, split
 from .table import Column
 
 __all__ = ["balances", "open_consumptions", "old_parts", "supplier_claims", "AGE_BANDS",
@@ -109,7 +111,7 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
         .select_from(bins.outerjoin(locations, locations.c.id == bins.c.location_id)
                      .outerjoin(parts, parts.c.id == bins.c.part_id)
                      .outerjoin(last, last.c.location_id == bins.c.location_id))
-        .where(after(keys, filters.cursor),
+        .where(after_key(keys, filters.after),
                locations.c.engineer_id == filters.engineer if filters.engineer else sa.true())
         .order_by(*keys).limit(filters.limit + 1)
     )
@@ -123,8 +125,7 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
                      "counted": counted_qty,
                      "since_count": None if counted_qty is None else round(ledger_qty - counted_qty, 9),
                      "negative": ledger_qty < 0})
-    return rows[:filters.limit], next_cursor(rows, filters.limit,
-                                             lambda r: (r["location_id"], r["part_id"] or "", r["condition"]))
+    return split(rows, filters.limit, lambda r: (r["location_id"], r["part_id"] or "", r["condition"]))
 
 
 def _named(grouped: sa.Subquery, order: list[sa.ColumnElement]) -> sa.Select:
@@ -156,10 +157,10 @@ def open_consumptions(conn: sa.Connection, filters: Filters, config: DomainConfi
                   .label("waiting_old_part"),
                   tally(opened.c.at < week).label("over_7_days"), tally(opened.c.at < month).label("over_30_days"),
                   _earliest(opened.c.at).label("oldest_at"))
-        .where(*during(opened.c.at, filters),
+        .where(filters.stamp_during(opened.c.at, config.local_utc_offset_hours),
                opened.c.held_by == filters.engineer if filters.engineer else sa.true())
         .group_by(engineer)
-        .having(after([engineer], filters.cursor))
+        .having(after_key([engineer], filters.after))
         .order_by(engineer).limit(filters.limit + 1)
     ).subquery()
     query = _named(grouped, [grouped.c.engineer_id])
@@ -167,7 +168,7 @@ def open_consumptions(conn: sa.Connection, filters: Filters, config: DomainConfi
              "qty": float(r.qty or 0), "waiting_signature": int(r.waiting_signature),
              "waiting_old_part": int(r.waiting_old_part), "over_7_days": int(r.over_7_days),
              "over_30_days": int(r.over_30_days), "oldest_at": iso(r.oldest_at)} for r in conn.execute(query)]
-    return rows[:filters.limit], next_cursor(rows, filters.limit, lambda r: (r["engineer_id"] or "",))
+    return split(rows, filters.limit, lambda r: (r["engineer_id"] or "",))
 
 
 def old_parts(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tuple[list[dict], str | None]:
@@ -180,55 +181,54 @@ def old_parts(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tu
     grouped = (
         sa.select(engineer.label("engineer_id"), band.label("band"), sa.func.count().label("returns"),
                   sa.func.sum(out.c.qty).label("qty"), _earliest(out.c.created_at).label("oldest_at"))
-        .where(*during(out.c.created_at, filters),
+        .where(filters.stamp_during(out.c.created_at, config.local_utc_offset_hours),
                out.c.engineer_id == filters.engineer if filters.engineer else sa.true())
         .group_by(engineer, band)
-        .having(after([engineer, band], filters.cursor))
+        .having(after_key([engineer, band], filters.after))
         .order_by(engineer, band).limit(filters.limit + 1)
     ).subquery()
     query = _named(grouped, [grouped.c.engineer_id, grouped.c.band])
     rows = [{"engineer_id": r.engineer_id or None, "engineer_name": r.engineer_name, "band": r.band,
              "age_band": _BAND_NAMES[r.band], "returns": r.returns, "qty": float(r.qty or 0),
              "oldest_at": iso(r.oldest_at)} for r in conn.execute(query)]
-    page = rows[:filters.limit]
-    following = next_cursor(rows, filters.limit, lambda r: (r["engineer_id"] or "", r["band"]))
+    page, following = split(rows, filters.limit, lambda r: (r["engineer_id"] or "", r["band"]))
     for row in page:
         del row["band"]
     return page, following
 
 
-def _claims(filters: Filters, dialect: str, only: list[str] | None) -> tuple[sa.Table, list[sa.ColumnElement]]:
+def _claims(filters: Filters, offset_hours: int, only: list[str] | None) -> tuple[sa.Table, list[sa.ColumnElement]]:
     returns = entity_table("old_part_return")
     where = [returns.c.deleted.is_(False), returns.c.disposition == "supplier_claim"]
     if only is not None:
         where.append(returns.c.depot_location_id.in_(only))
     if filters.engineer:
         where.append(returns.c.engineer_id == filters.engineer)
-    return returns, where + during(returns.c.disposed_at, filters, dialect)
+    return returns, where + [filters.time_during(returns.c.disposed_at, offset_hours)]
 
 
 def supplier_claims(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tuple[list[dict], str | None]:
     """Old parts claimed from their supplier, by return id, with the supplier's answer
     (``pending`` until it comes)."""
-    returns, where = _claims(filters, conn.dialect.name, _only(conn, filters))
+    returns, where = _claims(filters, config.local_utc_offset_hours, _only(conn, filters))
     parts = entity_table("part")
     query = (
         sa.select(returns.c.id, returns.c.ticket_id, returns.c.part_id, parts.c.name.label("part_name"), returns.c.qty,
                   returns.c.engineer_id, returns.c.depot_location_id, returns.c.disposed_at,
                   sa.func.coalesce(returns.c.claim_outcome, "pending").label("outcome"))
         .select_from(returns.outerjoin(parts, parts.c.id == returns.c.part_id))
-        .where(*where, after([returns.c.id], filters.cursor))
+        .where(*where, after_key([returns.c.id], filters.after))
         .order_by(returns.c.id).limit(filters.limit + 1)
     )
     rows = [{"return_id": r.id, "ticket_id": r.ticket_id, "part_id": r.part_id, "part_name": r.part_name,
              "qty": r.qty, "engineer_id": r.engineer_id, "depot_location_id": r.depot_location_id,
              "disposed_at": r.disposed_at, "outcome": r.outcome} for r in conn.execute(query)]
-    return rows[:filters.limit], next_cursor(rows, filters.limit, lambda r: (r["return_id"],))
+    return split(rows, filters.limit, lambda r: (r["return_id"],))
 
 
 def claim_outcomes(conn: sa.Connection, filters: Filters, config: DomainConfig) -> dict[str, dict]:
     """How many claims, and how much, stand at each outcome (same filters, every page)."""
-    returns, where = _claims(filters, conn.dialect.name, _only(conn, filters))
+    returns, where = _claims(filters, config.local_utc_offset_hours, _only(conn, filters))
     outcome = sa.func.coalesce(returns.c.claim_outcome, "pending")
     query = (sa.select(outcome.label("outcome"), sa.func.count().label("claims"), sa.func.sum(returns.c.qty))
              .where(*where).group_by(outcome).order_by(outcome))

@@ -24,7 +24,7 @@ from ..domain.config import DomainConfig
 from ..tables import entity_table, users
 from .filters import Filters, engineers_of_depot
 from .paging import after_key
-from .sqltime import epoch_ms
+from ..domain.moments import epoch_ms
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "DEFAULT_LIMIT", "report", "key_of", "STATE_TITLES"]

@@ -25,7 +25,7 @@ from sync.errors import ValidationError
 
 from .table_pdf import table_pdf
 
-__all__ = ["Column", "wanted_format", "wants_csv", "answer", "FORMAT_PARAM", "FORMATS"]
+__all__ = ["Column", "wanted_format", "wants_csv", "answer", "FORMAT_PARAM", "FORMAT_ANSWERS", "FORMATS"]
 
 BOM = "\ufeff"
 
@@ -34,6 +34,9 @@ FORMATS = {"json": "application/json", "csv": "text/csv", "pdf": "application/pd
 _NOT_FILTERS = ("format", "cursor")
 
 #: The query parameter every report takes, for the OpenAPI description.
+#: the 200 answer's other forms, beside the JSON its schema describes
+FORMAT_ANSWERS = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 FORMAT_PARAM = {"name": "format", "in": "query", "required": False,
                 "schema": {"type": "string", "enum": list(FORMATS), "default": "json"},
                 "description": "csv: the same rows as CSV (UTF-8 with a byte-order mark, a header of column "
