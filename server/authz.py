@@ -45,6 +45,7 @@ from sync import hlc
 from sync.changeset import Mutation, Rejection, check_values
 from sync.registry import Catalog, Entity, Owner, Via
 from sync.rules import SYSTEM, FieldClock, StoredRow
+from sync.wording import a
 
 from . import driver, scopes
 
@@ -109,11 +110,11 @@ def _fields(caller: "Caller", entity: Entity, stored: StoredRow | None, mutation
 
 def _role(caller: "Caller", entity: Entity, stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
     if mutation.op == "delete" and caller.role not in entity.deleters:
-        return Rejection("not_allowed", f"a {caller.role} may not delete a {entity.name}")
+        return Rejection("not_allowed", f"{a(caller.role)} may not delete {a(entity.name)}")
     making = stored is None or stored.deleted or _reference_data(entity)
     if making and mutation.op != "delete" and caller.role not in entity.creators:
         verb = "create" if stored is None or stored.deleted else "change"
-        return Rejection("not_allowed", f"a {caller.role} may not {verb} a {entity.name}")
+        return Rejection("not_allowed", f"{a(caller.role)} may not {verb} {a(entity.name)}")
     return None
 
 

@@ -219,15 +219,15 @@ def test_every_refusal_of_the_machine_names_its_field_and_says_why():
     refused_as(merge(paid, write({"amount": 5000.0}, "pc-li", 3), 4, as_li()), "already_paid", "amount",
                "this expense_claim is paid: a difference is a new expense_claim")
     refused_as(merge(fresh, write({"status": "paid"}, "pc-li", 1), 2, as_li()), "invalid_transition", "status",
-               "a expense_claim does not go from submitted to paid")
+               "an expense_claim does not go from submitted to paid")
     refused_as(merge(claim("approved"), write({"status": "submitted"}, "pc-zhang", 2), 3, as_zhang()),
-               "invalid_transition", "status", "only its claimant or an author withdraws a expense_claim")
+               "invalid_transition", "status", "only its claimant or an author withdraws an expense_claim")
     refused_as(merge(fresh, write({"status": "approved"}, "pc-zhang", 1), 2, as_zhang()), "not_an_approver",
-               "status", "a desk does not decide on a expense_claim here (approvers: manager)")
+               "status", "a desk does not decide on an expense_claim here (approvers: manager)")
     refused_as(merge(fresh, write({"status": "approved"}, "server", 1), 2, MergeContext("system")),
-               "not_an_approver", "status", "the server does not decide on a expense_claim here (approvers: none)")
+               "not_an_approver", "status", "the server does not decide on an expense_claim here (approvers: none)")
     refused_as(merge(fresh, write({"status": "approved", "amount": 1.0}, "pc-li", 1), 2, as_li()),
-               "own_approval", "status", "nobody decides on a expense_claim they claim or wrote")
+               "own_approval", "status", "nobody decides on an expense_claim they claim or wrote")
 
 
 def test_王伟_never_approves_a_claim_the_desk_filed_for_him():

@@ -155,7 +155,7 @@ def test_the_review_flag_says_what_the_desk_must_look_at(stored, role, incoming,
 
 
 @pytest.mark.parametrize(("stored", "role", "incoming", "opening"), [
-    ("on_site", "engineer", "closed", "a engineer does not set a ticket closed"),
+    ("on_site", "engineer", "closed", "an engineer does not set a ticket closed"),
     ("completed", "desk", "closed", "only a signed ticket is closed"),
 ])
 def test_a_refused_status_names_the_status_field_and_says_why(stored, role, incoming, opening):

@@ -16,6 +16,7 @@ from sync.changeset import Mutation, Rejection, coerce_value
 from sync.registry import REGISTRY, Entity
 from sync.rules import StoredRow
 from sync.rules.approval import APPROVED, status_of
+from sync.wording import a
 
 from . import parts, requisitions, signoff
 
@@ -65,9 +66,9 @@ def _movement(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutati
         return Rejection("invalid_quantity", "a movement moves a positive quantity (adjustments may be negative)", "qty")
     needs_from, needs_to = MOVEMENT_ENDS[kind]
     if (needs_from and not f.get("from_location_id")) or (needs_to and not f.get("to_location_id")):
-        return Rejection("incomplete_movement", f"a {kind} names where the part comes from and goes to", "from_location_id")
+        return Rejection("incomplete_movement", f"{a(kind)} names where the part comes from and goes to", "from_location_id")
     if kind in ("consume", "old_part_collected") and not f.get("ticket_id"):
-        return Rejection("incomplete_movement", f"a {kind} names its ticket", "ticket_id")
+        return Rejection("incomplete_movement", f"{a(kind)} names its ticket", "ticket_id")
     if kind == "issue":
         return requisitions.check_issue(batch, mutation)
     if kind == "transfer" and caller.role in ("engineer", "depot") \

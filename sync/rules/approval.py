@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from ..changeset import Mutation
 from ..registry import REGISTRY, Approval
+from ..wording import a
 from . import lww
 from .base import CONFLICT, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
@@ -143,20 +144,20 @@ def _may_move(stored: StoredRow, mutation: Mutation, spec: Approval, ctx: MergeC
               incoming: str) -> Merge | None:
     entity = mutation.entity
     if incoming not in MOVES or current not in MOVES[incoming] or (incoming == PAID and not spec.payable):
-        return Merge.refused("invalid_transition", f"a {entity} does not go from {current} to {incoming}", "status")
+        return Merge.refused("invalid_transition", f"{a(entity)} does not go from {current} to {incoming}", "status")
     authors = authors_of(stored.values, spec)
     if incoming not in DECISIONS:
         if ctx.role != SYSTEM and ctx.user_id not in authors:
-            return Merge.refused("invalid_transition", f"only its claimant or an author withdraws a {entity}",
+            return Merge.refused("invalid_transition", f"only its claimant or an author withdraws {a(entity)}",
                                  "status")
         return None
     if ctx.role == SYSTEM or ctx.role not in ctx.approvers:
-        who = "the server" if ctx.role == SYSTEM else f"a {ctx.role}"
-        return Merge.refused("not_an_approver", f"{who} does not decide on a {entity} here "
+        who = "the server" if ctx.role == SYSTEM else a(ctx.role)
+        return Merge.refused("not_an_approver", f"{who} does not decide on {a(entity)} here "
                              f"(approvers: {', '.join(sorted(ctx.approvers)) or 'none'})", "status")
     rewrites = [f for f in spec.covers if f in mutation.fields and mutation.fields[f] != stored.values.get(f)]
     if ctx.user_id in authors or rewrites:
-        return Merge.refused("own_approval", f"nobody decides on a {entity} they claim or wrote: "
+        return Merge.refused("own_approval", f"nobody decides on {a(entity)} they claim or wrote: "
                              "another approver does", "status")
     unseen = [f for f in (*spec.covers, "status") if lww.concurrent(stored.clock.get(f), mutation)]
     if unseen:

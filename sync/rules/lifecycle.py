@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..changeset import Mutation
 from ..entities import RETURN_STEPS
+from ..wording import a
 from . import lww
 from .base import CONFLICT, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
@@ -36,7 +37,7 @@ STEP_ROLES = {
 def merge(stored: StoredRow | None, mutation: Mutation, version: int, ctx: MergeContext) -> Merge:
     step = mutation.fields.get("status")
     if step is not None and ctx.role != SYSTEM and ctx.role not in STEP_ROLES.get(step, set()):
-        return Merge.refused("step_not_owned", f"a {ctx.role} does not mark a part {step}", "status")
+        return Merge.refused("step_not_owned", f"{a(ctx.role)} does not mark a part {step}", "status")
     if stored is None or step is None or mutation.op == "delete":
         return lww.merge(stored, mutation, version, ctx)
     others = Mutation(mutation.mutation_id, mutation.entity, mutation.id, mutation.op,

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from ..changeset import Mutation
 from ..entities import TICKET_STATUSES
+from ..wording import a
 from . import lww
 from .base import CONFLICT, LEFT_MARK, SYSTEM, FieldClock, Merge, MergeContext, Overwrite, StoredRow
 
@@ -126,7 +127,7 @@ def _refuse(role: str, current: str | None, incoming: str) -> Merge | None:
         return None
     allowed = ENGINEER_SETS if role == "engineer" else OFFICE_SETS if role in _OFFICE else set()
     if incoming not in allowed:
-        return Merge.refused("invalid_transition", f"a {role} does not set a ticket {incoming}", "status")
+        return Merge.refused("invalid_transition", f"{a(role)} does not set a ticket {incoming}", "status")
     if incoming == "closed" and current != "signed":
         return Merge.refused("not_signed", "only a signed ticket is closed (its report must be complete)", "status")
     return None
