@@ -176,6 +176,9 @@ def _parties_fit(form: IntakeForm) -> bool:
     chosen, machine = form.customer_id.data or "", form.equipment_id.data or ""
     fits = True
     with services().engine.connect() as conn:
+        if not chosen and machine and machine != "new":  # the equipment names its customer
+            chosen = form.customer_id.data = conn.execute(
+                sa.select(equipment.c.customer_id).where(equipment.c.id == machine)).scalar() or ""
         if chosen == "new":
             if not _clean(form.new_name):
                 form.new_name.errors = [language.gettext("A new customer needs a name.")]
