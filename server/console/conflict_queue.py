@@ -28,7 +28,7 @@ from .. import conflicts
 from ..api.common import services
 from ..apply import Caller, server_batch
 from ..tables import devices, entity_table, users
-from . import blp, desk_words, language
+from . import blp, desk_words, labels, language
 from .accounts import console_device
 from .intake import local_zone
 from .sessions import office_only
@@ -103,7 +103,13 @@ def _page(args, status: int = 200, problem: str | None = None, form: ResolveForm
     with services().engine.connect() as conn:
         engineers = conn.execute(sa.select(users.c.id, users.c.name).where(users.c.role == "engineer")
                                  .order_by(users.c.name)).all()
+    fields = {name: str(word) for name, word in desk_words.FIELD.items()}  # each lazy word translated once
+    statuses = {name: str(word) for name, word in labels.STATUS.items()}
     for note in notes:
+        note["field_name"] = fields.get(note["field"], note["field"])
+        note["kept_shown"], note["lost_shown"] = (
+            statuses.get(value, _shown(value)) if note["field"] == "status" and isinstance(value, str) else _shown(value)
+            for value in (note["kept_value"], note["lost_value"]))
         note["kept_by"] = people.get(node_of(note["kept_hlc"])) if note["kept_hlc"] else None
         note["lost_by"] = people.get(note["device_id"] or "", note["device_id"])
         note["ticket"] = tickets.get(note["row_id"])
