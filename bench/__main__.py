@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from . import fleet, incremental, initial_sync, machine, peer, push_rate, reports, servers, weak_link
+from . import console, fleet, incremental, initial_sync, machine, peer, push_rate, reports, servers, weak_link
 from .report import Section, table, write_results
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[int], list[Section]]] = {
     "peer": peer.run,
     "weak": weak_link.run,
     "reports": reports.run,
+    "console": console.run,
 }
 
 METHOD = [

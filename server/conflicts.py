@@ -24,19 +24,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import orjson
 import sqlalchemy as sa
 
-from sync.errors import NotFoundError, ValidationError
+from sync.errors import ConflictError, NotFoundError, RefusedWriteError, ValidationError
 from sync.registry import REGISTRY
 from sync.rules import RULES
 
 from .tables import devices, entity_table, users
 
+if TYPE_CHECKING:
+    from .apply import Batch
+
 __all__ = ["STATUSES", "NOTE_RULES", "DEFAULT_PAGE", "MAX_PAGE", "PARAMS", "TIME_CHARS", "CURSOR_PATTERN", "Query",
-           "parse_query", "read", "one", "as_dict"]
+           "parse_query", "read", "one", "as_dict", "CHOICES", "resolve"]
 
 STATUSES = ("open", "resolved")
 #: the merge rules, and the note the desk gets for work done on a ticket taken away
@@ -199,3 +202,45 @@ def as_dict(row) -> dict:
         "kept_hlc": row.kept_hlc, "lost_hlc": row.lost_hlc, "device_id": row.device_id, "status": row.status,
         "resolution": decode(row.resolution), "created_at": _utc(row.created_at).isoformat(),
     }
+
+
+#: how a conflict is settled: keep the value that won, restore the one that lost, or set another
+CHOICES = ("kept", "lost", "value")
+
+
+def resolve(batch: "Batch", conflict_id: str, choose: str, value: Any, reason: str, *, by: str,
+            device_id: str) -> dict:
+    """Settle an open conflict in ``batch``: write the chosen value to the row it is about,
+    checked as a pushed value would be (a refusal, ``RefusedWriteError``, leaves
+    everything as it was), and mark the note resolved with who chose what and why.
+    ``NotFoundError`` for no such note, ``ConflictError`` when it is resolved already.
+    The note's resolution as written."""
+    record = batch.lookup("conflict", conflict_id)
+    if record is None:
+        raise NotFoundError(f"no conflict {conflict_id}")
+    if record.values.get("status") != "open":
+        raise ConflictError("this conflict is already resolved")
+    if choose not in CHOICES:
+        raise ValidationError(f"choose is one of {', '.join(CHOICES)}", field="choose")
+    _settle(batch, record.values, choose, value)
+    resolution = {"choose": choose, "value": value, "reason": reason, "by": by,
+                  "device_id": device_id}
+    batch.system_write("conflict", conflict_id, {"status": "resolved", "resolution": resolution})
+    return resolution
+
+
+def _settle(batch: "Batch", conflict: dict, choose: str, chosen: Any) -> None:
+    """Write the chosen value to the row the conflict is about (nothing, for ``kept``)."""
+    if choose == "kept":
+        return
+    value = conflict.get("lost_value") if choose == "lost" else chosen
+    entity, row_id, field = conflict["entity"], conflict["row_id"], conflict["field"]
+    if field == "_deleted":
+        if not isinstance(value, bool):
+            raise RefusedWriteError(f"{entity}: whether the row is deleted is true or false", field=field)
+        if value:
+            batch.chosen_write(entity, row_id, {}, op="delete")
+        return
+    if batch.registry.get(entity) is None:
+        raise ValidationError(f"{entity}.{field} cannot be set from here")
+    batch.chosen_write(entity, row_id, {field: value})

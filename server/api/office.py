@@ -10,10 +10,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
-from sync.errors import ConflictError, ForbiddenError, NotFoundError, RefusedWriteError, ValidationError
+from sync.errors import ForbiddenError, ValidationError
 
 from .. import conflicts
-from ..apply import Batch, server_batch
+from ..apply import server_batch
 from ..domain.complaints import escalate_overdue
 from ..domain import sla
 from ..domain.maintenance import generate_visits, mark_missed_visits
@@ -112,35 +112,10 @@ def resolve_conflict(conflict_id: str):
     body = _body(ResolveSchema())
     svc = services()
     with server_batch(svc.engine, svc.registry, svc.config, svc.now_ms()) as batch:
-        record = batch.lookup("conflict", conflict_id)
-        if record is None:
-            raise NotFoundError(f"no conflict {conflict_id}")
-        if record.values.get("status") != "open":
-            raise ConflictError("this conflict is already resolved")
-        _settle(batch, record.values, body)
-        resolution = {"choose": body["choose"], "value": body.get("value"), "reason": body["reason"],
-                      "by": g.user["id"], "device_id": g.device["id"]}
-        batch.system_write("conflict", conflict_id, {"status": "resolved", "resolution": resolution})
+        conflicts.resolve(batch, conflict_id, body["choose"], body.get("value"), body["reason"],
+                          by=g.user["id"], device_id=g.device["id"])
     with svc.engine.connect() as conn:
         return json_response(conflicts.one(conn, conflict_id))
-
-
-def _settle(batch: Batch, conflict: dict, body: dict) -> None:
-    """Write the chosen value to the row the conflict is about (nothing, for ``kept``),
-    checked as a pushed value would be: a refusal leaves everything as it was."""
-    if body["choose"] == "kept":
-        return
-    value = conflict.get("lost_value") if body["choose"] == "lost" else body.get("value")
-    entity, row_id, field = conflict["entity"], conflict["row_id"], conflict["field"]
-    if field == "_deleted":
-        if not isinstance(value, bool):
-            raise RefusedWriteError(f"{entity}: whether the row is deleted is true or false", field=field)
-        if value:
-            batch.chosen_write(entity, row_id, {}, op="delete")
-        return
-    if batch.registry.get(entity) is None:
-        raise ValidationError(f"{entity}.{field} cannot be set from here")
-    batch.chosen_write(entity, row_id, {field: value})
 
 
 class GenerateSchema(Schema):

@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     language.init_app(app)
     from . import board, sessions  # noqa: F401  (the views register on ``blp``)
+    from . import complaints, conflict_queue, followups, intake  # noqa: F401  (the desk's rooms)
 
     app.register_blueprint(blp)
 

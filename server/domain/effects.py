@@ -37,7 +37,7 @@ from . import maintenance, parts, requisitions, signoff, sla
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
 
-__all__ = ["after_change"]
+__all__ = ["after_change", "service_category"]
 
 _REPORT_FIELDS = frozenset(REPORT_FIELDS)
 
@@ -89,15 +89,16 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
     if _created(batch, "ticket", row_id) and not row.values.get("number"):
         writes["number"] = batch.numbers.next("T", _made_ms(batch, "ticket", row_id, mutation))
         if not row.values.get("category"):
-            writes["category"] = _category(batch, row.values, _parse_time(row.values.get("reported_at"),
+            writes["category"] = service_category(batch, row.values, _parse_time(row.values.get("reported_at"),
                                                                            hlc.wall_of(mutation.hlc)))
     sla.after_ticket(batch, row_id, merge, mutation, writes)  # with deadlines and SLA state: one write
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
         _restale(batch, row_id, mutation)
 
 
-def _category(batch: "Batch", ticket: dict, when: datetime) -> str:
-    """A paid, B contract, C free warranty (004 §6), from the equipment and contract."""
+def service_category(batch: "Batch", ticket: dict, when: datetime) -> str:
+    """A paid, B contract, C free warranty (004 §6), from the equipment and contract
+    (the console shows it at intake before the ticket is saved)."""
     equipment = batch.lookup("equipment", ticket.get("equipment_id") or "")
     warranty_end = equipment.values.get("warranty_end") if equipment else None
     if warranty_end and _parse_time(warranty_end, 0).date() >= when.date():
