@@ -15,6 +15,8 @@ desk phone's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_login import current_user
 
 from sync import hlc
@@ -26,20 +28,45 @@ from ..api.common import services
 from ..apply import Caller, server_batch
 from .accounts import console_device
 
-__all__ = ["console_write"]
+__all__ = ["console_write", "console_writes", "Change"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One mutation a console form sends: ``op`` ``insert`` for a new row (a ledger entry)."""
+
+    entity: str
+    row_id: str
+    fields: dict
+    base_version: int | None = None
+    op: str = "update"
 
 
 def console_write(entity: str, row_id: str, fields: dict, base_version: int | None) -> dict:
     """Apply ``fields`` to a row as the signed-in person; the push answer's result for it."""
+    return console_writes([Change(entity, row_id, fields, base_version)])[0]
+
+
+def console_writes(changes: list[Change]) -> list[dict]:
+    """Several mutations in one transaction, in order, as one push of the console device;
+    the push answer's result of each sent. The first one refused ends the list: the rest
+    are not sent (a receipt refused books no movement), and those before it stand, as a
+    push's would."""
     svc = services()
     device = console_device(current_user.user_id)
     caller = Caller(current_user.user_id, current_user.role, device, current_user.depot_id)
     now = svc.now_ms()
+    results = []
     with server_batch(svc.engine, svc.registry, svc.config, now) as batch:
         clock = hlc.Clock(device, wall=lambda: now)
-        stored = batch.lookup_any(entity, row_id)
-        for field_clock in (stored.clock.values() if stored is not None else ()):
-            if node_of(field_clock.hlc) == device:
-                clock.observe(hlc.parse(field_clock.hlc))
-        mutation = Mutation(new_id(), entity, row_id, "update", dict(fields), str(clock.tick()), base_version)
-        return batch.apply(mutation, caller)
+        for change in changes:
+            stored = batch.lookup_any(change.entity, change.row_id)
+            for field_clock in (stored.clock.values() if stored is not None else ()):
+                if node_of(field_clock.hlc) == device:
+                    clock.observe(hlc.parse(field_clock.hlc))
+            mutation = Mutation(new_id(), change.entity, change.row_id, change.op, dict(change.fields),
+                                str(clock.tick()), change.base_version)
+            results.append(batch.apply(mutation, caller))
+            if results[-1]["status"] == "rejected":
+                break
+    return results

@@ -168,9 +168,10 @@ def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime
     return out
 
 
-def write_offs(conn: sa.Connection, only: list[str] | None) -> list[dict]:
+def write_offs(conn: sa.Connection, only: list[str] | None, limit: int | None = None) -> list[dict]:
     """Parts written off, newest first: lost or damaged (with the reason and who held
-    them) and old parts scrapped (naming their return); who wrote each off."""
+    them) and old parts scrapped (naming their return); who wrote each off. ``limit``:
+    the newest that many."""
     moves = entity_table("stock_movement")
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
     query = (
@@ -183,6 +184,8 @@ def write_offs(conn: sa.Connection, only: list[str] | None) -> list[dict]:
     )
     if only is not None:
         query = query.where(moves.c.from_location_id.in_(only))
+    if limit is not None:
+        query = query.limit(limit)
     return [
         {"movement_id": r.id, "part_id": r.part_id, "qty": r.qty, "condition": r.condition or "new",
          "from_location_id": r.from_location_id, "held_by": r.held_by, "reason": r.note, "return_id": r.return_id,
