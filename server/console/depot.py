@@ -365,7 +365,7 @@ def consumptions():
         engineer, page, problem, status = "", 1, str(bad), 422
     with services().engine.connect() as conn:
         listed, by_engineer = depot_lists.consumptions(conn, g.only, engineer, page, now())
-        written_off = depot_lists.write_offs(conn, g.only)
+        written_off = depot_lists.write_offs(conn, g.only, services().config.local_utc_offset_hours)
     return render_template("console/depot_consumptions.html", listed=listed, by_engineer=by_engineer,
                            written_off=written_off, engineer=engineer, problem=problem, waits=WAITS,
                            room="consumptions"), status

@@ -12,7 +12,7 @@ names, pages and counts their rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import orjson
 import sqlalchemy as sa
@@ -257,13 +257,15 @@ def consumptions(conn: sa.Connection, only: list[str] | None, engineer: str, pag
     return Page(rows, total, page), by_engineer
 
 
-def write_offs(conn: sa.Connection, only: list[str] | None) -> list[dict]:
-    """Parts written off (the domain's list), newest first, with names."""
+def write_offs(conn: sa.Connection, only: list[str] | None, offset_hours: int) -> list[dict]:
+    """Parts written off (the domain's list), newest first, with names; ``at`` in local time."""
     rows = writeoff.write_offs(conn, only, limit=WRITE_OFFS_SHOWN)
+    local = timezone(timedelta(hours=offset_hours))
     named = parts_named(conn, [r["part_id"] for r in rows])
     people = dict(conn.execute(sa.select(users.c.id, users.c.name).where(
         users.c.id.in_(sorted({r["held_by"] for r in rows if r["held_by"]})))).all())
     for row in rows:
         row["part"] = named.get(row["part_id"], {})
         row["held_by_name"] = people.get(row["held_by"])
+        row["at"] = datetime.fromisoformat(row["at"]).astimezone(local).isoformat()
     return rows
