@@ -33,6 +33,10 @@ def test_depot_keeper_books_the_old_belt_received_and_the_engineer_pulls_it(
 
     page.goto(f"{served}/console/login")
     _sign_in(page, served, "u-depot", PASSWORDS["u-depot"])
+    page.wait_for_selector("nav.tabs")
+    assert page.inner_text("h1") == "欢迎，赵敏"
+    page.screenshot(path=shots / "depot-home.png", full_page=True)
+    page.click("nav.tabs >> text=旧件")
     page.wait_for_selector("table#out")
     assert page.inner_text("h1") == "待交回的旧件"
     belt = page.locator(f"tr[data-return='{world.belt_back}']")

@@ -151,6 +151,4 @@ def choose_language():
 def home():
     if current_user.office:
         return redirect(url_for("console.board"))
-    if current_user.role == "depot":
-        return redirect(url_for("console.old_parts"))
     return render_template("console/home.html")
