@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from server.tables import audit, entity_table, users
+from tests.conftest import auth_header
 from tests.console_pages import csrf_of, sign_in
 from tests.depot_world import NORTH_PASSWORD, depot_world
 
@@ -261,3 +262,19 @@ def test_open_consumptions_wait_for_signature_and_old_part_and_write_offs_name_t
     assert "液压软管" in written and "软管被叉车压破" in written and "赵敏" in written
     only_chen = keeper.get("/console/depot/consumptions?engineer=u-chen", headers=ZH)
     assert f'data-movement="{world.belt_back}"' not in only_chen.text
+
+
+def test_an_old_belt_scrapped_in_the_console_is_written_off_in_the_keepers_name(keeper, world, engine, client, people):
+    form = _form(keeper, "/console/depot/old-parts", world.belt_back)
+    keeper.post(f"/console/depot/old-parts/{world.belt_back}/receive", data=form, headers=ZH)
+    form = _form(keeper, "/console/depot/old-parts", world.belt_back)
+    done = keeper.post(f"/console/depot/old-parts/{world.belt_back}/dispose", headers=ZH, follow_redirects=True,
+                       data={**form, "disposition": "scrap", "note": "皮带开裂，无法修复"})
+    assert "旧件已处置：报废。" in _flashes(done.text)
+    [scrapped] = _movements(engine, kind="write_off", return_id=world.belt_back)
+    assert (scrapped["from_location_id"], scrapped["condition"], scrapped["note"]) == (world.main, "old", "皮带开裂，无法修复")
+    written = keeper.get("/console/depot/consumptions", headers=ZH).text.split('id="write-offs"')[1]
+    assert "旧件报废: 皮带开裂，无法修复" in written
+    answer = client.get("/v1/depot/reconciliation", headers=auth_header(people["depot"])).json
+    [entry] = [w for w in answer["write_offs"] if w["return_id"] == world.belt_back]
+    assert entry["written_off_by"] == "u-depot"

@@ -46,6 +46,7 @@ __all__ = [
 WRITE_OFF_ROLES = frozenset({"depot", "manager", SYSTEM})
 _RANK = {step: rank for rank, step in enumerate(RETURN_STEPS)}
 _BACK = ("received", "disposed")
+_CONSOLE = "console-"
 
 
 def check_movement(batch: "Batch", caller: "Caller", mutation: Mutation) -> Rejection | None:
@@ -174,9 +175,14 @@ def write_offs(conn: sa.Connection, only: list[str] | None, limit: int | None = 
     the newest that many."""
     moves = entity_table("stock_movement")
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
+    # the console's writes carry the office's own device, ``console-<user id>``, which has no
+    # row in ``devices`` (server.console.accounts.console_device)
+    console = sa.case((moves.c.author_device.like(f"{_CONSOLE}%"),
+                       sa.func.substr(moves.c.author_device, len(_CONSOLE) + 1)), else_=None)
     query = (
         sa.select(moves.c.id, moves.c.part_id, moves.c.qty, moves.c.condition, moves.c.from_location_id,
-                  moves.c.held_by, moves.c.note, moves.c.return_id, moves.c.ticket_id, devices.c.user_id,
+                  moves.c.held_by, moves.c.note, moves.c.return_id, moves.c.ticket_id,
+                  sa.func.coalesce(devices.c.user_id, console).label("user_id"),
                   at.label("at"))
         .select_from(moves.outerjoin(devices, devices.c.id == moves.c.author_device))
         .where(moves.c.kind == "write_off", moves.c.deleted.is_(False))
