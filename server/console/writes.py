@@ -51,7 +51,9 @@ def console_write(entity: str, row_id: str, fields: dict, base_version: int | No
 def console_writes(writes: list[Write], *, whole: bool = False) -> list[dict]:
     """Apply several mutations in one batch (one transaction, as one change-set), in
     order: a ticket made with its new customer and equipment. Their results, in order.
-    ``whole``: a refused one refuses them all (``RefusedWriteError``, nothing kept)."""
+    The first one refused ends the list, as a push's would: the rest are not sent (a
+    receipt refused books no movement) and those before it stand; with ``whole`` it
+    refuses them all instead (``RefusedWriteError``, nothing kept)."""
     svc = services()
     device = console_device(current_user.user_id)
     caller = Caller(current_user.user_id, current_user.role, device, current_user.depot_id)
@@ -67,7 +69,9 @@ def console_writes(writes: list[Write], *, whole: bool = False) -> list[dict]:
             mutation = Mutation(new_id(), write.entity, write.row_id, write.op, dict(write.fields),
                                 str(clock.tick()), write.base_version)
             results.append(batch.apply(mutation, caller))
-            if whole and results[-1]["status"] == "rejected":
-                refused = results[-1]
-                raise RefusedWriteError(refused["message"], code=refused["code"], field=refused.get("field"))
+            if results[-1]["status"] == "rejected":
+                if whole:
+                    refused = results[-1]
+                    raise RefusedWriteError(refused["message"], code=refused["code"], field=refused.get("field"))
+                break
     return results

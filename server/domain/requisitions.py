@@ -42,7 +42,7 @@ from . import stock
 if TYPE_CHECKING:
     from ..apply import Batch
 
-__all__ = ["check_issue", "check_lines", "after_issue", "update_issued", "vans"]
+__all__ = ["check_issue", "check_lines", "after_issue", "update_issued", "vans", "balances"]
 
 #: quantities are reals: a sum of them may miss the approved figure by a rounding error
 _EPSILON = 1e-9
@@ -188,12 +188,7 @@ def vans(conn: sa.Connection, depot_locations: list[str] | None) -> list[dict]:
     reached = {r[0] for r in conn.execute(sa.select(moves.c.to_location_id).distinct().where(
         moves.c.kind == "issue", moves.c.deleted.is_(False), issued_from))}
     van_ids = sorted(reached | {r["van_location_id"] for r in asked if r["van_location_id"]})
-    issued: dict[tuple[str, str], float] = {}
-    for r in conn.execute(sa.select(moves.c.requisition_id, moves.c.part_id, sa.func.sum(moves.c.qty))
-                          .where(moves.c.kind == "issue", moves.c.deleted.is_(False),
-                                 moves.c.requisition_id.in_([r["id"] for r in asked]))
-                          .group_by(moves.c.requisition_id, moves.c.part_id)):
-        issued[(r[0], r[1])] = float(r[2])
+    issued = _issued(conn, [r["id"] for r in asked])
     found = {r.id: r for r in conn.execute(sa.select(locations).where(locations.c.id.in_(van_ids)))}
     levels = stock.levels(conn, van_ids)
     out = []
@@ -207,6 +202,25 @@ def vans(conn: sa.Connection, depot_locations: list[str] | None) -> list[dict]:
             "requisitions": [_balance(r, issued) for r in asked if r["van_location_id"] == van_id],
         })
     return out
+
+
+def balances(conn: sa.Connection, asked: list) -> list[dict]:
+    """Each of these requisition rows (mappings of the table) with its lines: per part,
+    what the approval in force covers, what was issued, what is left and what went over."""
+    issued = _issued(conn, [r["id"] for r in asked])
+    return [_balance(r, issued) for r in asked]
+
+
+def _issued(conn: sa.Connection, requisition_ids: list[str]) -> dict[tuple[str, str], float]:
+    """(requisition, part) → quantity issued, summed in SQL."""
+    moves = entity_table("stock_movement")
+    issued: dict[tuple[str, str], float] = {}
+    for r in conn.execute(sa.select(moves.c.requisition_id, moves.c.part_id, sa.func.sum(moves.c.qty))
+                          .where(moves.c.kind == "issue", moves.c.deleted.is_(False),
+                                 moves.c.requisition_id.in_(requisition_ids))
+                          .group_by(moves.c.requisition_id, moves.c.part_id)):
+        issued[(r[0], r[1])] = float(r[2])
+    return issued
 
 
 def _balance(requisition, issued: dict[tuple[str, str], float]) -> dict:

@@ -46,6 +46,7 @@ __all__ = [
 WRITE_OFF_ROLES = frozenset({"depot", "manager", SYSTEM})
 _RANK = {step: rank for rank, step in enumerate(RETURN_STEPS)}
 _BACK = ("received", "disposed")
+_CONSOLE = "console-"
 
 
 def check_movement(batch: "Batch", caller: "Caller", mutation: Mutation) -> Rejection | None:
@@ -168,14 +169,20 @@ def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime
     return out
 
 
-def write_offs(conn: sa.Connection, only: list[str] | None) -> list[dict]:
+def write_offs(conn: sa.Connection, only: list[str] | None, limit: int | None = None) -> list[dict]:
     """Parts written off, newest first: lost or damaged (with the reason and who held
-    them) and old parts scrapped (naming their return); who wrote each off."""
+    them) and old parts scrapped (naming their return); who wrote each off. ``limit``:
+    the newest that many."""
     moves = entity_table("stock_movement")
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
+    # the console's writes carry the office's own device, ``console-<user id>``, which has no
+    # row in ``devices`` (server.console.accounts.console_device)
+    console = sa.case((moves.c.author_device.like(f"{_CONSOLE}%"),
+                       sa.func.substr(moves.c.author_device, len(_CONSOLE) + 1)), else_=None)
     query = (
         sa.select(moves.c.id, moves.c.part_id, moves.c.qty, moves.c.condition, moves.c.from_location_id,
-                  moves.c.held_by, moves.c.note, moves.c.return_id, moves.c.ticket_id, devices.c.user_id,
+                  moves.c.held_by, moves.c.note, moves.c.return_id, moves.c.ticket_id,
+                  sa.func.coalesce(devices.c.user_id, console).label("user_id"),
                   at.label("at"))
         .select_from(moves.outerjoin(devices, devices.c.id == moves.c.author_device))
         .where(moves.c.kind == "write_off", moves.c.deleted.is_(False))
@@ -183,6 +190,8 @@ def write_offs(conn: sa.Connection, only: list[str] | None) -> list[dict]:
     )
     if only is not None:
         query = query.where(moves.c.from_location_id.in_(only))
+    if limit is not None:
+        query = query.limit(limit)
     return [
         {"movement_id": r.id, "part_id": r.part_id, "qty": r.qty, "condition": r.condition or "new",
          "from_location_id": r.from_location_id, "held_by": r.held_by, "reason": r.note, "return_id": r.return_id,
