@@ -96,6 +96,8 @@ def explain(exc: ValidationError) -> str:
         return language.gettext("This page covers at most %(days)d days at a time: choose a shorter range.",
                                 days=exc.details.get("max_days", 0))
     name = exc.field or ""
+    if "allowed" in exc.details:
+        return language.gettext("This page has no setting %(name)s.", name=name[:40])
     if name == "month":
         return language.gettext("A month is written 2026-11: a year from 1970 to 9999 and a month from 01 to 12.")
     if name in ("from", "to") and "to" in exc.details:
