@@ -194,7 +194,7 @@ def test_the_manager_approves_a_waiting_requisition_through_the_push_path_and_wa
     page, versions = _approvals(manager)
     rows = _cells(page, "approvals")
     assert [row[0].split(" ")[0] for row in rows] == ["领料申请", "费用报销", "备件销售"]
-    assert rows[0][1:3] == ["王伟", "传动皮带 A-1200 × 2"]
+    assert rows[0][1:4] == ["王伟", "传动皮带 A-1200 × 2", "2026-11-03 18:30"]  # Beijing time
     assert rows[1][0].startswith("费用报销 · 出差借款") and rows[1][2] == "2,000.00 元"
     assert rows[2][2].startswith("800.00 元")
     assert set(versions) == {f"requisition/{november.requisition}", f"expense_claim/{november.advance}",

@@ -13,6 +13,8 @@ unseen.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _
@@ -84,7 +86,12 @@ def _extras(conn: sa.Connection, waiting: list[dict]) -> None:
     tickets_table = entity_table("ticket")
     numbers = dict(conn.execute(sa.select(tickets_table.c.id, tickets_table.c.number)
                                 .where(tickets_table.c.id.in_(ticket_ids))).all()) if ticket_ids else {}
+    local = timezone(timedelta(hours=services().config.local_utc_offset_hours))
     for w in waiting:
+        submitted = datetime.fromisoformat(w["submitted_at"])
+        if submitted.tzinfo is None:  # SQLite hands back naive times; they were stored in UTC
+            submitted = submitted.replace(tzinfo=timezone.utc)
+        w["submitted_local"] = submitted.astimezone(local).strftime("%Y-%m-%d %H:%M")
         who = w["claimant_id"] or w["covers"].get("engineer_id")
         w["claimant_name"] = people.get(who, who) if who else None
         w["lines"] = [{"part": parts.get(line.get("part_id")) or line.get("part_id"), "qty": line.get("qty")}
