@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.reports import appraisal, daily, quality
-from server.reports.filters import parse
+from server.reports.filters import parse, today_of
 from server.tables import audit, entity_table, users
 from tests.conftest import Timeline
 from tests.console_pages import csrf_of, give_passwords, sign_in
@@ -56,16 +56,10 @@ def manager(world, november):
 def _module_rows(world: Timeline, module, args: dict, **kw) -> list[dict]:
     """What the report module itself answers for these filters."""
     svc = world.app.extensions["fieldsync"]
-    filters = parse(args, today=parse_today(world), now_ms=world.now, takes=module.TAKES, max_days=module.MAX_DAYS,
-                    **kw)
+    filters = parse(args, today=today_of(world.now, svc.config.local_utc_offset_hours), now_ms=world.now,
+                    takes=module.TAKES, max_days=module.MAX_DAYS, **kw)
     with svc.engine.connect() as conn:
         return module.report(conn, filters, svc.config)
-
-
-def parse_today(world: Timeline):
-    from server.reports.filters import today_of
-
-    return today_of(world.now, 8)
 
 
 def _cells(page: str, table_id: str) -> list[list[str]]:
@@ -98,7 +92,7 @@ def test_the_quality_page_shows_the_quality_modules_november_with_its_targets_an
     assert shown[0][1:4] == ["1", "2", "50.0%"] and shown[1][1:4] == ["3", "4", "75.0%"]
     assert shown[2][1:5] == ["1", "2", "50.0%", "< 3.0%"] and shown[2][5] == "未达标"
     months = _cells(page.text, "months")
-    assert [row[0] for row in months] == [f"2025-12"] + [f"2026-{m:02d}" for m in range(1, 12)]
+    assert [row[0] for row in months] == ["2025-12"] + [f"2026-{m:02d}" for m in range(1, 12)]
     assert months[-1][1] == "50.0% (1/2)" and months[0][1] == "— (0/0)"
     # six charts, drawn here: an image each, its title, the target's line, November's point
     assert page.text.count('<svg id="chart-') == 6 and page.text.count('role="img"') == 6
@@ -119,7 +113,8 @@ def test_the_quality_page_shows_the_quality_modules_november_with_its_targets_an
         == ["1970-01", "1970-02"]
 
 
-def test_the_daily_page_is_the_daily_report_per_engineer_per_day_with_chinese_names_and_its_downloads(world, manager, november):
+def test_the_daily_page_is_the_daily_report_per_engineer_per_day_with_chinese_names_and_its_downloads(
+        world, manager, november):
     page = manager.get("/console/daily?from=2026-11-02&to=2026-11-03", headers=ZH)
     assert page.status_code == 200
     found = _module_rows(world, daily, {"from": "2026-11-02", "to": "2026-11-03"}, cursor_kinds=daily.CURSOR)
@@ -189,8 +184,8 @@ def _row(world: Timeline, entity: str, row_id: str) -> dict:
         return dict(conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one())
 
 
-def test_the_manager_approves_a_waiting_requisition_through_the_push_path_and_wang_pulls_it(world, manager, november,
-                                                                                          people):
+def test_the_manager_approves_a_waiting_requisition_through_the_push_path_and_wang_pulls_it(
+        world, manager, november, people):
     page, versions = _approvals(manager)
     rows = _cells(page, "approvals")
     assert [row[0].split(" ")[0] for row in rows] == ["领料申请", "费用报销", "备件销售"]
@@ -216,8 +211,8 @@ def test_the_manager_approves_a_waiting_requisition_through_the_push_path_and_wa
     assert wang.get("requisition", november.requisition)["status"] == "approved"
 
 
-def test_an_advance_changed_after_the_manager_opened_the_page_is_refused_said_so_then_refused_with_a_note(world, manager, november,
-                                                                                     people):
+def test_an_advance_changed_after_the_manager_opened_the_page_is_refused_said_so_then_refused_with_a_note(
+        world, manager, november, people):
     page, versions = _approvals(manager)
     wang = world.device(people["wang"])
     wang.sync()
@@ -252,8 +247,8 @@ def test_the_desk_sees_the_list_but_its_approval_is_refused_by_the_rule(world, n
     assert _row(world, "requisition", november.requisition)["status"] in (None, "submitted")
 
 
-def test_a_deployment_that_lets_the_desk_approve_requisitions_takes_its_decision(app_factory, replica_for, people,
-                                                                                 engine):
+def test_a_deployment_that_lets_the_desk_approve_requisitions_takes_its_decision(
+        app_factory, replica_for, people, engine):
     world = _world(app_factory, replica_for, DOMAIN={"approvers": {"requisition": ["manager", "desk"]}})
     built = build_november(world, people)
     name_people(engine)

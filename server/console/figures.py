@@ -46,7 +46,7 @@ CHART_MONTHS = 12
 #: rows a page of the daily report, the appraisal inputs and the contracts lists
 PAGE_ROWS = 100
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
-#: what each report is called on its PDF, and how its export is read (module, takes, parse options)
+#: the reports a page downloads: the title its PDF is headed by, and its module
 _EXPORTS = {
     "daily": ("技术员工作日报表", daily),
     "quality": ("服务质量月度指标", quality),
