@@ -108,6 +108,13 @@ def test_the_manager_sees_the_days_report_and_the_quality_chart_change_when_wang
     page.screenshot(path=shots / "manager-approved.png", full_page=True)
     wang.sync()
     assert wang.get("requisition", november.requisition)["status"] == "approved"
+    wang.update("expense_claim", november.advance, amount=3500.0)  # while the page is open, he asks for more
+    wang.sync()
+    page.click(f"tr[data-record='expense_claim/{november.advance}'] button[value=approved]")
+    page.wait_for_selector(".flash.refused")
+    assert "您打开本页后该记录已被修改" in page.inner_text(".flash.refused")
+    assert "3,500.00 元" in page.inner_text(f"tr[data-record='expense_claim/{november.advance}']")
+    page.screenshot(path=shots / "manager-approval-refused.png", full_page=True)
 
     page.goto(f"{base}/console/quality?month=2026-13")
     page.wait_for_selector(".problem")
