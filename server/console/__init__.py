@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     from . import board, sessions  # noqa: F401  (the views register on ``blp``)
     from . import complaints, conflict_queue, followups, intake  # noqa: F401  (the desk's rooms)
     from . import depot  # noqa: F401  (the depot keepers' rooms)
+    from . import approvals, figures  # noqa: F401  (the managers' rooms)
 
     app.register_blueprint(blp)
 
