@@ -57,7 +57,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
     language.init_app(app)
-    from . import board, sessions  # noqa: F401  (the views register on ``blp``)
+    from . import board, devices, sessions  # noqa: F401  (the views register on ``blp``)
 
     app.register_blueprint(blp)
 
