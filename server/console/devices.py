@@ -10,6 +10,7 @@ sees the phone take it.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 import segno
@@ -153,7 +154,7 @@ def enrollment_page(enrollment_id: str):
         session.pop(_SESSION_KEY)  # spent or dead: the browser need not hold it any longer
         code = None
     shown = {"enrollment": found, "state": state, "when": _local,
-             "minutes_left": max(0, int((_aware(found["expires_at"]) - moment).total_seconds() // 60))}
+             "minutes_left": max(0, math.ceil((_aware(found["expires_at"]) - moment).total_seconds() / 60))}
     if code is not None:
         payload = qr_payload(code, server_url())
         shown |= {"code": shown_code(code), "payload": payload, "qr": _qr_svg(payload)}
@@ -217,6 +218,8 @@ def _skew(ms: int | None) -> str:
     if ms is None:
         return language.gettext("not measured")
     size = abs(ms) // 1000
+    if size == 0:  # under a second: the network's delay, not the clock
+        return language.gettext("right")
     days, rest = divmod(size, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
@@ -230,6 +233,4 @@ def _skew(ms: int | None) -> str:
     span = " ".join(parts)
     if ms > 0:
         return language.gettext("%(span)s fast", span=span)
-    if ms < 0:
-        return language.gettext("%(span)s slow", span=span)
-    return language.gettext("right")
+    return language.gettext("%(span)s slow", span=span)
