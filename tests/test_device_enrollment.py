@@ -431,3 +431,12 @@ def test_a_failing_address_row_is_forgotten_once_its_window_is_over(console, des
     _exchange(console, "2222-3333-4444", "192.0.2.51")
     with console.extensions["fieldsync"].engine.connect() as conn:
         assert conn.execute(sa.select(enrollment_failures.c.address)).scalars().all() == ["192.0.2.51"]
+
+
+def test_codes_asked_for_in_two_tabs_are_each_shown_on_their_own_page(console, desk):
+    first_page, first = _issue(desk, name="王建国的手机")
+    second_page, second = _issue(desk, user="u-chen", name="陈师傅的平板")
+    assert first in desk.get(first_page).text and second not in desk.get(first_page).text
+    assert second in desk.get(second_page).text
+    _exchange(console, first)
+    assert first not in desk.get(first_page).text and second in desk.get(second_page).text

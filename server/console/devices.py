@@ -38,7 +38,8 @@ from .sessions import now, office_only
 __all__ = ["roster", "devices_page", "enroll_form", "enroll", "enrollment_page", "revoke_form", "revoke"]
 
 PAGE_SIZE = 50
-_SESSION_KEY = "enrollment_code"
+_SESSION_KEY = "enrollment_codes"
+_KEPT_CODES = 5
 
 
 class EnrollForm(FlaskForm):
@@ -131,8 +132,11 @@ def enroll():
     except ValidationError:
         form.device_name.errors = [language.gettext("A device name is 1 to 200 characters, on one line.")]
         return _enroll_page(form, 422)
-    # the one copy of the code outside the phone's hands: this person's session, until it is spent
-    session[_SESSION_KEY] = {"id": issued.enrollment_id, "code": issued.code}
+    # the one copy of the code outside the phone's hands: this person's session, until it is
+    # spent (the newest few, for codes asked for in several tabs)
+    kept = _kept_codes()
+    kept[issued.enrollment_id] = issued.code
+    session[_SESSION_KEY] = dict(list(kept.items())[-_KEPT_CODES:])
     return redirect(url_for("console.enrollment_page", enrollment_id=issued.enrollment_id))
 
 
@@ -148,10 +152,11 @@ def enrollment_page(enrollment_id: str):
         raise NotFoundError(language.gettext("No such enrollment."))
     moment = now()
     state = "used" if found["used_at"] is not None else "expired" if _aware(found["expires_at"]) <= moment else "waiting"
-    kept = session.get(_SESSION_KEY)
-    code = kept["code"] if isinstance(kept, dict) and kept.get("id") == enrollment_id else None
+    kept = _kept_codes()
+    code = kept.get(enrollment_id)
     if state != "waiting" and code is not None:
-        session.pop(_SESSION_KEY)  # spent or dead: the browser need not hold it any longer
+        del kept[enrollment_id]  # spent or dead: the browser need not hold it any longer
+        session[_SESSION_KEY] = kept
         code = None
     shown = {"enrollment": found, "state": state, "when": _local,
              "minutes_left": max(0, math.ceil((_aware(found["expires_at"]) - moment).total_seconds() / 60))}
@@ -160,6 +165,11 @@ def enrollment_page(enrollment_id: str):
         shown |= {"code": shown_code(code), "payload": payload, "qr": _qr_svg(payload)}
     template = "console/_enrollment_state.html" if request.headers.get("HX-Request") else "console/device_code.html"
     return render_template(template, **shown)
+
+
+def _kept_codes() -> dict[str, str]:
+    kept = session.get(_SESSION_KEY)
+    return dict(kept) if isinstance(kept, dict) else {}
 
 
 def _qr_svg(payload: str) -> Markup:
