@@ -17,6 +17,7 @@ from .api import approvals as approvals_api
 from .api import audit as audit_api
 from .api import blobs as blobs_api
 from .api import depot as depot_api
+from .api import enroll as enroll_api
 from .api import me as me_api
 from .api import office as office_api
 from .api import reports as reports_api
@@ -90,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = FieldsyncApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(me_api.blp)
+    api.register_blueprint(enroll_api.blp)
     api.register_blueprint(sync_api.blp)
     api.register_blueprint(blobs_api.blp)
     api.register_blueprint(office_api.blp)

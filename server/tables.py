@@ -13,6 +13,7 @@ from sync.registry import REF_LENGTH, REGISTRY, Entity, Registry
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
     "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
+    "enrollments", "enrollment_failures",
 ]
 
 metadata = sa.MetaData()
@@ -262,4 +263,33 @@ audit = sa.Table(
     sa.Column("recovered_by", sa.String(64)),
     sa.Index("audit_row", "entity", "row_id", "id"),
     sa.Index("audit_device", "device_id", "id"),
+)
+
+# A device's enrollment (server/enrollment.py): the one-time code the office handed an
+# engineer, as a SHA-256 hash, until it expires or is exchanged for the device it made.
+enrollments = sa.Table(
+    "enrollments",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("device_name", sa.String(200), nullable=False),
+    # the office person who asked for the code
+    sa.Column("issued_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+    sa.Column("device_id", sa.String(64)),
+    sa.Index("enrollments_user", "user_id", "created_at"),
+)
+
+# Wrong enrollment codes per client address (an IPv6 address by its /64): too many in
+# the window lock the address out of the exchange for a while.
+enrollment_failures = sa.Table(
+    "enrollment_failures",
+    metadata,
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("failed_since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
 )

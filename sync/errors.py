@@ -27,6 +27,10 @@ __all__ = [
     "InvalidContentTypeError",
     "HashMismatchError",
     "QuotaExceededError",
+    "EnrollmentCodeError",
+    "EnrollmentCodeUnknownError",
+    "EnrollmentCodeUsedError",
+    "EnrollmentCodeExpiredError",
     "error_from_response",
 ]
 
@@ -160,6 +164,35 @@ class QuotaExceededError(SyncError):
     status = 507
 
 
+class EnrollmentCodeError(SyncError):
+    """A device's enrollment code the server will not exchange for a token (the subclasses
+    say why); the person asks the office for a new code."""
+
+    code = "enrollment_code"
+    status = 400
+
+
+class EnrollmentCodeUnknownError(EnrollmentCodeError):
+    """No enrollment has this code: mistyped, or guessed."""
+
+    code = "enrollment_code_unknown"
+    status = 404
+
+
+class EnrollmentCodeUsedError(EnrollmentCodeError):
+    """The code was exchanged already: a code makes one device."""
+
+    code = "enrollment_code_used"
+    status = 409
+
+
+class EnrollmentCodeExpiredError(EnrollmentCodeError):
+    """The code was not exchanged in time."""
+
+    code = "enrollment_code_expired"
+    status = 410
+
+
 class TransportError(SyncError):
     """The network failed or the server answered something unreadable."""
 
@@ -173,6 +206,7 @@ _BY_CODE = {
         ValidationError, UnknownEntityError, RefusedWriteError, SchemaVersionError, InvalidRangeError,
         InvalidContentTypeError, HashMismatchError, PayloadTooLargeError, AuthError, DeviceRevokedError, ForbiddenError,
         NotFoundError, ConflictError, ChangesetReusedError, ResyncRequiredError, RateLimitedError, QuotaExceededError, TransportError,
+        EnrollmentCodeUnknownError, EnrollmentCodeUsedError, EnrollmentCodeExpiredError,
     )
 }
 

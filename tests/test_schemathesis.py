@@ -74,10 +74,14 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 #: document cannot know from the conflict's id (refused 422 as a pushed value would be);
 #: its other answers are the ones schemathesis expects by default (no such conflict, not
 #: the office's, already resolved).
+#: an enrollment code must be one the office issued and not yet spent or expired.
 #: a report's date range must run forwards and within the report's cap, which spans two
 #: parameters, and a cursor must be one the server handed out, which no schema says
 #: (refused 422).
 CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
+                 # a well-formed code is one the office issued only by chance (and the run's
+                 # wrong codes lock its address out)
+                 "POST /v1/devices/enroll": [404, 409, 410, 422, 429],
                  "POST /v1/office/conflicts/{conflict_id}/resolve": [401, 403, 404, 409, 422, 429],
                  **{f"GET /v1/office/reports/{path}": [401, 403, 422, 429]
                     for path in ("daily", "sla-board", "quality", "appraisal", "reconciliation",

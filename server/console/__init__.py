@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
     from . import complaints, conflict_queue, followups, intake  # noqa: F401  (the desk's rooms)
     from . import depot  # noqa: F401  (the depot keepers' rooms)
     from . import approvals, figures  # noqa: F401  (the managers' rooms)
+    from . import devices  # noqa: F401  (enrolling and revoking engineers' devices)
 
     app.register_blueprint(blp)
 
