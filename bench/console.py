@@ -134,7 +134,7 @@ def fill(engine: sa.Engine, *, seed: int = 19) -> None:
                       "field": rng.choice(("status", "diagnosis", "actions", "fault_description")), "rule": "ticket",
                       "winner": "stored", "kept_value": orjson.dumps("cancelled").decode(),
                       "lost_value": orjson.dumps(words.diagnosis()).decode(),
-                      "kept_hlc": f"2026-11-30T08:00:00.000Z-0000-console-u-desk",
+                      "kept_hlc": "2026-11-30T08:00:00.000Z-0000-console-u-desk",
                       "lost_hlc": f"2026-11-30T07:59:00.000Z-0000-d-{engineer}", "device_id": f"d-{engineer}",
                       "status": "resolved" if resolved else "open",
                       "resolution": orjson.dumps({"choose": "kept", "reason": "基准"}).decode() if resolved else None,

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import audit, entity_table, users
-from tests.console_pages import PASSWORDS, csrf_of, give_passwords, plant_tickets, sign_in
+from tests.console_pages import PASSWORDS, csrf_of, give_passwords, sign_in
 from tests.scenario import complete_and_sign, desk_opens_ticket
 
 ZH = {"Accept-Language": "zh-CN"}
