@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from apispec import APISpec
 from flask import Flask
 from flask_smorest import Api
 
@@ -36,9 +38,58 @@ API_TITLE = "fieldsync"
 
 
 class FieldsyncApi(Api):
-    """flask-smorest's Api, documenting errors in fieldsync's one error shape."""
+    """flask-smorest's Api, documenting errors in fieldsync's one error shape, and writing
+    its OpenAPI document when the document is first read, not at start-up.
+
+    The routes are registered at once; each step that documents them (a blueprint's
+    operations and tag, a security scheme, the entity schemas) is kept, in the order it
+    was asked for, and run on the first read of :attr:`spec`. The document is the same;
+    what it costs (0.1 s of CPU, two thirds of building an app) is paid only by the app
+    that serves ``/openapi.json`` or writes ``openapi.yaml``, not by every worker and every
+    test's app (docs/decisions.md, "The OpenAPI document written when first read").
+    """
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app=None, **kwargs):
+        self._undocumented: list[Callable[[APISpec], None]] = []
+        self._documenting = threading.RLock()
+        self._writing = False
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self) -> APISpec:
+        """The OpenAPI document, its kept steps run first (once; in their order)."""
+        with self._documenting:
+            if not self._writing:  # a step reading the spec gets it as it stands
+                self._writing = True
+                try:
+                    while self._undocumented:
+                        self._undocumented[0](self._spec)
+                        self._undocumented.pop(0)
+                finally:
+                    self._writing = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec) -> None:
+        self._spec = value
+
+    def document_later(self, step: Callable[[APISpec], None]) -> None:
+        """Run ``step`` on the document when it is first read, after the steps kept before."""
+        self._undocumented.append(step)
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """flask-smorest's ``register_blueprint`` (0.47), its documenting kept for later."""
+        blp_name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][blp_name] = self
+        self._app.register_blueprint(blp, **options)
+
+        def document(spec: APISpec) -> None:
+            blp.register_views_in_doc(self, self._app, spec, name=blp_name, parameters=parameters)
+            spec.tag({"name": blp_name, "description": blp.description})
+
+        self.document_later(document)
 
 
 def _default_database(instance_path: str) -> str:
@@ -89,7 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app)
 
     api = FieldsyncApi(app)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.document_later(lambda spec: spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"}))
     api.register_blueprint(me_api.blp)
     api.register_blueprint(enroll_api.blp)
     api.register_blueprint(sync_api.blp)
@@ -101,7 +152,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(audit_api.blp)
     api.register_blueprint(reports_api.blp)
     api.register_blueprint(reports_stock_api.blp)
-    entity_schemas.document(api.spec)
+    api.document_later(entity_schemas.document)  # after every blueprint: the generic schemas exist then
     app.register_blueprint(front.blp)
     console.init_app(app)
     errors.register(app)
