@@ -16,6 +16,7 @@ manager would send; a path this build does not route is listed as absent, not ti
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from werkzeug.exceptions import NotFound
@@ -173,12 +174,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="load the office once into fieldsync_bench_reports_kept_<size> and reuse it next time "
                              "(migrated to this build's head); drop it by hand when done")
     parser.add_argument("--only", help="time only the reports whose name holds this text")
+    parser.add_argument("--write", action="store_true",
+                        help="write this run into bench/RESULTS.md as its own part (the rest is left as it was)")
+    parser.add_argument("--note", action="append", default=[], help="a line to add to the written part's method")
     args = parser.parse_args(argv)
     size = office_load.OfficeSize(args.tickets, args.movements if args.movements is not None else 10 * args.tickets)
     sections = run(args.runs, size, keep=args.keep, only=args.only)
     print(table(sections))
     for section in sections:
         print("\n".join(f"- {n}" for n in section.notes))
+    if args.write:
+        from pathlib import Path
+
+        from . import machine
+        from .report import write_part
+
+        method = [f"`python -m bench.reports {' '.join(argv if argv is not None else sys.argv[1:])}`: this benchmark "
+                  f"alone (the figures above it in this file are the last whole run's).", *args.note]
+        write_part(Path(__file__).with_name("RESULTS.md"), "reports", machine.describe(), sections, method)
     return 1 if any(s.error for s in sections) else 0
 
 
