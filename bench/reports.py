@@ -60,14 +60,14 @@ _WARM_UP = 1
 
 
 def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize(), *, keep: bool = False,
-        only: str | None = None) -> list[Section]:
-    """Time every report (``only``: those whose name holds it) on an office of ``size``;
+        only: list[str] | None = None) -> list[Section]:
+    """Time every report (``only``: those whose name holds one of these) on an office of ``size``;
     ``keep``: load it once into a database kept between runs (``--keep``) and reuse it."""
     section = Section(f"7 reports ({size.tickets:,} tickets, PostgreSQL)")
     if not servers.postgres_available():
         section.error = "PostgreSQL is not reachable: the reports were not timed"
         return [section]
-    reports = [(name, path) for name, path in REPORTS if only is None or only in name]
+    reports = [(name, path) for name, path in REPORTS if not only or any(part in name for part in only)]
     if keep:
         url, loaded = _kept(size)
         timings = time_reports(url, max(runs, 5), reports)
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="load the office once into fieldsync_bench_reports_kept_<size> and reuse it next time "
                              "(migrated to this build's head); drop it by hand when done")
-    parser.add_argument("--only", help="time only the reports whose name holds this text")
+    parser.add_argument("--only", nargs="+", help="time only the reports whose name holds one of these")
     parser.add_argument("--write", action="store_true",
                         help="write this run into bench/RESULTS.md as its own part (the rest is left as it was)")
     parser.add_argument("--note", action="append", default=[], help="a line to add to the written part's method")
