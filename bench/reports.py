@@ -155,6 +155,8 @@ def time_reports(database_url: str, runs: int, reports=REPORTS) -> dict[str, tup
                 if k >= _WARM_UP:
                     ms.append(elapsed)
             out[name] = (ms, status, size)
+            if ms:  # as it goes: a long run shows what it has timed so far
+                print(f"{name}: median {median(ms):,.0f} ms, p95 {percentile(ms, 95):,.0f} ms", flush=True)
     finally:
         app.extensions["fieldsync"].engine.dispose()
     return out
