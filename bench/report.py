@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Row", "Section", "table", "write_results"]
+__all__ = ["Row", "Section", "table", "write_results", "write_part"]
 
 
 @dataclass
@@ -56,3 +56,22 @@ def write_results(path: Path, machine: list[str], sections: list[Section], metho
     out += ["## Method", ""] + [f"- {line}" for line in method]
     out += ["", f"Whole run: {elapsed_s / 60:.1f} min.", ""]
     path.write_text("\n".join(out))
+
+
+def write_part(path: Path, name: str, machine: list[str], sections: list[Section], method: list[str]) -> None:
+    """Write one benchmark's run into RESULTS.md between its own markers, after the whole
+    run's figures (replacing that benchmark's earlier part, leaving the rest as it was)."""
+    begin, end = f"<!-- {name}: written by python -m bench.{name} --write -->", f"<!-- /{name} -->"
+    out = [begin, f"## {name}: a run of this benchmark alone", ""]
+    out += ["Machine: " + "; ".join(machine), "", table(sections), ""]
+    for section in sections:
+        if section.notes:
+            out += [f"- {n}" for n in section.notes]
+    out += [f"- {line}" for line in method] + ["", end]
+    text = path.read_text() if path.exists() else ""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + "\n".join(out) + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(out) + "\n"
+    path.write_text(text)

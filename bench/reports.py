@@ -16,6 +16,7 @@ manager would send; a path this build does not route is listed as absent, not ti
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from werkzeug.exceptions import NotFound
@@ -58,20 +59,23 @@ REPORTS: tuple[tuple[str, str], ...] = (
 _WARM_UP = 1
 
 
-def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize()) -> list[Section]:
+def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize(), *, keep: bool = False,
+        only: list[str] | None = None) -> list[Section]:
+    """Time every report (``only``: those whose name holds one of these) on an office of ``size``;
+    ``keep``: load it once into a database kept between runs (``--keep``) and reuse it."""
     section = Section(f"7 reports ({size.tickets:,} tickets, PostgreSQL)")
     if not servers.postgres_available():
         section.error = "PostgreSQL is not reachable: the reports were not timed"
         return [section]
-    with servers.postgres_database(f"reports_{os.getpid()}") as url:  # two runs side by side never share one
-        engine = make_engine(url)
-        try:
-            create_schema(engine)
-            loaded = office_load.fill(engine, size)
-        finally:
-            engine.dispose()
-        timings = time_reports(url, max(runs, 5))
-    for name, path in REPORTS:
+    reports = [(name, path) for name, path in REPORTS if not only or any(part in name for part in only)]
+    if keep:
+        url, loaded = _kept(size)
+        timings = time_reports(url, max(runs, 5), reports)
+    else:
+        with servers.postgres_database(f"reports_{os.getpid()}") as url:  # two runs side by side never share one
+            loaded = _load(url, size)
+            timings = time_reports(url, max(runs, 5), reports)
+    for name, path in reports:
         ms, status, size_bytes = timings[name]
         if status is None:
             section.rows.append(Row(f"{name}: not in this build", "—"))
@@ -82,17 +86,49 @@ def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize()) -> l
         section.rows.append(Row(f"{name}: median / p95 (ms)", f"{median(ms):,.0f} / {percentile(ms, 95):,.0f}",
                                 f"< {TARGET_MS:.0f} ms", percentile(ms, 95) < TARGET_MS, spread(ms)))
         section.notes.append(f"`{path}`: {size_bytes:,} bytes in the answer.")
-    counts = ", ".join(f"{n:,} {name}" for name, n in loaded.counts.items())
-    section.notes.insert(0, f"Loaded by COPY in {loaded.seconds:.0f} s: {counts}; {len(loaded.engineers)} engineers, "
-                            f"{size.depots} depots.")
+    if loaded is None:
+        section.notes.insert(0, f"On the office loaded by an earlier run with --keep ({size.tickets:,} tickets, "
+                                f"{size.movements:,} stock movements), migrated to this build's head.")
+    else:
+        counts = ", ".join(f"{n:,} {name}" for name, n in loaded.counts.items())
+        section.notes.insert(0, f"Loaded by COPY in {loaded.seconds:.0f} s: {counts}; {len(loaded.engineers)} "
+                                f"engineers, {size.depots} depots.")
     section.notes.insert(1, "Each report through the Flask app in the bench's process (`create_app`, the test "
                             "client, a manager's token): authentication, queries and JSON, no network; "
                             f"{_WARM_UP} warm-up request, then {max(runs, 5)} timed; the target is on the p95.")
     return [section]
 
 
-def time_reports(database_url: str, runs: int) -> dict[str, tuple[list[float], int | None, int]]:
-    """``{name: (milliseconds per run, status, bytes of the last answer)}`` for every report
+def _load(url: str, size: office_load.OfficeSize) -> office_load.Loaded:
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+        return office_load.fill(engine, size)
+    finally:
+        engine.dispose()
+
+
+def _kept(size: office_load.OfficeSize) -> tuple[str, office_load.Loaded | None]:
+    """The kept database of this size (loaded now if it is not yet, else brought to this
+    build's migrations) and what was loaded now (``None``: it was there)."""
+    mark = f"bench.office_load {size.tickets} tickets {size.movements} movements seed 18"
+    url, there = servers.kept_postgres_database(f"reports_kept_{size.tickets}_{size.movements}", mark)
+    if there:
+        engine = make_engine(url)
+        try:
+            create_schema(engine)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        finally:
+            engine.dispose()
+        return url, None
+    loaded = _load(url, size)
+    servers.mark_database(url, mark)
+    return url, loaded
+
+
+def time_reports(database_url: str, runs: int, reports=REPORTS) -> dict[str, tuple[list[float], int | None, int]]:
+    """``{name: (milliseconds per run, status, bytes of the last answer)}`` for ``reports``
     (status ``None``: this build has no such path)."""
     end_ms = int(END.timestamp() * 1000)
     app = create_app({"DATABASE_URL": database_url, "RATE_LIMIT_PER_MINUTE": 0, "CLOCK_MS": lambda: end_ms})
@@ -101,7 +137,7 @@ def time_reports(database_url: str, runs: int) -> dict[str, tuple[list[float], i
     routes = app.url_map.bind("fieldsync")
     out: dict[str, tuple[list[float], int | None, int]] = {}
     try:
-        for name, path in REPORTS:
+        for name, path in reports:
             try:
                 routes.match(path.split("?")[0], method="GET")
             except NotFound:
@@ -119,6 +155,8 @@ def time_reports(database_url: str, runs: int) -> dict[str, tuple[list[float], i
                 if k >= _WARM_UP:
                     ms.append(elapsed)
             out[name] = (ms, status, size)
+            if ms:  # as it goes: a long run shows what it has timed so far
+                print(f"{name}: median {median(ms):,.0f} ms, p95 {percentile(ms, 95):,.0f} ms", flush=True)
     finally:
         app.extensions["fieldsync"].engine.dispose()
     return out
@@ -134,12 +172,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=office_load.OfficeSize.tickets)
     parser.add_argument("--movements", type=int, default=None, help="default: 10 per ticket")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true",
+                        help="load the office once into fieldsync_bench_reports_kept_<size> and reuse it next time "
+                             "(migrated to this build's head); drop it by hand when done")
+    parser.add_argument("--only", nargs="+", help="time only the reports whose name holds one of these")
+    parser.add_argument("--write", action="store_true",
+                        help="write this run into bench/RESULTS.md as its own part (the rest is left as it was)")
+    parser.add_argument("--note", action="append", default=[], help="a line to add to the written part's method")
     args = parser.parse_args(argv)
     size = office_load.OfficeSize(args.tickets, args.movements if args.movements is not None else 10 * args.tickets)
-    sections = run(args.runs, size)
+    sections = run(args.runs, size, keep=args.keep, only=args.only)
     print(table(sections))
     for section in sections:
         print("\n".join(f"- {n}" for n in section.notes))
+    if args.write:
+        from pathlib import Path
+
+        from . import machine
+        from .report import write_part
+
+        method = [f"`python -m bench.reports {' '.join(argv if argv is not None else sys.argv[1:])}`: this benchmark "
+                  f"alone (the figures above it in this file are the last whole run's).", *args.note]
+        write_part(Path(__file__).with_name("RESULTS.md"), "reports", machine.describe(), sections, method)
     return 1 if any(s.error for s in sections) else 0
 
 

@@ -21,8 +21,8 @@ from typing import Iterator
 import httpx
 import psycopg
 
-__all__ = ["WORK", "PG_ADMIN_URL", "free_port", "sqlite_database", "postgres_database", "postgres_available",
-           "fresh_replica", "remove_replicas", "fieldsync_server", "kinto_server", "Server"]
+__all__ = ["WORK", "PG_ADMIN_URL", "free_port", "sqlite_database", "postgres_database", "kept_postgres_database",
+           "mark_database", "postgres_available", "fresh_replica", "remove_replicas", "fieldsync_server", "kinto_server", "Server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
@@ -91,6 +91,29 @@ def postgres_database(name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def kept_postgres_database(name: str, mark: str) -> tuple[str, bool]:
+    """A PostgreSQL database ``fieldsync_bench_<name>`` that outlives the run, and whether
+    it already holds what ``mark`` names (its comment, set by :func:`mark_database` once
+    it is filled): a database with another mark, or none, is made again empty."""
+    db = f"fieldsync_bench_{name}"
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        found = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                              (db,)).fetchone()
+        if found is not None and found[0] == mark:
+            return f"{base}/{db}", True
+        admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{db}"')
+    return f"{base}/{db}", False
+
+
+def mark_database(url: str, mark: str) -> None:
+    """Say what a kept database holds (:func:`kept_postgres_database` reads it back)."""
+    db = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'COMMENT ON DATABASE "{db}" IS ' + "'" + mark.replace("'", "''") + "'")
 
 
 def postgres_available() -> bool:

@@ -13,7 +13,7 @@ from sync.registry import REF_LENGTH, REGISTRY, Entity, Registry
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
     "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
-    "enrollments", "enrollment_failures",
+    "enrollments", "enrollment_failures", "stock_balance",
 ]
 
 metadata = sa.MetaData()
@@ -95,6 +95,20 @@ for _entity, _indexes in _REPORT_INDEXES.items():
     for _columns in _indexes:
         _table = _ENTITY_TABLES[_entity]
         sa.Index(f"{_entity}_report_{'_'.join(_columns)}", *(_table.c[name] for name in _columns))
+
+
+# The stock ledger's balance per location, part ('' for none) and condition: the sum of
+# the live movements, kept by triggers on stock_movement (migration 0015_stock_balance;
+# server.domain.stock.level_query reads it); ``movements``: how many live ones name the bin.
+stock_balance = sa.Table(
+    "stock_balance",
+    metadata,
+    sa.Column("location_id", sa.String(64), primary_key=True),
+    sa.Column("part_id", sa.String(64), primary_key=True),
+    sa.Column("condition", sa.String(10), primary_key=True),
+    sa.Column("qty", sa.Float(), nullable=False),
+    sa.Column("movements", sa.BigInteger(), nullable=False),
+)
 
 
 def entity_table(name: str) -> sa.Table:

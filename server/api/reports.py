@@ -19,6 +19,7 @@ from sync.errors import ForbiddenError
 from ..reports import appraisal, daily, quality, sla_board
 from ..reports.filters import FIRST_DAY, LAST_DAY, params, parse, today_of
 from ..reports.paging import split
+from ..reports.session import report_connection
 from ..reports.table import FORMAT_ANSWERS, FORMAT_PARAM, answer
 from .common import authenticated, error_answers, services
 
@@ -77,7 +78,7 @@ def _run(name: str, module: ModuleType, **extra) -> Response:
     filters = parse(request.args, today=today_of(now_ms, offset), now_ms=now_ms, takes=module.TAKES,
                     max_days=module.MAX_DAYS, cursor_kinds=getattr(module, "CURSOR", ()),
                     default_limit=getattr(module, "DEFAULT_LIMIT", 1000))
-    with svc.engine.connect() as conn:
+    with report_connection(svc.engine) as conn:
         rows = module.report(conn, filters, svc.config)
     key_of = getattr(module, "key_of", None)
     page, following = split(rows, filters.limit, key_of) if key_of is not None else (rows, None)

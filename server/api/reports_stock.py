@@ -18,6 +18,7 @@ from sync.errors import ForbiddenError
 
 from ..reports import carry_back, complaints, contracts, reconciliation
 from ..reports.filters import Filters, params, parse, today_of
+from ..reports.session import report_connection
 from ..reports.table import FORMAT_ANSWERS, FORMAT_PARAM, Column, answer, wants_csv
 from .common import authenticated, error_answers, services
 
@@ -85,7 +86,7 @@ def _run(name: str, columns: list[Column], report: Callable, filters: Filters, e
     """Run a report and answer it; a format it cannot answer in is refused before the query runs."""
     wants_csv()
     svc = services()
-    with svc.engine.connect() as conn:
+    with report_connection(svc.engine) as conn:
         rows, following = report(conn, filters, svc.config)
         more = extra(conn, filters, svc.config) if extra else None
     return answer(name, columns, rows, next_cursor=following, extra=more)

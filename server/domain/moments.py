@@ -4,7 +4,7 @@ A time field is stored as the text a device wrote (``2026-11-23``, ``2026-11-23T
 ``…+08:00``, ``…Z``: ``sync.changeset``); a server stamp (``created_at``,
 ``device_time``) as a timestamp. Text order is not time order once offsets differ, so
 the reports and the overdue-complaint rule compare, group and page by :func:`epoch_ms`
-of either, computed by the database (SQLite ``julianday``, PostgreSQL ``timestamp`` or
+of either, computed by the database (SQLite ``julianday``, PostgreSQL ``date_part`` of a ``timestamp`` or
 ``timestamptz`` as the text has an offset). As :func:`server.domain.sla.parse_time`
 reads them, a time without an offset is UTC; a date alone is the start of its day at the
 offset given (a report: the deployment's, so it falls on its own local day; the domain's
@@ -29,7 +29,6 @@ __all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "epoch_ms", "stamp_ms", "day_number", "
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 EPOCH = date(1970, 1, 1)
-_OFFSET_PATTERN = "(Z|[+-][0-9][0-9]:[0-9][0-9])$"
 
 
 class epoch_ms(FunctionElement):
@@ -51,10 +50,16 @@ def _epoch_sqlite(element, compiler, **kw):
 
 @compiles(epoch_ms, "postgresql")
 def _epoch_postgresql(element, compiler, **kw):
+    # A time with an offset ends in Z or in ±HH:MM, whose sign is then the sixth character
+    # from the end, where a time without one (HH:MM, :SS, .ffffff; sync.changeset) never
+    # has a sign: two character tests instead of a regular expression per row.
+    # date_part (double precision) rather than EXTRACT (numeric): exact to the
+    # millisecond over years 1 to 9999, and half the cost per row.
     column, offset = (compiler.process(c, **kw) for c in element.clauses)
-    return (f"CAST(round(CASE WHEN length({column}) = 10 THEN EXTRACT(EPOCH FROM CAST({column} AS timestamp)) * 1000"
-            f" - {offset} WHEN {column} ~ '{_OFFSET_PATTERN}' THEN EXTRACT(EPOCH FROM CAST({column} AS timestamptz))"
-            f" * 1000 ELSE EXTRACT(EPOCH FROM CAST({column} AS timestamp)) * 1000 END) AS BIGINT)")
+    with_offset = f"(right({column}, 1) = 'Z' OR substr({column}, length({column}) - 5, 1) IN ('+', '-'))"
+    return (f"CAST(round(CASE WHEN length({column}) = 10 THEN date_part('epoch', CAST({column} AS timestamp)) * 1000"
+            f" - {offset} WHEN {with_offset} THEN date_part('epoch', CAST({column} AS timestamptz))"
+            f" * 1000 ELSE date_part('epoch', CAST({column} AS timestamp)) * 1000 END) AS BIGINT)")
 
 
 class stamp_ms(FunctionElement):
@@ -73,7 +78,7 @@ def _stamp_sqlite(element, compiler, **kw):
 @compiles(stamp_ms, "postgresql")
 def _stamp_postgresql(element, compiler, **kw):
     column = compiler.process(element.clauses, **kw)
-    return f"CAST(round(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"
+    return f"CAST(round(date_part('epoch', {column}) * 1000) AS BIGINT)"
 
 
 class month_of_day(FunctionElement):

@@ -190,7 +190,16 @@ def vans(conn: sa.Connection, depot_locations: list[str] | None) -> list[dict]:
     van_ids = sorted(reached | {r["van_location_id"] for r in asked if r["van_location_id"]})
     issued = _issued(conn, [r["id"] for r in asked])
     found = {r.id: r for r in conn.execute(sa.select(locations).where(locations.c.id.in_(van_ids)))}
-    levels = stock.levels(conn, van_ids)
+    # grouped once by van and by requisition: a hundred vans never scan every level and line each
+    stock_of: dict[str, list[dict]] = {}
+    for level in stock.levels(conn, van_ids):
+        stock_of.setdefault(level["location_id"], []).append(level)
+    asked_of: dict[str, list] = {}
+    for r in asked:
+        asked_of.setdefault(r["van_location_id"], []).append(r)
+    issued_of: dict[str, dict[tuple[str, str], float]] = {}
+    for (requisition_id, part), qty in issued.items():
+        issued_of.setdefault(requisition_id, {})[(requisition_id, part)] = qty
     out = []
     for van_id in van_ids:
         van = found.get(van_id)
@@ -198,8 +207,8 @@ def vans(conn: sa.Connection, depot_locations: list[str] | None) -> list[dict]:
             "location_id": van_id,
             "name": van.name if van is not None else None,
             "engineer_id": van.engineer_id if van is not None else None,
-            "stock": [lv for lv in levels if lv["location_id"] == van_id],
-            "requisitions": [_balance(r, issued) for r in asked if r["van_location_id"] == van_id],
+            "stock": stock_of.get(van_id, []),
+            "requisitions": [_balance(r, issued_of.get(r["id"], {})) for r in asked_of.get(van_id, [])],
         })
     return out
 

@@ -1,4 +1,5 @@
-"""Stock is the sum of its movements; reconciliation shows what does not add up.
+"""Stock is the sum of its movements (kept per bin as they move: ``stock_balance``);
+reconciliation shows what does not add up.
 
 Nothing here refuses a movement: a part that was physically used is recorded, and a
 shelf that went negative, or an old part still out, shows up here for the depot keeper.
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from ..tables import entity_table
+from ..tables import entity_table, stock_balance
 
 __all__ = ["levels", "level_query", "outstanding_old_parts", "outstanding_query", "depot_locations"]
 
@@ -24,22 +25,14 @@ def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
 
 def level_query(only: list[str] | None = None) -> sa.Select:
     """SQL: ledger quantity per location, part and condition (new / old); ``only`` some
-    locations. Each side (what came in, what went out) is summed by itself first, so the
-    final sum adds up bins, not movements. The reconciliation report aggregates over it too."""
-    moves = entity_table("stock_movement")
-    condition = sa.func.coalesce(moves.c.condition, "new")
-
-    def side(location: sa.Column, sign: int) -> sa.Select:
-        return (sa.select(location.label("location_id"), moves.c.part_id, condition.label("condition"),
-                          (sign * sa.func.sum(moves.c.qty)).label("qty"))
-                .where(moves.c.deleted.is_(False), location.is_not(None),
-                       location.in_(only) if only is not None else sa.true())
-                .group_by(location, moves.c.part_id, condition))
-
-    both = sa.union_all(side(moves.c.to_location_id, 1), side(moves.c.from_location_id, -1)).subquery()
+    locations. The balance the database keeps of the live movements (``stock_balance``,
+    migration 0014): what summing them gives, read per bin instead of summed per request.
+    The reconciliation report aggregates over it too."""
     return (
-        sa.select(both.c.location_id, both.c.part_id, both.c.condition, sa.func.sum(both.c.qty).label("qty"))
-        .group_by(both.c.location_id, both.c.part_id, both.c.condition)
+        sa.select(stock_balance.c.location_id, sa.func.nullif(stock_balance.c.part_id, "").label("part_id"),
+                  stock_balance.c.condition, stock_balance.c.qty)
+        .where(stock_balance.c.movements > 0,
+               stock_balance.c.location_id.in_(only) if only is not None else sa.true())
     )
 
 

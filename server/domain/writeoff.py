@@ -32,7 +32,7 @@ from sync.rules import SYSTEM, StoredRow
 from sync.rules.lifecycle import STEP_ROLES
 
 from ..tables import devices, entity_table
-from .signoff import current_signature
+from .signoff import signed_tickets
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -131,7 +131,8 @@ def open_consumption_query(only: list[str] | None) -> sa.Select:
     ``old_part_status`` saying what each waits for; ``only`` some locations: those drawn
     from there, or whose old part goes back there. The reconciliation report groups it."""
     moves, returns, parts = entity_table("stock_movement"), entity_table("old_part_return"), entity_table("part")
-    signed = current_signature(moves.c.ticket_id)
+    signatures = signed_tickets().subquery("signed_tickets")
+    signed = signatures.c.ticket_id.is_not(None)
     returnable = parts.c.returnable.is_(True)
     back = returns.c.status.in_(_BACK)
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
@@ -140,7 +141,8 @@ def open_consumption_query(only: list[str] | None) -> sa.Select:
                   moves.c.from_location_id, returns.c.status.label("old_part_status"),
                   returnable.label("returnable"), signed.label("signed"), at.label("at"))
         .select_from(moves.outerjoin(parts, parts.c.id == moves.c.part_id)
-                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
+                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False)))
+                     .outerjoin(signatures, signatures.c.ticket_id == moves.c.ticket_id))
         .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
                sa.or_(~signed, sa.and_(returnable, sa.or_(returns.c.status.is_(None), ~back))))
     )

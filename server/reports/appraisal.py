@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from sync.entities import RETURN_STEPS
 
 from ..domain.config import DomainConfig
-from ..domain.signoff import current_signature
+from ..domain.signoff import signed_tickets
 from ..tables import devices, entity_table, users
 from . import daily
-from .filters import Filters, engineers_of_depot, fenced
+from .filters import Filters, engineers_of_depot
 from .paging import after_key
 from .quality import Context
 from ..domain.moments import DAY_MS, day_number, moment, month_of_day, stamp_ms
@@ -76,14 +76,16 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
     made_during = sa.or_(filters.stamp_during(moves.c.device_time, offset),
                          sa.and_(moves.c.device_time.is_(None), filters.stamp_during(moves.c.created_at, offset)))
     age = int(round(float(config.report_setting("consumption_max_age_days")) * DAY_MS))
-    open_ = sa.or_(~current_signature(moves.c.ticket_id), sa.and_(
+    signatures = signed_tickets().subquery("signed_tickets")
+    open_ = sa.or_(signatures.c.ticket_id.is_(None), sa.and_(
         parts.c.returnable.is_(True), sa.or_(returns.c.status.is_(None), returns.c.status.not_in(_BACK))))
     overdue = (
         sa.select(holder.label("engineer_id"), month(made).label("month"), *counts(overdue=1),
                   sa.cast(sa.null(), sa.BigInteger()).label("late_day"))
         .select_from(moves.outerjoin(author, author.c.id == moves.c.author_device)
                      .outerjoin(parts, parts.c.id == moves.c.part_id)
-                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
+                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False)))
+                     .outerjoin(signatures, signatures.c.ticket_id == moves.c.ticket_id))
         .where(moves.c.kind == "consume", moves.c.deleted.is_(False), made_during, made + age < filters.now_ms, open_)
     )
     lost = (
@@ -103,22 +105,17 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
                filters.holds(received, offset))
     )
 
-    reported = daily.days(filters, config)
+    reported = daily.days(filters, config, signed=False)
     late = (
         sa.select(reported.c.engineer_id, month_of_day(reported.c.day), *counts(),
                   sa.case((reported.c.late_records > 0, reported.c.day), else_=sa.null()))
         .where(reported.c.late_records > 0)
     )
 
-    t = context.tickets
-    finished = fenced(
-        sa.select(t.c.assignee_id, context.completed(t).label("at_ms"),
-                  sa.case((context.came_back(), 1), else_=0).label("repeat"))
-        .where(*context.finished()), "finished")
+    finished = context.finished_repeats(context.tickets.c.assignee_id)
     repairs = (
         sa.select(finished.c.assignee_id, month(finished.c.at_ms), *counts()[:3], sa.literal(1), finished.c.repeat,
                   sa.cast(sa.null(), sa.BigInteger()))
-        .where(filters.holds(finished.c.at_ms, offset))
     )
     return sa.union_all(overdue, lost, verified, late, repairs).subquery("facts")
 

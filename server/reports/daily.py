@@ -97,12 +97,13 @@ _FIGURES = (*(f"hours_{c.lower()}" for c in CATEGORIES), "hours_total", "tickets
             "consumptions", "signed_services", "records", "late_records", "last_received")
 
 
-def days(filters: Filters, config: DomainConfig) -> sa.Subquery:
+def days(filters: Filters, config: DomainConfig, *, signed: bool = True) -> sa.Subquery:
     """One row per engineer and local day of the range with any record: the day's figures.
 
     Each source (work logs, consumptions, signed services) reads its rows by an index on
     its time field, computes each row's time once, sums per engineer and day, and the
-    three are added up.
+    three are added up. ``signed=False``: without the signed services (0), for a caller
+    that reads only the records and their lateness (the appraisal's late days).
     """
     offset = config.local_utc_offset_hours
     logs, tickets, moves = entity_table("work_log"), entity_table("ticket"), entity_table("stock_movement")
@@ -144,16 +145,22 @@ def days(filters: Filters, config: DomainConfig) -> sa.Subquery:
         late_records=sa.func.sum(_late(move_rows.c.received, day_number(move_rows.c.at_ms, offset), config)),
         last_received=sa.func.max(move_rows.c.received))
 
+    if not signed:
+        return _summed(sa.union_all(worked, used))
     signed_rows = fenced(
         sa.select(tickets.c.assignee_id.label("engineer_id"), epoch_ms(tickets.c.completed_at, offset).label("at_ms"),
                   tickets.c.id)
         .where(tickets.c.deleted.is_(False), tickets.c.status.in_(_FINISHED),
                filters.near(tickets.c.completed_at, None, offset), *_people(filters, tickets.c.assignee_id),
                current_signature(tickets.c.id)), "signed_rows")
-    signed = _per_day(signed_rows, signed_rows.c.at_ms, filters, config,
-                      signed_services=sa.func.count(sa.distinct(signed_rows.c.id)))
+    services = _per_day(signed_rows, signed_rows.c.at_ms, filters, config,
+                        signed_services=sa.func.count(sa.distinct(signed_rows.c.id)))
+    return _summed(sa.union_all(worked, used, services))
 
-    each = sa.union_all(worked, used, signed).subquery("each_source")
+
+def _summed(sources: sa.CompoundSelect) -> sa.Subquery:
+    """The sources' rows added up per engineer and day."""
+    each = sources.subquery("each_source")
     return (
         sa.select(each.c.engineer_id, each.c.day,
                   *(sa.func.sum(each.c[name]).label(name) for name in _FIGURES if name != "last_received"),

@@ -25,14 +25,16 @@ once ``completed``, ``signed`` or ``closed``.
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from dataclasses import replace
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from ..domain import sla
 from ..domain.config import DomainConfig
 from ..tables import entity_table
-from .filters import Filters, engineers_of_depot, fenced
+from .filters import LAST_DAY, Filters, engineers_of_depot, fenced
 from ..domain.moments import DAY_MS, day_number, epoch_ms, moment, month_of_day
 from .table import Column
 
@@ -104,16 +106,51 @@ class Context:
     def completed(self, tickets) -> sa.ColumnElement:
         return moment(tickets.c.completed_at, tickets.c.updated_at, self.offset)
 
-    def came_back(self) -> sa.ColumnElement:
-        """SQL: the ticket's equipment was reported faulty again within the repeat window."""
+    def finished_repeats(self, *columns: sa.ColumnElement) -> sa.Subquery:
+        """The field tickets finished in the range, one row each: ``columns``, ``id``,
+        ``equipment_id``, ``at_ms`` (the completion) and ``repeat`` — 1 when another live,
+        not cancelled ticket reported the same equipment faulty after the completion and
+        within the repeat window (``repeat_window_days``), else 0.
+
+        One pass, not a lookup per finished ticket: the reports of every piece of
+        equipment near the range and two marks per completion (where the window opens
+        and where it ends) lie on one time line per equipment, and a running count of
+        the reports gives, at each mark, the reports up to it; the reports in the window
+        are the count at its end less the count at its start, less the ticket's own
+        report should it fall there. Times are doubled and the marks set at the odd
+        half-millisecond after theirs, so a report at the very instant of a completion
+        is not after it, and one at the window's last instant is in it.
+        """
         t, again = self.tickets, entity_table("ticket").alias("again")
-        done = self.completed(t)
         window = int(round(float(self.config.report_setting("repeat_window_days")) * DAY_MS))
-        # LIMIT 1: looked up per ticket by the equipment's index, never joined whole
-        return sa.exists(sa.select(sa.literal(1)).where(
-            again.c.equipment_id == t.c.equipment_id, again.c.id != t.c.id, again.c.deleted.is_(False),
-            again.c.status.is_distinct_from("cancelled"), self.reported(again) > done,
-            self.reported(again) <= done + window).limit(1))
+        done = fenced(sa.select(*columns, t.c.id, t.c.equipment_id, self.completed(t).label("at_ms"),
+                                self.reported(t).label("reported_ms")).where(*self.finished()), "done")
+        done = sa.select(done).where(self.filters.holds(done.c.at_ms, self.offset)).cte("done")
+        # every report that may fall in a window: after the range starts, before its last window ends
+        reach = replace(self.filters, date_to=min(LAST_DAY, self.filters.date_to
+                                                  + timedelta(days=math.ceil(window / DAY_MS) + 1)))
+        reported = fenced(sa.select(again.c.equipment_id, self.reported(again).label("at_ms")).where(
+            again.c.deleted.is_(False), again.c.status.is_distinct_from("cancelled"), again.c.equipment_id.is_not(None),
+            reach.near(again.c.reported_at, again.c.device_time, self.offset)), "reported")
+        with_equipment = done.c.equipment_id.is_not(None)
+        marks = sa.union_all(
+            sa.select(reported.c.equipment_id, (reported.c.at_ms * 2).label("at2"), sa.literal(1).label("report"),
+                      sa.null().label("ticket_id"), sa.literal(0).label("sign")),
+            sa.select(done.c.equipment_id, done.c.at_ms * 2 + 1, sa.literal(0), done.c.id, sa.literal(-1))
+            .where(with_equipment),
+            sa.select(done.c.equipment_id, (done.c.at_ms + window) * 2 + 1, sa.literal(0), done.c.id, sa.literal(1))
+            .where(with_equipment),
+        ).subquery("marks")
+        running = sa.func.sum(marks.c.report).over(partition_by=marks.c.equipment_id, order_by=marks.c.at2)
+        counted = sa.select(marks.c.ticket_id, marks.c.sign, running.label("reports_up_to")).subquery("counted")
+        later = (sa.select(counted.c.ticket_id, sa.func.sum(counted.c.sign * counted.c.reports_up_to).label("reports"))
+                 .where(counted.c.ticket_id.is_not(None)).group_by(counted.c.ticket_id).subquery("later"))
+        own = sa.case((sa.and_(with_equipment, done.c.reported_ms > done.c.at_ms,
+                               done.c.reported_ms <= done.c.at_ms + window), 1), else_=0)
+        repeat = sa.case((sa.func.coalesce(later.c.reports, 0) - own > 0, 1), else_=0)
+        return (sa.select(*(done.c[c.name] for c in columns), done.c.id, done.c.equipment_id, done.c.at_ms,
+                          repeat.label("repeat"))
+                .select_from(done.outerjoin(later, later.c.ticket_id == done.c.id))).subquery("finished_repeats")
 
     def finished(self) -> list[sa.ColumnElement]:
         """Field tickets finished, near the range (the exact test is on :meth:`completed`)."""
@@ -121,31 +158,47 @@ class Context:
         return [*self.field_tickets(t), t.c.status.in_(FINISHED), self.near(t.c.completed_at, t.c.updated_at)]
 
 
-def _by_month(conn: sa.Connection, c: Context, at: sa.ColumnElement, numerator: sa.ColumnElement,
-              denominator: sa.ColumnElement, where: list, select_from=None) -> dict[str, tuple[int, int]]:
-    """Numerator and denominator summed per local month of ``at``, for the rows ``where``
-    names (near the range) whose ``at`` falls in it: each row's time computed once."""
-    rows = sa.select(at.label("at_ms"), numerator.label("numerator"), denominator.label("denominator")).where(*where)
+def _by_month(conn: sa.Connection, c: Context, at: sa.ColumnElement, figures: dict[str, tuple], where: list,
+              select_from=None) -> dict[str, dict[str, tuple[int, int]]]:
+    """Each figure's numerator and denominator (``figures``: name → the pair, SQL per
+    row) summed per local month of ``at``, for the rows ``where`` names (near the range)
+    whose ``at`` falls in it: one pass over the rows for every figure they give, each
+    row's time computed once."""
+    pairs = {name: (numerator, denominator) for name, (numerator, denominator) in figures.items()}
+    rows = sa.select(at.label("at_ms"), *(value.label(f"{name}_{k}") for name, pair in pairs.items()
+                                          for k, value in zip("nd", pair))).where(*where)
     if select_from is not None:
         rows = rows.select_from(select_from)
     rows = fenced(rows, "figure_rows")
     month = c.month(rows.c.at_ms)
-    query = (sa.select(month, sa.func.sum(rows.c.numerator), sa.func.sum(rows.c.denominator))
-             .where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(month))
-    return {m: (int(n or 0), int(d or 0)) for m, n, d in conn.execute(query)}
+    sums = [sa.func.sum(rows.c[f"{name}_{k}"]) for name in pairs for k in "nd"]
+    query = sa.select(month, *sums).where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(month)
+    found: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in pairs}
+    for m, *values in conn.execute(query):
+        for k, name in enumerate(pairs):
+            found[name][m] = (int(values[2 * k] or 0), int(values[2 * k + 1] or 0))
+    return found
 
 
 def _one(condition: sa.ColumnElement) -> sa.ColumnElement:
     return sa.case((condition, 1), else_=0)
 
 
-def _timeliness(conn, c: Context) -> dict:
+def _reported_figures(conn, c: Context) -> dict:
+    """Timeliness and 7-day completion: both of the field tickets reported in the month,
+    in one pass."""
     t = c.tickets
     reported = c.reported(t)
     overdue = sa.and_(t.c.sla_state.in_(sla.OPEN_STATES), epoch_ms(t.c.deadline, c.offset) <= c.filters.now_ms)
     decided = sa.or_(t.c.sla_state.in_(("met", "missed")), overdue)
-    return _by_month(conn, c, reported, _one(t.c.sla_state == "met"), sa.literal(1),
-                     [*c.field_tickets(t), c.reported_near(t), decided])
+    within = int(c.config.report_setting("completion_days")) * DAY_MS
+    finished = t.c.status.in_(FINISHED)
+    in_time = sa.and_(finished, c.completed(t) - reported <= within)
+    counted = sa.and_(t.c.status.is_distinct_from("cancelled"), sa.or_(finished, reported + within < c.filters.now_ms))
+    return _by_month(conn, c, reported, {
+        "timeliness": (_one(sa.and_(decided, t.c.sla_state == "met")), _one(decided)),
+        "completion_7d": (_one(sa.and_(counted, in_time)), _one(counted)),
+    }, [*c.field_tickets(t), c.reported_near(t)])
 
 
 def _satisfaction(conn, c: Context) -> dict:
@@ -158,11 +211,12 @@ def _satisfaction(conn, c: Context) -> dict:
              *c.people(sa.func.coalesce(surveys.c.engineer_id, t.c.assignee_id))]
     if c.filters.zone is not None:
         where.append(t.c.zone == c.filters.zone)
-    return _by_month(conn, c, at, satisfied, answered, where,
-                     surveys.outerjoin(t, t.c.id == surveys.c.ticket_id))
+    return _by_month(conn, c, at, {"satisfaction": (satisfied, answered)}, where,
+                     surveys.outerjoin(t, t.c.id == surveys.c.ticket_id))["satisfaction"]
 
 
-def _complaint_rate(conn, c: Context) -> dict:
+def _faults(conn, c: Context) -> dict:
+    """Complaints of the service's fault received in the month (the complaint rate's numerator)."""
     complaints, t, customers = entity_table("complaint"), c.tickets, entity_table("customer")
     at = moment(complaints.c.received_at, complaints.c.device_time, c.offset)
     where = [complaints.c.deleted.is_(False), complaints.c.service_fault.is_(True),
@@ -172,41 +226,34 @@ def _complaint_rate(conn, c: Context) -> dict:
         where.append(sa.func.coalesce(t.c.zone, customers.c.zone) == c.filters.zone)
     joined = (complaints.outerjoin(t, t.c.id == complaints.c.ticket_id)
               .outerjoin(customers, customers.c.id == complaints.c.customer_id))
-    faults = _by_month(conn, c, at, sa.literal(1), sa.literal(0), where, joined)
-    services = _by_month(conn, c, c.completed(t), sa.literal(0), sa.literal(1), c.finished())
-    return {m: (faults.get(m, (0, 0))[0], services.get(m, (0, 0))[1]) for m in set(faults) | set(services)}
+    return _by_month(conn, c, at, {"faults": (sa.literal(1), sa.literal(0))}, where, joined)["faults"]
 
 
-def _completion(conn, c: Context) -> dict:
-    t = c.tickets
-    reported = c.reported(t)
-    within = int(c.config.report_setting("completion_days")) * DAY_MS
-    finished = t.c.status.in_(FINISHED)
-    in_time = sa.and_(finished, c.completed(t) - reported <= within)
-    counted = sa.or_(finished, reported + within < c.filters.now_ms)
-    return _by_month(conn, c, reported, _one(in_time), sa.literal(1),
-                     [*c.field_tickets(t), t.c.status.is_distinct_from("cancelled"), c.reported_near(t), counted])
-
-
-def _repeat(conn, c: Context) -> dict:
-    t = c.tickets
-    return _by_month(conn, c, c.completed(t), _one(c.came_back()), sa.literal(1),
-                     [*c.finished(), t.c.equipment_id.is_not(None)])
-
-
-def _first_time_fix(conn, c: Context) -> dict:
+def _finished_figures(conn, c: Context) -> dict:
+    """Of the field tickets finished in the month, in one pass: how many (the complaint
+    rate's denominator), repeat repairs (of those with equipment) and first-time fixes."""
     t, logs = c.tickets, entity_table("work_log")
     # a second arrival (OFFSET 1), looked up per ticket by the work log's index, never joined whole
     second_visit = sa.exists(sa.select(logs.c.id).where(
         logs.c.ticket_id == t.c.id, logs.c.event == "arrived", logs.c.deleted.is_(False)).limit(1).offset(1))
-    fixed = sa.and_(~second_visit, t.c.carried_back.is_not(True))
-    return _by_month(conn, c, c.completed(t), _one(fixed), sa.literal(1), c.finished())
+    fixed = _one(sa.and_(~second_visit, t.c.carried_back.is_not(True))).label("fixed")
+    finished = c.finished_repeats(fixed)
+    with_equipment = finished.c.equipment_id.is_not(None)
+    return _by_month(conn, c, finished.c.at_ms, {
+        "services": (sa.literal(0), sa.literal(1)),
+        "repeat_repair": (sa.case((with_equipment, finished.c.repeat), else_=0), _one(with_equipment)),
+        "first_time_fix": (finished.c.fixed, sa.literal(1)),
+    }, [], finished)
 
 
-_QUERIES = {
-    "timeliness": _timeliness, "satisfaction": _satisfaction, "complaint_rate": _complaint_rate,
-    "completion_7d": _completion, "repeat_repair": _repeat, "first_time_fix": _first_time_fix,
-}
+def _figures(conn, c: Context) -> dict[str, dict[str, tuple[int, int]]]:
+    """Every figure's ``{month: (numerator, denominator)}``."""
+    found = {**_reported_figures(conn, c), "satisfaction": _satisfaction(conn, c)}
+    faults, finished = _faults(conn, c), _finished_figures(conn, c)
+    services = finished.pop("services")
+    found["complaint_rate"] = {m: (faults.get(m, (0, 0))[0], services.get(m, (0, 0))[1])
+                               for m in set(faults) | set(services)}
+    return {**found, **finished}
 
 
 def months_of(first: date, last: date) -> list[str]:
@@ -222,7 +269,7 @@ def report(conn: sa.Connection, filters: Filters, config: DomainConfig) -> list[
     """One row per month of the range and figure, months in order, figures as listed."""
     context = Context(filters, config)
     targets = config.report_setting("targets")
-    found = {name: query(conn, context) for name, query in _QUERIES.items()}
+    found = _figures(conn, context)
     rows = []
     for month in months_of(filters.date_from, filters.date_to):
         for name, title in FIGURES.items():

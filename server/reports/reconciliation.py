@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from ..domain import stock, writeoff
 from ..domain.config import DomainConfig
 from ..domain.moments import iso
-from ..tables import entity_table, users
+from ..tables import entity_table, stock_balance, users
 from .filters import Filters
 from .paging import after_key, split
 from .table import Column
@@ -62,13 +62,15 @@ def _only(conn: sa.Connection, filters: Filters) -> list[str] | None:
     return stock.depot_locations(conn, filters.depot) if filters.depot is not None else None
 
 
-def _counted_lines(dialect: str) -> sa.Subquery:
-    """The lines of each location's last approved count: location, part, condition, qty."""
+def _counted_lines(dialect: str, locations: list[sa.ColumnElement] = ()) -> sa.Subquery:
+    """The lines of each location's last approved count: location, part, condition, qty
+    (``locations``: conditions on the location, to expand only those counts' lines)."""
     counts = entity_table("stock_count")
     rank = sa.func.row_number().over(partition_by=counts.c.location_id,
                                      order_by=(counts.c.as_of.desc(), counts.c.id.desc()))
     latest = (sa.select(counts.c.id, counts.c.location_id, counts.c.as_of, counts.c.lines, rank.label("rank"))
-              .where(counts.c.deleted.is_(False), counts.c.approved.is_(True), counts.c.as_of.is_not(None))
+              .where(counts.c.deleted.is_(False), counts.c.approved.is_(True), counts.c.as_of.is_not(None),
+                     *(condition(counts.c.location_id) for condition in locations))
               .subquery())
     if dialect == "sqlite":
         line = sa.func.json_each(latest.c.lines).table_valued("value")
@@ -89,8 +91,13 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
     and what moved since (ledger less counted; none for a part that count did not list);
     one page and the cursor after it."""
     only = _only(conn, filters)
+    locations, parts = entity_table("stock_location"), entity_table("part")
+    held = (sa.select(locations.c.id).where(locations.c.engineer_id == filters.engineer)
+            if filters.engineer else None)
+    edge = _page_edge(conn, filters, only, held)
+    # no bin of the page comes after the edge: count lines are expanded only up to its location
     ledger = stock.level_query(only).subquery()
-    counted = _counted_lines(conn.dialect.name)
+    counted = _counted_lines(conn.dialect.name, [] if edge is None else [lambda location: location <= edge[0]])
     both = sa.union_all(
         sa.select(ledger.c.location_id, ledger.c.part_id, ledger.c.condition, ledger.c.qty.label("ledger"),
                   sa.null().label("counted")),
@@ -99,10 +106,13 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
         .where(counted.c.location_id.in_(only) if only is not None else sa.true()),
     ).subquery()
     part_key = sa.func.coalesce(both.c.part_id, "")
+    both_keys = [both.c.location_id, part_key, both.c.condition]
     bins = (sa.select(both.c.location_id, part_key.label("part_id"), both.c.condition,
                       sa.func.sum(both.c.ledger).label("ledger"), sa.func.max(both.c.counted).label("counted"))
+            .where(after_key(both_keys, filters.after),
+                   sa.not_(after_key(both_keys, edge)) if edge is not None else sa.true(),
+                   both.c.location_id.in_(held) if held is not None else sa.true())
             .group_by(both.c.location_id, part_key, both.c.condition).subquery())
-    locations, parts = entity_table("stock_location"), entity_table("part")
     last = sa.select(counted.c.location_id, counted.c.count_id, counted.c.as_of).distinct().subquery()
     keys = [bins.c.location_id, bins.c.part_id, bins.c.condition]
     query = (
@@ -126,6 +136,22 @@ def balances(conn: sa.Connection, filters: Filters, config: DomainConfig) -> tup
                      "since_count": None if counted_qty is None else round(ledger_qty - counted_qty, 9),
                      "negative": ledger_qty < 0})
     return split(rows, filters.limit, lambda r: (r["location_id"], r["part_id"] or "", r["condition"]))
+
+
+def _page_edge(conn: sa.Connection, filters: Filters, only: list[str] | None,
+               held: sa.Select | None) -> tuple | None:
+    """The key of the ledger's bin one past a full page after the cursor (``None``: the
+    ledger has no more than a page left). The ledger alone has a page and one more up to
+    it, so no bin of the page — of the ledger or of a count — comes after it: the page is
+    grouped from the bins up to there, read by the balance's key, not from every bin."""
+    keys = [stock_balance.c.location_id, stock_balance.c.part_id, stock_balance.c.condition]
+    query = (sa.select(*keys)
+             .where(stock_balance.c.movements > 0, after_key(keys, filters.after),
+                    stock_balance.c.location_id.in_(only) if only is not None else sa.true(),
+                    stock_balance.c.location_id.in_(held) if held is not None else sa.true())
+             .order_by(*keys).offset(filters.limit).limit(1))
+    found = conn.execute(query).first()
+    return None if found is None else tuple(found)
 
 
 def _named(grouped: sa.Subquery, order: list[sa.ColumnElement]) -> sa.Select:
