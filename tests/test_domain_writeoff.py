@@ -351,3 +351,5 @@ def test_a_consumption_read_back_in_beijing_time_is_as_old_as_in_utc():
     assert age_days(fitted, datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)) == 2.0
     # SQLite hands back UTC without a zone
     assert age_days(datetime(2026, 11, 28, 1, 0), datetime(2026, 11, 30, 13, 0, tzinfo=timezone.utc)) == 2.5
+    # a belt open for a year and an hour and a quarter is 365.1 days old, to the tenth
+    assert age_days(datetime(2025, 11, 30, 0, 0), datetime(2026, 11, 30, 1, 15, tzinfo=timezone.utc)) == 365.1
