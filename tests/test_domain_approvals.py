@@ -476,3 +476,59 @@ def test_travel_advance_is_settled_against_the_claims_of_the_same_trip(people, r
     assert [(t["advance_id"], t["status"], t["asked"], t["advanced"]) for t in chens["trips"]] == [
         (chen_advance, "submitted", 500.0, 0.0), (unsure, "submitted", 0.0, 0.0)]
     assert chens["advanced"] == 0.0  # asked, never paid
+
+
+def test_an_advance_asked_before_its_sum_is_known_is_approved_and_paid_only_once_the_sum_is_named(
+        people, replica_for, engine, client):
+    # Chen asks for an advance for a repair trip to Baoding, the sum to be settled: paid as
+    # it stood, the money would leave unrecorded, and a paid advance's amount never changes
+    chen, manager = replica_for(people["chen"]), replica_for(people["manager"])
+    advance = chen.insert("expense_claim", engineer_id=people["chen"].user_id, kind="advance",
+                          description="赴保定维修借支差旅费，金额待定")
+    chen.sync()
+    manager.sync()
+    manager.update("expense_claim", advance, status="approved")
+    manager.sync()
+    [parked] = manager.parked()
+    assert (parked.code, parked.field) == ("amount_required", "amount")
+    assert server_row(engine, "expense_claim", advance)["status"] in (None, "submitted")
+    chen.update("expense_claim", advance, amount=0.0)  # nothing is not a sum either
+    chen.sync()
+    manager.dismiss_mutation(parked.mutation_id)
+    manager.sync()
+    manager.update("expense_claim", advance, status="approved")
+    manager.sync()
+    assert [p.code for p in manager.parked()] == ["amount_required"]
+    chen.update("expense_claim", advance, amount=600.0)
+    chen.sync()
+    manager.dismiss_mutation(manager.parked()[0].mutation_id)
+    manager.sync()
+    manager.update("expense_claim", advance, status="approved")
+    manager.update("expense_claim", advance, status="paid")
+    manager.sync()
+    assert manager.parked() == []
+    assert server_row(engine, "expense_claim", advance)["status"] == "paid"
+    balances = client.get("/v1/office/advances", headers=auth_header(people["manager"])).json["engineers"]
+    [chens] = [b for b in balances if b["engineer_id"] == people["chen"].user_id]
+    assert [(t["asked"], t["advanced"], t["balance"]) for t in chens["trips"]] == [(600.0, 600.0, 600.0)]
+
+
+def test_a_record_naming_an_advance_is_a_claim(people, replica_for, engine):
+    # what the advances page counts against a trip: a claim of the same engineer's, never
+    # a second advance, nor a record that does not say what it is
+    wang = replica_for(people["wang"])
+    advance = wang.insert("expense_claim", engineer_id=people["wang"].user_id, kind="advance", amount=1500.0,
+                          description="赴唐山驻场借支")
+    wang.sync()
+    unnamed = wang.insert("expense_claim", engineer_id=people["wang"].user_id, amount=300.0, advance_id=advance,
+                          description="唐山住宿")
+    second = wang.insert("expense_claim", engineer_id=people["wang"].user_id, kind="advance", amount=300.0,
+                         advance_id=advance, description="唐山追加借支")
+    claim = file_claim(wang, people, 200.0, advance_id=advance)
+    wang.sync()
+    assert sorted((p.row_id, p.code) for p in wang.parked()) == sorted(
+        [(unnamed, "invalid_advance"), (second, "invalid_advance")])
+    wang.update("expense_claim", claim, kind=None)  # the claim no longer says what it is
+    wang.sync()
+    assert [p.code for p in wang.parked() if p.row_id == claim] == ["invalid_advance"]
+    assert server_row(engine, "expense_claim", claim)["kind"] == "claim"

@@ -4,10 +4,13 @@ an old part is disposed of only once received, and with a disposition."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import sqlalchemy as sa
 
 from server.auth import add_device
+from server.domain.writeoff import age_days
 from server.tables import entity_table
 from sync.client import Replica
 from tests.conftest import Person, auth_header
@@ -338,3 +341,15 @@ def test_engineer_taken_off_a_shared_van_while_offline_keeps_the_parts_he_used_b
     assert rows_where(engine, "stock_movement", id=used)[0]["held_by"] == people["chen"].user_id
     assert chen.get("stock_location", van) is None and chen.get("stock_movement", stocked) is None
     assert chen.get("stock_movement", used) is not None  # his work, on his ticket
+
+
+def test_a_consumption_read_back_in_beijing_time_is_as_old_as_in_utc():
+    # a PostgreSQL server set to Asia/Shanghai hands times back at +08:00: the belt fitted
+    # at 09:00 Beijing time is the 01:00 UTC of the same morning, not eight hours younger
+    beijing = timezone(timedelta(hours=8))
+    fitted = datetime(2026, 11, 28, 9, 0, tzinfo=beijing)
+    assert age_days(fitted, datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)) == 2.0
+    # SQLite hands back UTC without a zone
+    assert age_days(datetime(2026, 11, 28, 1, 0), datetime(2026, 11, 30, 13, 0, tzinfo=timezone.utc)) == 2.5
+    # a belt open for a year and an hour and a quarter is 365.1 days old, to the tenth
+    assert age_days(datetime(2025, 11, 30, 0, 0), datetime(2026, 11, 30, 1, 15, tzinfo=timezone.utc)) == 365.1

@@ -50,6 +50,7 @@ from server.auth import add_device, add_user
 from sync.client import Replica
 from sync.errors import SyncError, TransportError
 from sync.hlc import now_ms
+from sync.pull import changes_of
 from sync.transport import HttpTransport
 from tests.conftest import PG_URL
 from tests.faults import (
@@ -212,17 +213,32 @@ class WorldServer(RestartableServer):
 
 class PullWatch(HttpTransport):
     """The device's transport, noting the last change each pulled page gave it of each
-    row (``pulled``: (entity, id) → upsert, delete or evict). A page that reaches the
-    device is applied: the next is fetched while it is, and a failed fetch leaves it be."""
+    row (``pulled``: (entity, id) → upsert, delete or evict), in whichever page format
+    the engine speaks, the first page a sync's push carries back included. A page that
+    reaches the device is applied: the next is fetched while it is, and a failed fetch
+    leaves it be.
+
+    Read with the engine's own ``changes_of``, whose every format the pull tests check:
+    reading format 1's ``changes`` alone, the watch saw nothing once the engine asked for
+    format 2, and ``rows_given_back_stay_at_a_push`` held of every push unseen."""
 
     def __init__(self, *args, pulled: dict[tuple[str, str], str], **kw):
         super().__init__(*args, **kw)
         self.pulled = pulled
 
+    def _note(self, page: dict) -> None:
+        for change in changes_of(page):
+            self.pulled[(change["entity"], change["id"])] = change["op"]
+
     def pull(self, cursor: str | None, limit: int) -> dict:
         answer = super().pull(cursor, limit)
-        for change in answer.get("changes", []):
-            self.pulled[(change["entity"], change["id"])] = change["op"]
+        self._note(answer)
+        return answer
+
+    def push_and_pull(self, changeset: dict, cursor: str | None, limit: int) -> dict:
+        answer = super().push_and_pull(changeset, cursor, limit)
+        if isinstance(answer.get("pull"), dict):
+            self._note(answer["pull"])
         return answer
 
 

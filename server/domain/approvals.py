@@ -61,9 +61,11 @@ def advance_balances(conn: sa.Connection) -> list[dict]:
     trips: dict[str, dict] = {}
     for r in rows:
         if r["kind"] == "advance":
+            # asked before its sum is known: nothing asked yet; paid, what was asked left
+            # (an advance is paid only with its amount: server/domain/checks.py)
+            asked = r["amount"] or 0.0
             trips[r["id"]] = {"advance_id": r["id"], "engineer_id": r["engineer_id"], "status": r["status"] or SUBMITTED,
-                              "asked": r["amount"] or 0.0,
-                              "advanced": (r["amount"] or 0.0) if r["status"] == PAID else 0.0,
+                              "asked": asked, "advanced": asked if r["status"] == PAID else 0.0,
                               "claimed": 0.0, "claims": []}
     for r in rows:
         trip = trips.get(r["advance_id"]) if r["kind"] == "claim" else None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sync.changeset import Mutation, Rejection, coerce_value
 from sync.registry import REGISTRY, Entity
 from sync.rules import StoredRow
-from sync.rules.approval import APPROVED, status_of
+from sync.rules.approval import APPROVED, PAID, status_of
 from sync.wording import a
 
 from . import parts, requisitions, signoff
@@ -137,10 +137,17 @@ def _plan(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: 
 
 
 def _expense(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
-    """A claim is settled against an advance of its own engineer's."""
+    """A claim is settled against an advance of its own engineer's; an advance is approved
+    and paid only with its amount (paid, its amount can no longer change: the money that
+    left would stay unrecorded)."""
+    values = {**(stored.values if stored is not None else {}), **mutation.fields}
+    deciding = mutation.fields.get("status") in (APPROVED, PAID) and mutation.fields["status"] != (
+        stored.values.get("status") if stored is not None else None)
+    if deciding and values.get("kind") == "advance" and not (values.get("amount") or 0) > 0:
+        return Rejection("amount_required", "an advance is approved and paid only with the amount it advances",
+                         "amount")
     if not {"advance_id", "engineer_id", "kind"} & mutation.fields.keys():
         return None
-    values = {**(stored.values if stored is not None else {}), **mutation.fields}
     if not values.get("advance_id"):
         return None
     advance = batch.lookup("expense_claim", values["advance_id"])
