@@ -17,19 +17,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Pacer", "Progress", "TARGET_S", "LEAST"]
+__all__ = ["Pacer", "Progress", "TARGET_S", "LEAST", "FIRST"]
 
 #: the seconds a page should take on the link: a cut then costs at most about that much
 TARGET_S = 2.0
 #: the fewest rows a page is asked for (below this, a page's head costs more than its rows)
 LEAST = 250
+#: the first page's rows, before anything is known of the link: on the edge of coverage
+#: about 2 s, and on a good link two doublings reach the most
+FIRST = 1000
 
 
 @dataclass
 class Pacer:
-    """The next page's size: at most ``most``; halved after a cut; cut to what the link
-    carries in :data:`TARGET_S` after a slow page; doubled (up to ``most``) after a whole
-    page that took less than half that."""
+    """The next page's size: :data:`FIRST` rows at first, at most ``most``; halved after a
+    cut; cut to what the link carries in :data:`TARGET_S` after a slow page; doubled (up
+    to ``most``) after a whole page that took less than half that."""
 
     most: int
     size: int = 0
@@ -37,7 +40,7 @@ class Pacer:
     least: int = LEAST
 
     def __post_init__(self) -> None:
-        self.size = self.size or self.most
+        self.size = self.size or min(self.most, FIRST)
 
     def cut(self) -> None:
         """A page was cut on its way (asked again, or the sync stopped)."""
