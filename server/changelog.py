@@ -138,7 +138,8 @@ def count_after(conn: sa.Connection, scope_keys: Iterable[str] | None, after: in
     if not keys:
         return 0
     counts = " UNION ALL ".join("SELECT count(*) AS n FROM change_scope WHERE scope_key = ? AND seq > ?" for _ in keys)
-    return driver.fetch(conn, f"SELECT sum(n) FROM ({counts}) c", [p for key in keys for p in (key, after)])[0][0] or 0
+    total = driver.fetch(conn, f"SELECT sum(n) FROM ({counts}) c", [p for key in keys for p in (key, after)])[0][0]
+    return int(total or 0)  # PostgreSQL's sum of counts is numeric
 
 
 def page_parameters(scope_keys: list[str] | None, after: int, limit: int) -> list:
