@@ -10,6 +10,8 @@ link cuts every open connection when the bytes it has carried reach a chosen cou
 Bytes leave at the link's rate and arrive ``latency`` later, in order: a reader thread
 stamps each chunk with its arrival time and a writer thread delivers it then, so
 latency delays the stream without lowering its throughput (a pipe, not a stop-and-wait).
+The connections open at once share each direction's rate, as they share one radio: a
+chunk leaves after every chunk read before it, whichever connection it is on.
 The clock and the sleep are injected: a test runs the link on a fake clock and asserts
 what crossed it, never how long it took.
 """
@@ -109,6 +111,11 @@ class Link:
         self.profile = profile
         self.rng = random.Random(seed)
         self._cuts = sorted(cuts) if cuts is not None else self._random_cuts()
+        #: a cut is on its way: what any connection reads until it lands is lost, not carried
+        self._cutting = False
+        self._schedules = {up: Schedule(profile.up_bps if up else profile.down_bps, profile.latency_s,
+                                        profile.jitter_s, random.Random(self.rng.random()))
+                           for up in (True, False)}
         self._clock = clock
         self._sleep = sleep
         self.carried = _Carried()
@@ -167,16 +174,13 @@ class Link:
             with self.carried.lock:
                 self.carried.connections += 1
                 self._open.update((near, far))
-            p = self.profile
             ends = _Ends(self, near, far)
-            for source, sink, bps, up in ((near, far, p.up_bps, True), (far, near, p.down_bps, False)):
-                schedule = Schedule(bps, p.latency_s, p.jitter_s, random.Random(self.rng.random()))
+            for source, sink, up in ((near, far, True), (far, near, False)):
                 chunks: queue.SimpleQueue = queue.SimpleQueue()
-                threading.Thread(target=self._read, args=(source, sink, schedule, chunks, up), daemon=True).start()
+                threading.Thread(target=self._read, args=(source, sink, chunks, up), daemon=True).start()
                 threading.Thread(target=self._deliver, args=(source, sink, chunks, ends), daemon=True).start()
 
-    def _read(self, source: socket.socket, sink: socket.socket, schedule: Schedule,
-              chunks: queue.SimpleQueue, up: bool) -> None:
+    def _read(self, source: socket.socket, sink: socket.socket, chunks: queue.SimpleQueue, up: bool) -> None:
         """Stamp what ``source`` sends with its arrival time; at a cut, keep only the bytes
         up to it and cut every open connection once they are delivered."""
         while True:
@@ -187,26 +191,33 @@ class Link:
             if not data:
                 chunks.put((0.0, _CLOSE, False))
                 return
-            data, cut = self._count(data, up)
+            data, arrives, cut = self._count(data, up)
             if data:
-                chunks.put((schedule.arrival(self._clock(), len(data)), data, False))
+                chunks.put((arrives, data, False))
             if cut:
                 chunks.put((0.0, _CLOSE, True))
                 return
 
-    def _count(self, data: bytes, up: bool) -> tuple[bytes, bool]:
+    def _count(self, data: bytes, up: bool) -> tuple[bytes, float, bool]:
+        """The part of ``data`` the link carries, when it arrives, and whether a cut follows
+        it. Counted and scheduled under one lock, so the count follows the order of arrival
+        in each direction; while a cut is on its way, nothing more is carried."""
         with self.carried.lock:
+            if self._cutting:
+                return b"", 0.0, False
             carried = self.carried.up + self.carried.down
             cut = bool(self._cuts) and carried + len(data) >= self._cuts[0]
             if cut:
                 data = data[: self._cuts[0] - carried]
                 del self._cuts[: bisect.bisect_right(self._cuts, carried + len(data))]
                 self.carried.cuts_made += 1
+                self._cutting = True
             if up:
                 self.carried.up += len(data)
             else:
                 self.carried.down += len(data)
-        return data, cut
+            arrives = self._schedules[up].arrival(self._clock(), len(data)) if data else 0.0
+        return data, arrives, cut
 
     def _deliver(self, source: socket.socket, sink: socket.socket, chunks: queue.SimpleQueue,
                  ends: "_Ends") -> None:
@@ -242,6 +253,8 @@ class Link:
             self._open.clear()
         for sock in dropped:
             _shut(sock, reset=True)
+        with self.carried.lock:
+            self._cutting = False
 
 
 class _Ends:

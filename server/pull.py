@@ -50,14 +50,31 @@ def parse_limit(raw: str | None) -> int:
 
 
 def read_changes(engine: sa.Engine, user: dict, cursor: str | None, limit: int,
-                 registry: Registry = REGISTRY, page_format: int = 1) -> dict:
-    """A page of changes in ``page_format`` (1: rows as objects; 2: :mod:`server.pull_format`)."""
+                 registry: Registry = REGISTRY, page_format: int = 1, estimate: bool = False) -> dict:
+    """A page of changes in ``page_format`` (1: rows as objects; 2: :mod:`server.pull_format`);
+    with ``estimate``, the answer's ``remaining`` says about how many changes there are
+    from this page on (this page's included), for a progress bar."""
     after, seen = parse_cursor(cursor)
     # One statement reads the page and the horizon (changelog.read), so no transaction
     # is needed around it: without one, PostgreSQL is spared a BEGIN and a ROLLBACK, two
     # of the few round trips a pull makes.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        page = changelog.read(conn, scopes.reader_keys(user), after, limit + 1, seen_horizon=seen)
+        keys = scopes.reader_keys(user)
+        page = changelog.read(conn, keys, after, limit + 1, seen_horizon=seen)
+        remaining = changelog.count_after(conn, keys, after) if estimate else None
+    answer = _page(page, user, after, limit, registry, page_format)
+    if remaining is not None:
+        answer["remaining"] = max(remaining, sum(_rows_in(answer)))
+    return answer
+
+
+def _rows_in(answer: dict):
+    if answer.get("format") == 2:
+        return (len(part["rows"]) for part in answer["entities"].values())
+    return (len(answer["changes"]),)
+
+
+def _page(page, user: dict, after: int, limit: int, registry: Registry, page_format: int) -> dict:
     records = page.records
     has_more = len(records) > limit
     records = records[:limit]

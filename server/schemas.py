@@ -119,6 +119,9 @@ class PullAnswerSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
     cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
     has_more = fields.Boolean(required=True)
+    remaining = fields.Integer(metadata={
+        "description": "with estimate=1: about how many changes there are from this page on, this page's "
+                       "included (for a progress bar; an estimate, not a promise)"})
 
 
 class EntityPageSchema(Schema):
@@ -135,6 +138,9 @@ class PullPage2Schema(Schema):
         "description": "the page's changes by entity, each entity's in log order"})
     cursor = fields.String(required=True, metadata={"description": "opaque; send it back as ?cursor="})
     has_more = fields.Boolean(required=True)
+    remaining = fields.Integer(metadata={
+        "description": "with estimate=1: about how many changes there are from this page on, this page's "
+                       "included (for a progress bar; an estimate, not a promise)"})
 
 
 class RowSchema(Schema):

@@ -33,6 +33,7 @@ from .errors import ValidationError
 from .ids import new_id
 from .local import LocalRows, from_column, to_column
 from .outcomes import Parked, ParkedBlob, SyncReport, utc_now
+from .pacing import Pacer, Progress
 from .parked import ParkedWork
 from .pull import PAGE_SIZE, Pull
 from .push import Push
@@ -41,7 +42,7 @@ from .report import report_hash
 from .transaction import Transaction
 from .wallclock import SteadyWall, elapsed_ms
 
-__all__ = ["Replica", "Transport", "SyncReport", "Parked", "ParkedBlob"]
+__all__ = ["Replica", "Transport", "SyncReport", "Parked", "ParkedBlob", "Progress"]
 
 
 class Transport(Protocol):
@@ -71,6 +72,7 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
         registry: Registry = REGISTRY,
         batch_size: int = 500,
         page_size: int = PAGE_SIZE,
+        on_progress: Callable[[Progress], None] | None = None,
     ):
         self.path = str(path)
         self.device_id = device_id
@@ -78,6 +80,13 @@ class Replica(Push, Pull, BlobUploads, ParkedWork):
         self.registry = registry
         self.batch_size = batch_size
         self.page_size = page_size
+        #: the next pull page's size, which follows the link (at most ``page_size``)
+        self.pacer = Pacer(page_size)
+        #: how far the last pull came; ``on_progress(progress)`` hears it after each page
+        self.progress = Progress()
+        self.on_progress = on_progress
+        #: milliseconds on a clock nobody sets, for the pacer's timings (injected in tests)
+        self.elapsed = elapsed
         #: ``(cursor, page)``: the first pull page a sync's push brought back (:mod:`sync.push`)
         self._first_page: tuple[str | None, dict] | None = None
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from . import gcpause
-from .errors import ResyncRequiredError
+from .errors import ResyncRequiredError, TransportError
 from .outcomes import SyncReport
+from .pacing import Progress
 from .transaction import Quiet
 
 __all__ = ["Pull", "PAGE_SIZE"]
@@ -57,40 +58,109 @@ class _Page:
     has_more: bool = False
 
 
+class _Whole:
+    """A page that came whole (a push's, or a transport without ``open_pull``), read as
+    :class:`sync.transport.OpenPage` reads: its end known with its body."""
+
+    cuts = 0
+
+    def __init__(self, answer: dict):
+        self._answer = answer
+        self.cursor = answer.get("cursor")
+        self.has_more = bool(answer.get("has_more"))
+
+    def answer(self) -> dict:
+        return self._answer
+
+    def close(self) -> None:
+        pass
+
+
+def _drop(opened: Future | None) -> None:
+    """Give up a page asked for ahead: close it once its head has come (or at once)."""
+    if opened is not None:
+        opened.add_done_callback(lambda f: f.exception() is None and f.result().close())
+
+
 class Pull:
-    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``page_size``,
-    ``cursor`` and the state helpers of :class:`sync.client.Replica`."""
+    """Needs ``db``, ``rows``, ``registry``, ``transport``, ``pacer``, ``elapsed``,
+    ``on_progress``, ``cursor`` and the state helpers of :class:`sync.client.Replica`."""
 
     def pull(self, report: SyncReport | None = None) -> SyncReport:
         """Pull pages until the server has nothing more.
 
-        The first page may have come with the push (a sync's); while a page is applied,
-        the next one is already on its way (its cursor is in the answer), so the server's work and the device's overlap instead of taking
-        turns. The transport is still called one request at a time; a page fetched
-        ahead of a failed apply is dropped, and the next pull starts from the cursor
-        committed with the last page applied.
+        The first page may have come with the push (a sync's). The next page is asked for
+        as soon as the end of the current one is known: from its head with a transport
+        that reads heads apart (``open_pull``), so on a slow link the next page is on its
+        way while this one still arrives, and the link never stands idle for a round trip;
+        from its body otherwise, while it is applied. A page asked for ahead of a failed
+        apply is dropped, and the next pull starts from the cursor committed with the last
+        page applied. Page sizes follow the link (:class:`sync.pacing.Pacer`);
+        :attr:`progress` says how far the pull has come, and ``on_progress`` hears it
+        after each page.
         """
         report = report or SyncReport()
+        self.progress = Progress()
+        self._estimate_asked = False
+        ahead_of: Future | None = None
         with gcpause.paused(), ThreadPoolExecutor(max_workers=1) as ahead:
-            fetch = self._carried_page() or ahead.submit(self.transport.pull, self.cursor, self.page_size)
-            while True:
-                try:
-                    answer = fetch.result()
-                except ResyncRequiredError:
-                    self._start_resync()
-                    report.resynced = True
-                    fetch = ahead.submit(self.transport.pull, self.cursor, self.page_size)
-                    continue
-                page = _Page(changes_of(answer), answer.get("cursor"), bool(answer.get("has_more")))
-                if page.has_more:
-                    fetch = ahead.submit(self.transport.pull, page.cursor, self.page_size)
-                self._apply_page(page)
-                report.pulled += len(page.changes)
-                if not page.has_more:
-                    break
+            opened = self._carried_page() or ahead.submit(self._open, self.cursor)
+            try:
+                while True:
+                    waited = self.elapsed()
+                    try:
+                        head = opened.result()
+                    except ResyncRequiredError:
+                        self._start_resync()
+                        report.resynced = True
+                        opened = ahead.submit(self._open, self.cursor)
+                        continue
+                    if head.has_more and head.cursor is not None:
+                        ahead_of = ahead.submit(self._open, head.cursor)
+                    answer = head.answer()
+                    waited = self.elapsed() - waited
+                    page = _Page(changes_of(answer), answer.get("cursor"), bool(answer.get("has_more")))
+                    if ahead_of is not None and (not page.has_more or page.cursor != head.cursor):
+                        _drop(ahead_of)  # the body ends elsewhere than its head said
+                        ahead_of = None
+                    if page.has_more and ahead_of is None:
+                        ahead_of = ahead.submit(self._open, page.cursor)
+                    self._apply_page(page)
+                    report.pulled += len(page.changes)
+                    self._paced(head, answer, len(page.changes), waited)
+                    if not page.has_more:
+                        break
+                    opened, ahead_of = ahead_of, None
+            except TransportError:
+                self.pacer.cut()
+                raise
+            finally:
+                _drop(ahead_of)
         if self._state("resyncing") == "1":
             self._finish_resync()
         return report
+
+    def _open(self, cursor: str | None):
+        """Ask for the page after ``cursor`` at the pacer's size; the first asked by this
+        pull asks for the server's estimate of what remains too."""
+        estimate, self._estimate_asked = not self._estimate_asked, True
+        if hasattr(type(self.transport), "open_pull"):
+            return self.transport.open_pull(cursor, self.pacer.size, estimate=estimate)
+        return _Whole(self.transport.pull(cursor, self.pacer.size))
+
+    def _paced(self, head, answer: dict, rows: int, waited_ms: int) -> None:
+        """Tell the pacer how the page came, and the person how far the pull is."""
+        self.pacer.page(rows, waited_ms / 1000, head.cuts)
+        progress = self.progress
+        if "remaining" in answer:
+            progress.estimated = progress.rows + answer["remaining"]
+        progress.rows += rows
+        progress.pages += 1
+        progress.bytes += getattr(head, "bytes", 0)
+        if progress.estimated is not None:
+            progress.estimated = max(progress.estimated, progress.rows)
+        if self.on_progress is not None:
+            self.on_progress(progress)
 
     def _carried_page(self) -> Future | None:
         """The first page a push brought (:meth:`sync.push.Push.push`), when it was read
@@ -99,7 +169,7 @@ class Pull:
         if carried is None or carried[0] != self.cursor:
             return None
         done: Future = Future()
-        done.set_result(carried[1])
+        done.set_result(_Whole(carried[1]))
         return done
 
     def _apply_page(self, page: _Page) -> None:

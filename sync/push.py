@@ -44,7 +44,7 @@ class Push:
             try:
                 if last:
                     cursor = self.cursor
-                    answer = self.transport.push_and_pull(changeset.to_dict(), cursor, self.page_size)
+                    answer = self.transport.push_and_pull(changeset.to_dict(), cursor, self.pacer.size)
                 else:
                     answer = self.transport.push(changeset.to_dict())
             except ValidationError as exc:

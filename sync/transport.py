@@ -17,7 +17,7 @@ import orjson
 
 from .errors import TransportError, error_from_response
 
-__all__ = ["HttpTransport", "RETRYABLE_STATUS"]
+__all__ = ["HttpTransport", "OpenPage", "RETRYABLE_STATUS"]
 
 RETRYABLE_STATUS = frozenset({408, 429, 502, 503, 504})
 
@@ -61,13 +61,24 @@ class HttpTransport:
             params["cursor"] = cursor
         return self._request("POST", "/v1/sync/push", content=orjson.dumps(changeset), params=params)
 
-    def pull(self, cursor: str | None, limit: int) -> dict:
-        params = {"limit": limit}
+    def pull(self, cursor: str | None, limit: int, *, estimate: bool = False) -> dict:
+        return self._request("GET", "/v1/sync/pull", params=self._pull_params(cursor, limit, estimate))
+
+    def open_pull(self, cursor: str | None, limit: int, *, estimate: bool = False) -> "OpenPage":
+        """Ask for a pull page and return once its head has arrived: the page's end
+        (``cursor``, ``has_more``) is known before its body, so the next page can be asked
+        for while this one is still on its way (:mod:`sync.pull`)."""
+        return OpenPage(self, cursor, limit, estimate)
+
+    def _pull_params(self, cursor: str | None, limit: int, estimate: bool) -> dict:
+        params: dict[str, Any] = {"limit": limit}
         if self.page_format != 1:
             params["format"] = self.page_format
         if cursor is not None:
             params["cursor"] = cursor
-        return self._request("GET", "/v1/sync/pull", params=params)
+        if estimate:
+            params["estimate"] = 1
+        return params
 
     def get_row(self, entity: str, row_id: str) -> dict:
         """The row as the server holds it for this device; :class:`sync.errors.NotFoundError`
@@ -105,14 +116,20 @@ class HttpTransport:
             raise TransportError(f"{method} {path}: the answer is not JSON") from None
 
     def _send(self, method: str, path: str, *, content_type: str = "application/json",
-              headers: dict | None = None, **kw: Any) -> httpx.Response:
+              headers: dict | None = None, stream: bool = False, attempts: int | None = None,
+              **kw: Any) -> httpx.Response:
+        """The answer once it is a success; ``stream``: once its head has arrived (read
+        the body with ``response.read()``)."""
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type, **(headers or {})}
         last: Exception | None = None
-        for attempt in range(self.attempts):
+        for attempt in range(self.attempts if attempts is None else attempts):
             if attempt:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.client.request(method, path, headers=headers, **kw)
+                response = self.client.send(self.client.build_request(method, path, headers=headers, **kw),
+                                            stream=stream)
+                if stream and response.status_code != 200:
+                    response.read()
             except httpx.HTTPError as exc:
                 last = exc
                 continue
@@ -127,3 +144,49 @@ class HttpTransport:
                 raise error_from_response(response.status_code, body)
             return response
         raise TransportError(f"{method} {path} failed after {self.attempts} attempts: {last}")
+
+
+class OpenPage:
+    """A pull answer whose head has arrived: ``cursor`` and ``has_more`` from its headers
+    (``None`` when the server sent none: then they are known only with the body).
+
+    :meth:`answer` reads the body; a body cut on the way is asked for again (within the
+    transport's attempts), and ``cuts`` counts the times, so the engine can make its next
+    pages smaller.
+    """
+
+    def __init__(self, transport: HttpTransport, cursor: str | None, limit: int, estimate: bool):
+        self.transport, self.asked = transport, (cursor, limit, estimate)
+        self.cuts = 0
+        #: the body's bytes as they travelled (compressed), once read
+        self.bytes = 0
+        self._response = self._open(transport.attempts)
+        headers = self._response.headers
+        self.cursor: str | None = headers.get("Fieldsync-Cursor")
+        more = headers.get("Fieldsync-Has-More")
+        self.has_more: bool | None = None if more is None else more == "1"
+
+    def _open(self, attempts: int) -> httpx.Response:
+        params = self.transport._pull_params(*self.asked)
+        return self.transport._send("GET", "/v1/sync/pull", params=params, stream=True, attempts=attempts)
+
+    def answer(self) -> dict:
+        for attempt in range(self.transport.attempts):
+            if attempt:
+                self.cuts += 1
+                self._response = self._open(self.transport.attempts - attempt)
+            try:
+                body = self._response.read()
+            except httpx.HTTPError:
+                self._response.close()
+                continue
+            self.bytes = self._response.num_bytes_downloaded
+            try:
+                return orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise TransportError("GET /v1/sync/pull: the answer is not JSON") from None
+        raise TransportError(f"GET /v1/sync/pull: the page was cut {self.cuts + 1} times")
+
+    def close(self) -> None:
+        """Give the page up unread (the sync stopped before it)."""
+        self._response.close()

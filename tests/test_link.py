@@ -136,3 +136,19 @@ def test_the_edge_of_coverage_cuts_at_seeded_random_counts():
 def test_the_link_reaches_only_this_machine():
     with pytest.raises(ValueError):
         Link(("10.0.0.1", 80), PROFILES["3G"])
+
+
+def test_two_connections_at_once_share_the_links_rate(server):
+    """Two answers of 150,000 bytes fetched at once at 1.2 Mbit/s: the link has one radio,
+    so the last byte of the two is due after 300,000 bytes have left (2 s) and the way."""
+    clock = StillClock()
+    profile = Profile("test", down_bps=1_200_000, up_bps=1_200_000, latency_s=0.150)
+    with Link(server, profile, clock=clock.now, sleep=clock.sleep) as link:
+        got: list[bytes] = []
+        fetchers = [threading.Thread(target=lambda: got.append(fetch(link.url))) for _ in range(2)]
+        for fetcher in fetchers:
+            fetcher.start()
+        for fetcher in fetchers:
+            fetcher.join(timeout=30)
+    assert got == [ANSWER, ANSWER]
+    assert max(clock.waits) == pytest.approx(2.0 + 0.15)

@@ -179,6 +179,23 @@ def test_a_format_the_server_does_not_speak_is_refused(client, people, asked):
     assert response.get_json()["code"] == "invalid"
 
 
+class OldEngine:
+    """A transport as the engine had before format 2 and issue 20: push and pull only (no
+    page carried by the push, no page asked on its head, no estimate), format 1."""
+
+    def __init__(self, inner: HttpTransport):
+        self.inner = inner
+        self.answers: list[dict] = []
+
+    def push(self, changeset: dict) -> dict:
+        return self.inner.push(changeset)
+
+    def pull(self, cursor, limit) -> dict:
+        answer = self.inner.pull(cursor, limit)
+        self.answers.append(answer)
+        return answer
+
+
 def test_a_client_of_format_1_and_one_of_format_2_hold_the_same_rows(app, engine, people, replica_for, transport_for):
     _fill(replica_for, people)
     desk = replica_for(people["desk"])
@@ -188,11 +205,15 @@ def test_a_client_of_format_1_and_one_of_format_2_hold_the_same_rows(app, engine
     with engine.begin() as conn:
         device_id, token = add_device(conn, people["manager"].user_id, "李经理的旧平板")
     old_tablet = Person(people["manager"].user_id, "manager", device_id, token)
-    old = replica_for(old_tablet, transport=HttpTransport(http_client(app), token, page_format=1, sleep=lambda _s: None),
-                      page_size=7)
+    old_engine = OldEngine(HttpTransport(http_client(app), token, page_format=1, sleep=lambda _s: None))
+    old = replica_for(old_tablet, transport=old_engine, page_size=7)
     new = replica_for(people["manager"], page_size=7)
+    old.insert("customer", name="旧平板录入的客户", zone="ring3", phone="022-2570-0000")
     old.sync()
     new.sync()
+    assert old.pending() == 0
     assert _everything(old) == _everything(new)
-    assert len(new.all("customer")) == 29
+    # every page the old engine read was format 1, as it always was
+    assert len(old_engine.answers) == 5 and all(set(a) == {"changes", "cursor", "has_more"} for a in old_engine.answers)
+    assert len(new.all("customer")) == 30
     assert "望京" in {c["zone"] for c in new.all("customer").values()}

@@ -25,6 +25,9 @@ blp = Blueprint("sync", __name__, url_prefix="/v1/sync", description="Change-set
 _CURSOR = {"type": "string", "pattern": "^[0-9]{1,18}([.][0-9]{1,18})?$"}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": pull_service.MAX_PAGE}
 _FORMAT = {"type": "integer", "enum": list(FORMATS)}
+#: a pull answer's cursor and has_more, repeated in its head (``docs/protocol.md``)
+CURSOR_HEADER = "Fieldsync-Cursor"
+MORE_HEADER = "Fieldsync-Has-More"
 
 
 @blp.route("/push", methods=["POST"])
@@ -74,6 +77,10 @@ def _first_page_asked() -> tuple[str | None, int, int] | None:
     return asked if whole_number(args.get("pull"), "pull", 0, 1) else None
 
 
+def _flag(raw: str | None, name: str) -> bool:
+    return bool(whole_number(raw, name, 0, 1))
+
+
 def _decode(raw: bytes) -> Any:
     """The change-set as JSON, or 422 for the whole of it.
 
@@ -107,9 +114,18 @@ def _not_json(name: str) -> None:
         {"name": "format", "in": "query", "required": False, "schema": _FORMAT,
          "description": "the page format: 1 (rows as objects, when absent) or 2 (columns named once per entity, "
                         "rows as arrays)"},
+        {"name": "estimate", "in": "query", "required": False, "schema": {"type": "integer", "enum": [0, 1]},
+         "description": "1: the answer says about how many changes remain (`remaining`), for a progress bar"},
     ],
-    responses={"200": {"description": "a page of changes in the format asked for", "content": {
-        "application/json": {"schema": {"oneOf": [PullAnswerSchema, PullPage2Schema]}}}}},
+    responses={"200": {
+        "description": "a page of changes in the format asked for",
+        "headers": {
+            CURSOR_HEADER: {"schema": _CURSOR, "description": "the answer's `cursor`, before its body"},
+            MORE_HEADER: {"schema": {"type": "string", "enum": ["0", "1"]},
+                          "description": "the answer's `has_more` (1 or 0), before its body: ask for the next "
+                                         "page while this one arrives"},
+        },
+        "content": {"application/json": {"schema": {"oneOf": [PullAnswerSchema, PullPage2Schema]}}}}},
 )
 @error_answers(blp, 403, 413, 422, described={410: "cursor too old: resync the scope"})
 @authenticated
@@ -117,9 +133,15 @@ def pull():
     """Changes in the caller's scope after the cursor, oldest first."""
     limit = pull_service.parse_limit(request.args.get("limit"))
     page_format = parse_format(request.args.get("format"))
+    estimate = _flag(request.args.get("estimate"), "estimate")
     answer = pull_service.read_changes(services().engine, g.user, request.args.get("cursor"), limit,
-                                       services().registry, page_format)
-    return json_response(answer)
+                                       services().registry, page_format, estimate)
+    response = json_response(answer)
+    # the page's end in the head, before its body: a device on a slow link asks for the
+    # next page as soon as these arrive, while this body is still on its way
+    response.headers[CURSOR_HEADER] = answer["cursor"]
+    response.headers[MORE_HEADER] = "1" if answer["has_more"] else "0"
+    return response
 
 
 @blp.route("/rows/<entity>/<row_id>", methods=["GET"])
