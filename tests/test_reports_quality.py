@@ -177,3 +177,10 @@ def test_quality_as_csv_reads_back_with_chinese_titles(world, people, november):
     assert table[0] == ["月份", "指标代码", "指标", "分子", "分母", "数值", "比较", "目标", "达标"]
     assert table[1] == ["2026-11", "timeliness", "服务及时率", "4", "6", "0.6667", "≥", "0.9", "0"]
     assert [line[2] for line in table[1:]] == ["服务及时率", "客户满意率", "有责投诉率", "7日完修率", "返修率", "一次修复率"]
+
+
+def test_the_last_month_a_report_can_name_is_answered_not_overflowed(world, people, november):
+    """December 9999: the repeat window reaches past the last day a date can hold."""
+    found = rows(world, people["manager"], "quality", **{"from": "9999-12-01", "to": "9999-12-31"})
+    assert [r["month"] for r in found] == ["9999-12"] * 6
+    assert figures(found, "9999-12")["repeat_repair"] == (0, 0, None, None)

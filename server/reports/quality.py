@@ -127,8 +127,9 @@ class Context:
                                 self.reported(t).label("reported_ms")).where(*self.finished()), "done")
         done = sa.select(done).where(self.filters.holds(done.c.at_ms, self.offset)).cte("done")
         # every report that may fall in a window: after the range starts, before its last window ends
-        reach = replace(self.filters, date_to=min(LAST_DAY, self.filters.date_to
-                                                  + timedelta(days=math.ceil(window / DAY_MS) + 1)))
+        reach_days = math.ceil(window / DAY_MS) + 1
+        reach = replace(self.filters, date_to=date.fromordinal(
+            min(LAST_DAY.toordinal(), self.filters.date_to.toordinal() + reach_days)))
         reported = fenced(sa.select(again.c.equipment_id, self.reported(again).label("at_ms")).where(
             again.c.deleted.is_(False), again.c.status.is_distinct_from("cancelled"), again.c.equipment_id.is_not(None),
             reach.near(again.c.reported_at, again.c.device_time, self.offset)), "reported")
