@@ -51,7 +51,7 @@ from sync.client import Replica
 from sync.errors import SyncError, TransportError
 from sync.hlc import now_ms
 from sync.pull import changes_of
-from sync.transport import HttpTransport
+from sync.transport import HttpTransport, OpenPage
 from tests.conftest import PG_URL
 from tests.faults import (
     CALM,
@@ -230,16 +230,30 @@ class PullWatch(HttpTransport):
         for change in changes_of(page):
             self.pulled[(change["entity"], change["id"])] = change["op"]
 
-    def pull(self, cursor: str | None, limit: int) -> dict:
-        answer = super().pull(cursor, limit)
+    def pull(self, cursor: str | None, limit: int, *, estimate: bool = False) -> dict:
+        answer = super().pull(cursor, limit, estimate=estimate)
         self._note(answer)
         return answer
+
+    def open_pull(self, cursor: str | None, limit: int, *, estimate: bool = False) -> OpenPage:
+        """The engine's way to a page since it asks for the next on the head of the last:
+        watching ``pull`` alone, the watch saw no page again."""
+        return _WatchedPage(self, cursor, limit, estimate)
 
     def push_and_pull(self, changeset: dict, cursor: str | None, limit: int) -> dict:
         answer = super().push_and_pull(changeset, cursor, limit)
         if isinstance(answer.get("pull"), dict):
             self._note(answer["pull"])
         return answer
+
+
+class _WatchedPage(OpenPage):
+    """A page opened on its head whose body, once read, the watch notes."""
+
+    def answer(self) -> dict:
+        found = super().answer()
+        self.transport._note(found)
+        return found
 
 
 class Phone(Replica):
