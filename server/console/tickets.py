@@ -85,8 +85,14 @@ def _where(filters: Filters, ticket: sa.Table, customer: sa.Table) -> list:
     elif filters.assignee:
         where.append(ticket.c.assignee_id == filters.assignee)
     if filters.text:
-        where.append(sa.or_(*(column.icontains(filters.text, autoescape=True) for column in (
-            ticket.c.number, ticket.c.fault_description, customer.c.name, customer.c.address, ticket.c.zone))))
+        # Text with no letter that has a case (Chinese, digits: what the desk mostly
+        # types) is searched with LIKE: ILIKE (PostgreSQL) and lower() (SQLite) find the
+        # same rows for it, at a third of the time over every open ticket's texts.
+        caseless = filters.text.lower() == filters.text.upper()
+        where.append(sa.or_(*(
+            column.contains(filters.text, autoescape=True) if caseless else column.icontains(filters.text, autoescape=True)
+            for column in (ticket.c.number, ticket.c.fault_description, customer.c.name, customer.c.address,
+                           ticket.c.zone))))
     return where
 
 
@@ -106,9 +112,19 @@ def board_page(conn: sa.Connection, filters: Filters, now: datetime) -> dict:
     searched = ticket.outerjoin(customer, customer.c.id == ticket.c.customer_id) if filters.text else ticket
     running = ticket.c.sla_state.in_(sla.OPEN_STATES)
     order = (sa.case((running, 0), else_=1), ticket.c.deadline.is_(None), ticket.c.deadline, ticket.c.id)
-    total = conn.execute(sa.select(sa.func.count()).select_from(searched).where(*where)).scalar_one()
-    ids = list(conn.execute(sa.select(ticket.c.id).select_from(searched).where(*where).order_by(*order)
-                            .limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)).scalars())
+    offset = (filters.page - 1) * PAGE_SIZE
+    total = None
+    if filters.text:
+        # the search is the costly part: the count rides on the page's own scan (a window)
+        found = conn.execute(sa.select(ticket.c.id, sa.func.count().over().label("total")).select_from(searched)
+                             .where(*where).order_by(*order).limit(PAGE_SIZE).offset(offset)).all()
+        ids = [row.id for row in found]
+        total = found[0].total if found else None
+    else:  # without it, two plain scans are cheaper than one with a window (SQLite)
+        ids = list(conn.execute(sa.select(ticket.c.id).select_from(searched).where(*where).order_by(*order)
+                                .limit(PAGE_SIZE).offset(offset)).scalars())
+    if total is None:  # no text, or past the last page
+        total = conn.execute(sa.select(sa.func.count()).select_from(searched).where(*where)).scalar_one()
     rows = {}
     if ids:
         query = (
