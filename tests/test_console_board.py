@@ -145,3 +145,53 @@ def test_ten_thousand_open_tickets_render_one_limited_page(console, desk):
     assert all("LIMIT" in s for s in listings)  # no read of the ticket table brings every row
     searched = desk.get("/console/tickets", query_string={"q": "第9999号"})
     assert _order(searched.text) == ["t09999"]
+
+
+def test_running_clocks_by_deadline_come_before_tickets_without_a_deadline_or_a_running_clock(console, desk):
+    plant_tickets(console.extensions["fieldsync"].engine, customers=[
+        {"id": "c-yy", "name": "朝阳医院", "address": "北京市朝阳区工人体育场南路8号", "zone": "ring2"}], tickets=[
+        {"id": "t-nothing", "number": "T2612-00106", "customer_id": "c-yy", "status": "reported", "zone": "ring2"},
+        {"id": "t-no-clock", "number": "T2612-00104", "customer_id": "c-yy", "status": "reported", "zone": "ring2",
+         "deadline": _at(hours=-3)},
+        {"id": "t-missed", "number": "T2612-00105", "customer_id": "c-yy", "status": "on_site", "zone": "ring2",
+         "deadline": _at(hours=-10), "sla_state": "missed"},
+        {"id": "t-undated", "number": "T2612-00103", "customer_id": "c-yy", "status": "dispatched", "zone": "ring2",
+         "sla_state": "on_time"},
+        {"id": "t-soon", "number": "T2612-00102", "customer_id": "c-yy", "status": "dispatched", "zone": "ring2",
+         "deadline": _at(hours=1), "sla_state": "at_risk"},
+        {"id": "t-overdue", "number": "T2612-00101", "customer_id": "c-yy", "status": "accepted", "zone": "ring2",
+         "deadline": _at(hours=-2), "sla_state": "on_time"},
+    ])
+    board = desk.get("/console/tickets", headers={"Accept-Language": "zh-CN"})
+    # late (by its deadline, not its stored state), then running, then the running clock with no deadline;
+    # then the clocks that ended or never ran, by deadline, the undated last
+    assert _order(board.text) == ["t-overdue", "t-soon", "t-undated", "t-missed", "t-no-clock", "t-nothing"]
+    assert "超时 2小时0分" in board.text and "剩余 1小时0分" in board.text and "未按时到达" in board.text
+
+
+def test_a_search_in_latin_letters_ignores_case_and_a_chinese_one_finds_its_words(desk, console):
+    plant_tickets(console.extensions["fieldsync"].engine, customers=[
+        {"id": "c-hx", "name": "Huaxin Printing 华信印刷", "address": "北京市海淀区中关村大街1号", "zone": "ring2"}], tickets=[
+        {"id": "t-hx", "number": "T2612-00201", "customer_id": "c-hx", "status": "reported", "zone": "ring2",
+         "fault_description": "Canon 复印机卡纸", "deadline": _at(hours=2), "sla_state": "on_time"},
+        {"id": "t-other", "number": "T2612-00202", "customer_id": None, "status": "reported", "zone": "ring3",
+         "fault_description": "空压机异响", "deadline": _at(hours=3), "sla_state": "on_time"},
+    ])
+
+    def shown(text):
+        answer = desk.get("/console/tickets", query_string={"q": text})
+        assert answer.status_code == 200
+        return _order(answer.text)
+
+    for text in ("huaxin", "HUAXIN", "canon 复印机", "t2612-00201", "T2612-00201"):
+        assert shown(text) == ["t-hx"], text
+    assert shown("华信印刷") == ["t-hx"] and shown("异响") == ["t-other"] and shown("2612-002") == ["t-hx", "t-other"]
+
+
+def test_the_zone_choices_leave_out_zones_only_deleted_tickets_name(desk, console):
+    plant_tickets(console.extensions["fieldsync"].engine, tickets=[
+        {"id": "t-live", "number": "T2612-00301", "status": "reported", "zone": "ring2", "deleted": False},
+        {"id": "t-gone", "number": "T2612-00302", "status": "reported", "zone": "远郊", "deleted": True},
+    ])
+    board = desk.get("/console/tickets")
+    assert '<option value="ring2"' in board.text and "远郊" not in board.text

@@ -5,7 +5,8 @@ the assignee, filtered in the database (status, zone, assignee, text) and ordere
 late tickets first: a ticket whose SLA clock still runs (``on_time``, ``at_risk``,
 ``late``) and whose deadline has passed comes first, whatever its stored state says —
 the state moves with time only when ``evaluate-sla`` runs — then the others with a
-running clock, then the rest; each group by deadline, soonest first. The countdown is
+running clock, then the rest; each group by deadline, soonest first (one order: every
+running clock by deadline, then the rest, see :func:`board_page`). The countdown is
 computed here from the deadline and the server's time.
 
 SQLAlchemy Core, as the rest of the server (docs/decisions.md, "The console keeps
@@ -15,7 +16,7 @@ SQLAlchemy Core").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -84,34 +85,59 @@ def _where(filters: Filters, ticket: sa.Table, customer: sa.Table) -> list:
     elif filters.assignee:
         where.append(ticket.c.assignee_id == filters.assignee)
     if filters.text:
-        where.append(sa.or_(*(column.icontains(filters.text, autoescape=True) for column in (
+        # Text with no letter that has a case (Chinese, digits: what the desk mostly
+        # types) is searched with LIKE: ILIKE (PostgreSQL) and lower() (SQLite) find the
+        # same rows for it, at a third of the time over every open ticket's texts.
+        caseless = filters.text.lower() == filters.text.upper()
+        found = (lambda column: column.contains(filters.text, autoescape=True)) if caseless else (
+            lambda column: column.icontains(filters.text, autoescape=True))
+        where.append(sa.or_(*(found(column) for column in (
             ticket.c.number, ticket.c.fault_description, customer.c.name, customer.c.address, ticket.c.zone))))
     return where
 
 
 def board_page(conn: sa.Connection, filters: Filters, now: datetime) -> dict:
-    """One page of the board: its tickets with their countdown, and how many match."""
+    """One page of the board: its tickets with their countdown, and how many match.
+
+    Late first without ``now`` in the query: a running clock's tickets ordered by
+    deadline have the late ones (deadline before now) first anyway, so "running, by
+    deadline" is the same order as "late, then running, each by deadline". The page is
+    found on the ticket table alone (ids, ordered and cut), then its 50 rows are read
+    with their customer and engineer — not the join of every open ticket sorted with
+    its texts."""
     ticket, customer = entity_table("ticket"), entity_table("customer")
     assignee = users.alias("assignee")
-    joined = ticket.outerjoin(customer, customer.c.id == ticket.c.customer_id)
     where = _where(filters, ticket, customer)
-    # the customer is joined for the count only when the text search reads it
-    counted = joined if filters.text else ticket
-    total = conn.execute(sa.select(sa.func.count()).select_from(counted).where(*where)).scalar_one()
+    # the customer is joined to find the page only when the text search reads it
+    searched = ticket.outerjoin(customer, customer.c.id == ticket.c.customer_id) if filters.text else ticket
     running = ticket.c.sla_state.in_(sla.OPEN_STATES)
-    now_text = now.astimezone(timezone.utc).isoformat(timespec="microseconds")
-    rank = sa.case((sa.and_(running, ticket.c.deadline < now_text), 0), (running, 1), else_=2)
-    query = (
-        sa.select(ticket.c.id, ticket.c.number, ticket.c.status, ticket.c.zone, ticket.c.urgency,
-                  ticket.c.fault_description, ticket.c.deadline, ticket.c.sla_state, ticket.c.assignee_id,
-                  ticket.c.version, ticket.c.needs_review, customer.c.name.label("customer_name"),
-                  customer.c.address.label("customer_address"), assignee.c.name.label("assignee_name"))
-        .select_from(joined.outerjoin(assignee, assignee.c.id == ticket.c.assignee_id))
-        .where(*where)
-        .order_by(rank, ticket.c.deadline.is_(None), ticket.c.deadline, ticket.c.id)
-        .limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
-    )
-    tickets = [with_countdown(dict(row), now) for row in conn.execute(query).mappings()]
+    order = (sa.case((running, 0), else_=1), ticket.c.deadline.is_(None), ticket.c.deadline, ticket.c.id)
+    offset = (filters.page - 1) * PAGE_SIZE
+    total = None
+    if filters.text:
+        # the search is the costly part: the count rides on the page's own scan (a window)
+        found = conn.execute(sa.select(ticket.c.id, sa.func.count().over().label("total")).select_from(searched)
+                             .where(*where).order_by(*order).limit(PAGE_SIZE).offset(offset)).all()
+        ids = [row.id for row in found]
+        total = found[0].total if found else None
+    else:  # without it, two plain scans are cheaper than one with a window (SQLite)
+        ids = list(conn.execute(sa.select(ticket.c.id).select_from(searched).where(*where).order_by(*order)
+                                .limit(PAGE_SIZE).offset(offset)).scalars())
+    if total is None:  # no text, or past the last page
+        total = conn.execute(sa.select(sa.func.count()).select_from(searched).where(*where)).scalar_one()
+    rows = {}
+    if ids:
+        query = (
+            sa.select(ticket.c.id, ticket.c.number, ticket.c.status, ticket.c.zone, ticket.c.urgency,
+                      ticket.c.fault_description, ticket.c.deadline, ticket.c.sla_state, ticket.c.assignee_id,
+                      ticket.c.version, ticket.c.needs_review, customer.c.name.label("customer_name"),
+                      customer.c.address.label("customer_address"), assignee.c.name.label("assignee_name"))
+            .select_from(ticket.outerjoin(customer, customer.c.id == ticket.c.customer_id)
+                         .outerjoin(assignee, assignee.c.id == ticket.c.assignee_id))
+            .where(ticket.c.id.in_(ids))
+        )
+        rows = {row["id"]: dict(row) for row in conn.execute(query).mappings()}
+    tickets = [with_countdown(rows[ticket_id], now) for ticket_id in ids if ticket_id in rows]
     pages = max(1, -(-total // PAGE_SIZE))
     return {"tickets": tickets, "total": total, "pages": pages}
 
