@@ -43,7 +43,11 @@ def json_error(status: int, code: str, message: str, **extra) -> Response:
 
 
 def _sync_error(exc: SyncError) -> Response:
-    return Response(orjson.dumps(exc.to_dict()), status=exc.status, mimetype="application/json")
+    response = Response(orjson.dumps(exc.to_dict()), status=exc.status, mimetype="application/json")
+    retry = (exc.details or {}).get("retry_after")
+    if retry is not None:  # a rate limit's refusal, whichever limit: when to come back
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

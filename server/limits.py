@@ -25,7 +25,7 @@ import math
 import threading
 from typing import Callable
 
-from flask import Flask, after_this_request
+from flask import Flask
 
 from sync.errors import RateLimitedError
 
@@ -99,14 +99,4 @@ def init_app(app: Flask) -> None:
 
 def limit_rate(app: Flask, device_id: str) -> None:
     """Count a device's request; over the limit, answer 429 with ``Retry-After``."""
-    try:
-        app.extensions[_EXTENSION].hit(device_id)
-    except RateLimitedError as exc:
-        retry = str(exc.details["retry_after"])
-
-        @after_this_request
-        def retry_after(response):
-            response.headers["Retry-After"] = retry
-            return response
-
-        raise
+    app.extensions[_EXTENSION].hit(device_id)  # RateLimitedError: server.errors adds Retry-After

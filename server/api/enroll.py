@@ -13,7 +13,7 @@ from marshmallow import ValidationError as SchemaError
 
 from sync import PROTOCOL_VERSION
 from sync.enroll import MAX_TYPED
-from sync.errors import RateLimitedError, ValidationError
+from sync.errors import ValidationError
 
 from .. import enrollment
 from ..schemas import ErrorSchema
@@ -92,18 +92,8 @@ def enroll():
         response.headers["Cache-Control"] = "no-store"  # the answer holds a token
         return response
 
-    try:
-        done = enrollment.exchange(svc.engine, body["code"], enrollment.client_address(request.remote_addr), now,
-                                   enrollment.rules_of(current_app.config))
-    except RateLimitedError as exc:
-        retry = str(exc.details["retry_after"])
-
-        @after_this_request
-        def retry_after(response):
-            response.headers["Retry-After"] = retry
-            return response
-
-        raise
+    done = enrollment.exchange(svc.engine, body["code"], enrollment.client_address(request.remote_addr), now,
+                               enrollment.rules_of(current_app.config))
     person = done.person
     return json_response({
         "device": {"id": done.device_id, "name": done.device_name},
