@@ -16,12 +16,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from sync.errors import NotFoundError, ValidationError
+from sync.errors import ValidationError
 
 from ..api.common import services
 from ..params import whole_number
 from ..tables import entity_table, users
 from . import blp, language
+from .lookup import one_or_not_found
 from .sessions import now, office_only
 from .tickets import FINISHED, STATUS_CHOICES, board_page, engineers, one_ticket, parse_filters, with_countdown
 from .writes import console_write
@@ -75,13 +76,7 @@ _ZONES = sa.select(_NAMED.c.zone).where(_LIVE.exists()).order_by(_NAMED.c.zone).
 
 
 def _found(ticket_id: str) -> dict:
-    if len(ticket_id) > 64:
-        raise NotFoundError(language.gettext("No such ticket."))
-    with services().engine.connect() as conn:
-        found = one_ticket(conn, ticket_id)
-    if found is None:
-        raise NotFoundError(language.gettext("No such ticket."))
-    return found
+    return one_or_not_found(ticket_id, one_ticket, language.gettext("No such ticket."))
 
 
 @blp.route("/tickets/<ticket_id>")

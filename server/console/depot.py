@@ -19,13 +19,14 @@ from datetime import timedelta, timezone
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _
 from flask_login import current_user, login_required
-from sync.errors import ForbiddenError, NotFoundError
+from sync.errors import ForbiddenError
 from sync.ids import new_id
 from sync.rules.lifecycle import STEP_ROLES
 
 from ..api.common import services
 from ..domain import stock
 from . import blp, depot_lists, language
+from .lookup import MAX_ID, one_or_not_found
 from .sessions import now
 from .writes import Write, console_writes
 
@@ -39,7 +40,6 @@ FRACTIONAL_UNITS = frozenset({"m", "kg", "L", "l", "米", "千克", "公斤", "�
 #: more than this of one part on one form is a typing slip, not a delivery
 MAX_QTY = 100_000
 _NUMBER = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
-_MAX_ID = 64
 _MAX_NOTE = 1000
 _MAX_VERSION = 2**31 - 1
 _PAGES = 100_000
@@ -119,7 +119,7 @@ def _page() -> int:
 
 def _engineer_filter() -> str:
     value = request.args.get("engineer", "").strip()
-    if len(value) > _MAX_ID or not value.isprintable():
+    if len(value) > MAX_ID or not value.isprintable():
         raise BadInput(language.gettext("That engineer is not in the list."))
     return value
 
@@ -183,13 +183,8 @@ def _old_parts_page(problem: str | None = None, status: int = 200):
 
 
 def _return(return_id: str) -> dict:
-    found = None
-    if len(return_id) <= _MAX_ID:
-        with services().engine.connect() as conn:
-            found = depot_lists.one_return(conn, g.only, return_id)
-    if found is None:
-        raise NotFoundError(language.gettext("No such old part at your depot."))
-    return found
+    return one_or_not_found(return_id, lambda conn, found: depot_lists.one_return(conn, g.only, found),
+                            language.gettext("No such old part at your depot."))
 
 
 @blp.route("/depot/old-parts/<return_id>/receive", methods=["POST"])
@@ -283,13 +278,8 @@ def depot_requisitions():
 
 
 def _requisition(requisition_id: str) -> dict:
-    found = None
-    if len(requisition_id) <= _MAX_ID:
-        with services().engine.connect() as conn:
-            found = depot_lists.one_requisition(conn, g.only, requisition_id)
-    if found is None:
-        raise NotFoundError(language.gettext("No such requisition at your depot."))
-    return found
+    return one_or_not_found(requisition_id, lambda conn, found: depot_lists.one_requisition(conn, g.only, found),
+                            language.gettext("No such requisition at your depot."))
 
 
 @blp.route("/depot/requisitions/<requisition_id>")

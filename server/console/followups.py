@@ -12,13 +12,14 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from sync.errors import NotFoundError, RefusedWriteError
+from sync.errors import RefusedWriteError
 from sync.ids import new_id
 
 from ..api.common import services
 from ..params import whole_number
 from ..tables import entity_table, users
 from . import blp, desk_words, language
+from .lookup import one_or_not_found
 from .sessions import now, office_only
 from .tickets import one_ticket
 from .writes import Write, console_writes
@@ -82,13 +83,7 @@ def _page(ticket: dict, form: FollowUpForm, status: int = 200, problem: str | No
 
 
 def _found(ticket_id: str) -> dict:
-    found = None
-    if len(ticket_id) <= 64:
-        with services().engine.connect() as conn:
-            found = one_ticket(conn, ticket_id)
-    if found is None:
-        raise NotFoundError(language.gettext("No such ticket."))
-    return found
+    return one_or_not_found(ticket_id, one_ticket, language.gettext("No such ticket."))
 
 
 @blp.route("/followups/<ticket_id>", methods=["GET", "POST"])
