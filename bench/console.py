@@ -31,7 +31,7 @@ from server.tables import entity_table
 
 from . import servers
 from .report import Row, Section
-from .stats import median, percentile, spread
+from .stats import median, percentile, spread, timed_gets
 from .words import Words
 
 __all__ = ["PAGES", "TARGET_MS", "run", "fill", "time_pages"]
@@ -171,18 +171,7 @@ def time_pages(database_url: str, runs: int) -> dict[str, tuple[list[float], int
             if path.endswith("?htmx"):
                 path, headers = path.removesuffix("?htmx"), {"HX-Request": "true"}
             path = path.format(cursor=cursor)
-            ms: list[float] = []
-            status, size = 0, 0
-            for k in range(1 + runs):
-                start = time.perf_counter()
-                answer = client.get(path, headers=headers)
-                elapsed = (time.perf_counter() - start) * 1000
-                status, size = answer.status_code, len(answer.get_data())
-                if status != 200:
-                    break
-                if k >= 1:
-                    ms.append(elapsed)
-            out[name] = (ms, status, size)
+            out[name] = timed_gets(client, path, headers, runs)
     finally:
         app.extensions["fieldsync"].engine.dispose()
     return out

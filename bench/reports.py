@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 from werkzeug.exceptions import NotFound
 
@@ -27,7 +26,7 @@ from server.db import create_schema, make_engine
 from . import office_load, servers
 from .realistic import END
 from .report import Row, Section
-from .stats import median, percentile, spread
+from .stats import median, percentile, spread, timed_gets
 
 __all__ = ["REPORTS", "TARGET_MS", "run", "time_reports"]
 
@@ -143,17 +142,7 @@ def time_reports(database_url: str, runs: int, reports=REPORTS) -> dict[str, tup
             except NotFound:
                 out[name] = ([], None, 0)
                 continue
-            ms: list[float] = []
-            status, size = 0, 0
-            for k in range(_WARM_UP + runs):
-                start = time.perf_counter()
-                answer = client.get(path, headers=headers)
-                elapsed = (time.perf_counter() - start) * 1000
-                status, size = answer.status_code, len(answer.get_data())
-                if status != 200:
-                    break
-                if k >= _WARM_UP:
-                    ms.append(elapsed)
+            ms, status, size = timed_gets(client, path, headers, runs, _WARM_UP)
             out[name] = (ms, status, size)
             if ms:  # as it goes: a long run shows what it has timed so far
                 print(f"{name}: median {median(ms):,.0f} ms, p95 {percentile(ms, 95):,.0f} ms", flush=True)

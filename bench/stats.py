@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["median", "percentile", "spread", "stopwatch"]
+__all__ = ["median", "percentile", "spread", "stopwatch", "timed_gets"]
 
 
 def median(values: list[float]) -> float:
@@ -44,3 +44,21 @@ def stopwatch() -> Iterator[list[float]]:
         yield box
     finally:
         box.append(time.perf_counter() - start)
+
+
+def timed_gets(client, path: str, headers: dict, runs: int, warm_up: int = 1) -> tuple[list[float], int, int]:
+    """``runs`` GETs of ``path`` on a Flask test client after ``warm_up`` untimed ones:
+    their milliseconds, and the last answer's status and size (timing stops at the first
+    answer that is not 200: a figure of errors is no figure)."""
+    ms: list[float] = []
+    status, size = 0, 0
+    for k in range(warm_up + runs):
+        start = time.perf_counter()
+        answer = client.get(path, headers=headers)
+        elapsed = (time.perf_counter() - start) * 1000
+        status, size = answer.status_code, len(answer.get_data())
+        if status != 200:
+            break
+        if k >= warm_up:
+            ms.append(elapsed)
+    return ms, status, size
