@@ -50,8 +50,11 @@ class DepotWorld:
     north_keeper: Person
 
 
-def _now_in_beijing() -> str:
-    return datetime.now(timezone(timedelta(hours=8))).isoformat(timespec="seconds")
+def _just_now_in_beijing() -> str:
+    """A millisecond ago, to the millisecond: after every movement made before it (a
+    count written to the second can fall before receipts made in the same second) and
+    before the next one the same device makes."""
+    return (datetime.now(timezone(timedelta(hours=8))) - timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
 
 
 def depot_world(engine: sa.Engine, people: dict, replica_for) -> DepotWorld:
@@ -106,7 +109,7 @@ def depot_world(engine: sa.Engine, people: dict, replica_for) -> DepotWorld:
 
     keeper = replica_for(people["depot"])
     keeper.sync()
-    count = keeper.insert("stock_count", location_id=main, counted_by="u-depot", counted_at=_now_in_beijing(),
+    count = keeper.insert("stock_count", location_id=main, counted_by="u-depot", counted_at=_just_now_in_beijing(),
                           lines=[{"part_id": belt, "condition": "new", "qty": 8},
                                  {"part_id": hose, "condition": "new", "qty": 20}],
                           note="月底盘点")
