@@ -184,7 +184,7 @@ def test_desk_keeps_the_field_value_and_the_note_is_settled_with_the_desk_named(
     ({"choose": "kept", "reason": ""}, 422, "必填"),
     ({"choose": "kept", "reason": "理" * 1001}, 422, "1000"),
     ({"choose": "都要", "reason": "试试"}, 422, "请选择一方"),
-    ({"choose": "value", "value": "不是一个状态", "reason": "试试"}, 422, "未处理"),
+    ({"choose": "value", "value": "不是一个状态", "reason": "试试"}, 422, "冲突未处理：所填的值不符合要求"),
     ({"choose": "value", "value": "状" * 4001, "reason": "试试"}, 422, "4000"),
 ])
 def test_a_settlement_with_bad_input_leaves_the_note_open(app, office, cancel_lost, data, status, said):

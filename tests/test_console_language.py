@@ -10,7 +10,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from server.console import refusals
 from server.console.language import CATALOG
+from server.entity_reference import rejection_codes
 from tests.console_pages import csrf_of, give_passwords, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,19 @@ def test_every_text_the_console_shows_has_its_chinese():
     translated = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in _catalog() if m.id}
     assert "Ticket board" in used
     assert sorted(used - {k for k, v in translated.items() if v and (v if isinstance(v, str) else v[0])}) == []
+
+
+def test_every_refusal_a_rule_can_make_has_words_on_the_console_pages():
+    """A clerk never reads a rule's English message inside a Chinese sentence."""
+    codes = {code for where in rejection_codes().values() for code in where}
+    assert {"over_issue", "not_signed", "own_approval", "invalid_value"} <= codes
+    assert sorted(codes - set(refusals.WORDS)) == []
+
+
+def test_a_refusal_is_said_in_chinese_with_its_code_and_an_unknown_code_keeps_the_rules_message(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert refusals.refused_text("over_issue", "issue exceeds") == "已拒绝：超出批准后可发的数量（over_issue）。"
+        assert refusals.said("a_newer_servers_code", "ticket: 工单已关闭") == "ticket: 工单已关闭"
 
 
 def test_a_browser_asking_for_chinese_gets_chinese_and_others_english(app):

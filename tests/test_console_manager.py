@@ -222,12 +222,12 @@ def test_an_advance_changed_after_the_manager_opened_the_page_is_refused_said_so
     answer = _decide(manager, record, "approved", versions[record], csrf_of(page))
     assert answer.status_code == 200
     refusal = re.search(r'<div class="flash refused" role="status">(.*?)</div>', answer.text).group(1)
-    assert refusal == (f"未能审批：费用报销 {november.advance} 未作处理。您打开本页后该记录已被修改，请重新查看后再审批。")
+    assert refusal == (f"未能审批：费用报销 {november.advance} 未作处理：您打开本页后该记录已被修改，请重新查看后再审批。")
     assert _row(world, "expense_claim", november.advance)["status"] in (None, "submitted")
     english = manager.post(f"/console/approvals/{record}", follow_redirects=True,
                            headers={"Accept-Language": "en"},
                            data={"csrf_token": csrf_of(page), "decision": "approved", "version": versions[record]})
-    assert "It changed after you opened this page" in english.text
+    assert "was not decided: it changed after you opened this page" in english.text
 
     page, versions = _approvals(manager)  # he looks again, and refuses the larger advance
     answer = _decide(manager, record, "refused", versions[record], csrf_of(page), note="先报销上次出差的费用")
@@ -243,7 +243,7 @@ def test_the_desk_sees_the_list_but_its_approval_is_refused_by_the_rule(world, n
     record = f"requisition/{november.requisition}"
     version = str(_row(world, "requisition", november.requisition)["version"])
     answer = _decide(desk, record, "approved", version, csrf_of(page))
-    assert "未能审批" in answer.text and "您的角色在此无权审批这条记录。" in answer.text
+    assert "未能审批" in answer.text and "您的角色无权审批这条记录。" in answer.text
     assert _row(world, "requisition", november.requisition)["status"] in (None, "submitted")
 
 

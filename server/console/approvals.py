@@ -30,23 +30,14 @@ from ..api.common import services
 from ..domain.approvals import APPROVAL_ENTITIES, pending
 from ..params import whole_number
 from ..tables import entity_table, users
-from . import blp, labels, language
+from . import blp, labels, language, refusals
 from .sessions import office_only
 from .writes import console_write
 
-__all__ = ["approvals", "decide", "KIND", "REFUSAL"]
+__all__ = ["approvals", "decide", "KIND"]
 
 KIND = {"requisition": _("Parts requisition"), "expense_claim": _("Expense claim"), "charge": _("Part sale")}
 CLAIM_KIND = {"advance": _("travel advance"), "claim": _("expense claim")}
-#: the approval rule's and the server's refusals, as the approver reads them
-REFUSAL = {
-    "not_an_approver": _("Your role does not decide on this record here."),
-    "own_approval": _("Nobody decides on what they claimed or wrote: another approver does."),
-    "approval_outdated": _("It changed after you opened this page: look at it again before deciding."),
-    "invalid_transition": _("Its status does not allow this decision."),
-    "already_paid": _("It is paid: its decision no longer changes."),
-    "forbidden": _("Your role may not change this record."),
-}
 _MAX_VERSION = 2**31 - 1
 _NOTE = 1000
 
@@ -142,9 +133,8 @@ def decide(entity: str, row_id: str):
     result = console_write(entity, row_id, fields, version)
     what = f"{KIND[entity]} {row_id}"
     if result["status"] == "rejected":
-        reason = REFUSAL.get(result.get("code"))
-        said = str(reason) if reason is not None else result.get("message", "")
-        flash(language.gettext("Refused: %(what)s was not decided. %(reason)s", what=what, reason=said), "refused")
+        reason = refusals.said(result.get("code"), result.get("message", ""))
+        flash(language.gettext("Refused: %(what)s was not decided: %(reason)s.", what=what, reason=reason), "refused")
     elif form.decision.data == APPROVED:
         flash(language.gettext("Approved: %(what)s.", what=what), "done")
     else:

@@ -21,7 +21,7 @@ from sync.errors import ValidationError
 from ..api.common import services
 from ..params import whole_number
 from ..tables import entity_table, users
-from . import blp, language
+from . import blp, language, refusals
 from .lookup import one_or_not_found
 from .sessions import now, office_only
 from .tickets import FINISHED, STATUS_CHOICES, board_page, engineers, one_ticket, parse_filters, with_countdown
@@ -133,7 +133,7 @@ def cancel(ticket_id: str):
 def _tell(result: dict, done: str) -> None:
     """Say what became of the write, as its push answer says."""
     if result["status"] == "rejected":
-        flash(language.gettext("Refused: %(message)s", message=result["message"]), "refused")
+        flash(refusals.refused_text(result.get("code"), result["message"]), "refused")
     elif any(note["winner"] == "stored" for note in result.get("conflicts", [])):
         flash(language.gettext("The ticket moved on meanwhile and kept its newer value; your change is in the "
                                "conflict queue."), "conflict")

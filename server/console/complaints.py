@@ -25,7 +25,7 @@ from ..domain import sla
 from ..domain.complaints import escalate_overdue, overdue
 from ..params import whole_number
 from ..tables import entity_table, users
-from . import blp, desk_words, language
+from . import blp, desk_words, language, refusals
 from .intake import local_zone
 from .sessions import now, office_only
 from .writes import Write, console_write, console_writes
@@ -148,7 +148,7 @@ def new_complaint():
     try:
         console_writes([Write("complaint", complaint_id, fields, op="insert")], whole=True)
     except RefusedWriteError as refused:
-        return _new_page(form, 422, language.gettext("Refused: %(message)s", message=refused.message))
+        return _new_page(form, 422, refusals.refused_text(refused.code, refused.message))
     flash(language.gettext("The complaint is recorded."), "done")
     return redirect(url_for("console.complaint", complaint_id=complaint_id))
 
@@ -188,6 +188,6 @@ def complaint(complaint_id: str):
                            found["version"])
     if result["status"] == "rejected":
         return render_template("console/complaint.html", c=found, form=form, words=desk_words,
-                               problem=language.gettext("Refused: %(message)s", message=result["message"])), 422
+                               problem=refusals.refused_text(result.get("code"), result["message"])), 422
     flash(language.gettext("The complaint is settled."), "done")
     return redirect(url_for("console.complaint", complaint_id=complaint_id))

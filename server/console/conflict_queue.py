@@ -28,7 +28,7 @@ from .. import conflicts
 from ..api.common import services
 from ..apply import Caller, server_batch
 from ..tables import devices, entity_table, users
-from . import blp, desk_words, labels, language
+from . import blp, desk_words, labels, language, refusals
 from .accounts import console_device
 from .intake import local_zone
 from .sessions import office_only
@@ -186,7 +186,7 @@ def resolve(conflict_id: str):
             batch.trail.note(caller, mutation, {"status": "applied"}, batch.now_ms, None, moment)
     except SyncError as exc:
         return _page(back, exc.status if exc.status in (404, 409) else 422,
-                     language.gettext("The conflict was not settled: %(message)s", message=exc.message), form,
+                     language.gettext("The conflict was not settled: %(message)s", message=refusals.said(exc.code, exc.message)), form,
                      conflict_id)
     flash(language.gettext("Settled."), "done")
     return redirect(url_for("console.conflict_queue", **back))

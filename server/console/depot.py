@@ -25,7 +25,7 @@ from sync.rules.lifecycle import STEP_ROLES
 
 from ..api.common import services
 from ..domain import stock
-from . import blp, depot_lists, language
+from . import blp, depot_lists, language, refusals
 from .lookup import MAX_ID, one_or_not_found
 from .sessions import now
 from .writes import Write, console_writes
@@ -131,26 +131,8 @@ def _local_now_text() -> str:
 
 # -- what became of a write ---------------------------------------------------------------
 
-#: the rules' refusals these pages meet, in words for the keeper; others show the rule's own message
-REFUSALS = {
-    "over_issue": _("more than the approval leaves to issue"),
-    "requisition_not_approved": _("the requisition is not approved"),
-    "issue_not_as_requested": _("the approved requisition does not list this part, depot or van"),
-    "not_a_holder": _("the engineer named does not hold this van"),
-    "holder_required": _("several people hold this van: the requisition must name one of them"),
-    "step_not_owned": _("only the depot keeper books this step of an old part"),
-    "not_your_row": _("this is not your depot's"),
-    "old_part_not_received": _("an old part is disposed of only once it was booked received"),
-    "disposition_required": _("say what became of the old part"),
-    "write_off_not_allowed": _("parts are written off by a depot keeper or a manager"),
-    "field_not_owned": _("your role does not write this"),
-}
-
-
 def _refusal_text(result: dict) -> str:
-    known = REFUSALS.get(result.get("code"))
-    reason = str(known) if known is not None else result.get("message", "")
-    return language.gettext("Refused: %(reason)s (%(code)s).", reason=reason, code=result.get("code", "?"))
+    return refusals.refused_text(result.get("code"), result.get("message", ""))
 
 
 def _refused(results: list[dict]) -> dict | None:

@@ -18,7 +18,7 @@ from sync.ids import new_id
 from ..api.common import services
 from ..params import whole_number
 from ..tables import entity_table, users
-from . import blp, desk_words, language
+from . import blp, desk_words, language, refusals
 from .lookup import one_or_not_found
 from .sessions import now, office_only
 from .tickets import one_ticket
@@ -106,6 +106,6 @@ def followup(ticket_id: str):
     try:
         console_writes([Write("satisfaction_survey", new_id(), fields, op="insert")], whole=True)
     except RefusedWriteError as refused:
-        return _page(ticket, form, 422, language.gettext("Refused: %(message)s", message=refused.message))
+        return _page(ticket, form, 422, refusals.refused_text(refused.code, refused.message))
     flash(language.gettext("The follow-up is recorded."), "done")
     return redirect(url_for("console.followups"))

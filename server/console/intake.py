@@ -30,7 +30,7 @@ from ..apply import Batch
 from ..domain import sla
 from ..domain.effects import service_category
 from ..tables import entity_table
-from . import blp, desk_words, language
+from . import blp, desk_words, language, refusals
 from .sessions import now, office_only
 from .writes import Write, console_writes
 
@@ -164,7 +164,7 @@ def intake():
     try:
         console_writes(writes, whole=True)
     except RefusedWriteError as refused:
-        return _page(form, 422, language.gettext("Refused: %(message)s", message=refused.message))
+        return _page(form, 422, refusals.refused_text(refused.code, refused.message))
     ticket_id = writes[-1].row_id
     flash(language.gettext("The call is recorded as a ticket."), "done")
     return redirect(url_for("console.ticket", ticket_id=ticket_id))
