@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from sync.registry import REF_LENGTH, REGISTRY, Entity, Registry
 
+from .domain.moments import INSTANT_FUNCTION_DDL, INSTANTS, instant_column, instant_ms
+
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
     "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
@@ -95,6 +97,16 @@ for _entity, _indexes in _REPORT_INDEXES.items():
     for _columns in _indexes:
         _table = _ENTITY_TABLES[_entity]
         sa.Index(f"{_entity}_report_{'_'.join(_columns)}", *(_table.c[name] for name in _columns))
+
+# Each time field those reports read by the tens of thousands keeps its instant beside it
+# (ms, a date alone at UTC midnight): computed by the database from the field in the
+# write that stores it, whatever the path (server.domain.moments.stored_moment; migration
+# 0016_report_instants).
+sa.event.listen(metadata, "before_create", sa.DDL(INSTANT_FUNCTION_DDL).execute_if(dialect="postgresql"))
+for _entity, _fields in INSTANTS.items():
+    for _field in _fields:
+        _generated = sa.Computed(instant_ms(sa.literal_column(_field)), persisted=True)
+        _ENTITY_TABLES[_entity].append_column(sa.Column(instant_column(_field), sa.BigInteger(), _generated))
 
 
 # The stock ledger's balance per location, part ('' for none) and condition: the sum of

@@ -105,7 +105,7 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
                filters.holds(received, offset))
     )
 
-    reported = daily.days(filters, config, signed=False)
+    reported = daily.days(filters, config, late_only=True)
     late = (
         sa.select(reported.c.engineer_id, month_of_day(reported.c.day), *counts(),
                   sa.case((reported.c.late_records > 0, reported.c.day), else_=sa.null()))

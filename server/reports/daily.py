@@ -34,7 +34,7 @@ from ..domain.signoff import current_signature
 from ..tables import devices, entity_table, users
 from .filters import Filters, engineers_of_depot, fenced
 from .paging import after_key
-from ..domain.moments import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, epoch_ms, moment, stamp_ms
+from ..domain.moments import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, stamp_ms, stored_epoch_ms, stored_moment
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "days", "report", "key_of"]
@@ -81,15 +81,16 @@ def _people(filters: Filters, engineer: sa.ColumnElement) -> list[sa.ColumnEleme
     return where
 
 
-def _per_day(rows: sa.Subquery, at: sa.ColumnElement, filters: Filters, config: DomainConfig, **sums) -> sa.Select:
-    """``rows`` (one per record, each time computed once) summed per engineer and day;
-    every figure the source does not give is 0."""
+def _per_day(rows: sa.Subquery, at: sa.ColumnElement, filters: Filters, config: DomainConfig, *where,
+             **sums) -> sa.Select:
+    """``rows`` (one per record, each time computed once; ``where``: only those) summed per
+    engineer and day; every figure the source does not give is 0."""
     offset = config.local_utc_offset_hours
     day = day_number(at, offset)
     nothing = {"last_received": sa.cast(sa.null(), sa.BigInteger())}
     figures = {name: sums.get(name, nothing.get(name, sa.literal(0))).label(name) for name in _FIGURES}
     return (sa.select(rows.c.engineer_id, day.label("day"), *figures.values())
-            .where(filters.holds(at, offset)).group_by(rows.c.engineer_id, day))
+            .where(filters.holds(at, offset), *where).group_by(rows.c.engineer_id, day))
 
 
 #: the figures a day's row sums, in the order the sources give them
@@ -97,13 +98,14 @@ _FIGURES = (*(f"hours_{c.lower()}" for c in CATEGORIES), "hours_total", "tickets
             "consumptions", "signed_services", "records", "late_records", "last_received")
 
 
-def days(filters: Filters, config: DomainConfig, *, signed: bool = True) -> sa.Subquery:
+def days(filters: Filters, config: DomainConfig, *, late_only: bool = False) -> sa.Subquery:
     """One row per engineer and local day of the range with any record: the day's figures.
 
     Each source (work logs, consumptions, signed services) reads its rows by an index on
     its time field, computes each row's time once, sums per engineer and day, and the
-    three are added up. ``signed=False``: without the signed services (0), for a caller
-    that reads only the records and their lateness (the appraisal's late days).
+    three are added up. ``late_only``: the days with a late record, summing only the late
+    records and no signed services (0), for a caller that reads only which days were
+    late (the appraisal's late days): most records are on time, and are not grouped.
     """
     offset = config.local_utc_offset_hours
     logs, tickets, moves = entity_table("work_log"), entity_table("ticket"), entity_table("stock_movement")
@@ -113,7 +115,7 @@ def days(filters: Filters, config: DomainConfig, *, signed: bool = True) -> sa.S
     # read only for an entry without its own category
     ticket_category = sa.select(tickets.c.category).where(tickets.c.id == logs.c.ticket_id).scalar_subquery()
     log_rows = fenced(
-        sa.select(engineer.label("engineer_id"), moment(logs.c.at, logs.c.device_time, offset).label("at_ms"),
+        sa.select(engineer.label("engineer_id"), stored_moment(logs, "at", logs.c.device_time, offset).label("at_ms"),
                   sa.func.coalesce(logs.c.category, ticket_category).label("category"),
                   sa.func.coalesce(logs.c.hours, 0.0).label("hours"), logs.c.ticket_id,
                   stamp_ms(logs.c.created_at).label("received"))
@@ -121,34 +123,37 @@ def days(filters: Filters, config: DomainConfig, *, signed: bool = True) -> sa.S
         .where(logs.c.deleted.is_(False), filters.near(logs.c.at, logs.c.device_time, offset),
                *_people(filters, engineer)), "log_rows")
     log_day = day_number(log_rows.c.at_ms, offset)
+    log_late = _late(log_rows.c.received, log_day, config)
     worked = _per_day(
-        log_rows, log_rows.c.at_ms, filters, config,
+        log_rows, log_rows.c.at_ms, filters, config, *([log_late == 1] if late_only else []),
         **{f"hours_{c.lower()}": sa.func.sum(sa.case((log_rows.c.category == c, log_rows.c.hours), else_=0.0))
            for c in CATEGORIES},
         hours_total=sa.func.sum(log_rows.c.hours), tickets_worked=sa.func.count(sa.distinct(log_rows.c.ticket_id)),
-        records=sa.func.count(), late_records=sa.func.sum(_late(log_rows.c.received, log_day, config)),
+        records=sa.func.count(), late_records=sa.func.sum(log_late),
         last_received=sa.func.max(log_rows.c.received))
 
     move_author = devices.alias("move_author")
     holder = sa.func.coalesce(moves.c.held_by, move_author.c.user_id)
     move_rows = fenced(
         sa.select(holder.label("engineer_id"),
-                  moment(moves.c.occurred_at, moves.c.device_time, offset).label("at_ms"),
+                  stored_moment(moves, "occurred_at", moves.c.device_time, offset).label("at_ms"),
                   sa.func.coalesce(moves.c.qty, 0.0).label("qty"), stamp_ms(moves.c.created_at).label("received"))
         .select_from(moves.outerjoin(move_author, move_author.c.id == moves.c.author_device))
         .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
                filters.near(moves.c.occurred_at, moves.c.device_time, offset), *_people(filters, holder)),
         "move_rows")
+    move_late = _late(move_rows.c.received, day_number(move_rows.c.at_ms, offset), config)
     used = _per_day(
-        move_rows, move_rows.c.at_ms, filters, config, parts_used=sa.func.sum(move_rows.c.qty),
-        consumptions=sa.func.count(), records=sa.func.count(),
-        late_records=sa.func.sum(_late(move_rows.c.received, day_number(move_rows.c.at_ms, offset), config)),
+        move_rows, move_rows.c.at_ms, filters, config, *([move_late == 1] if late_only else []),
+        parts_used=sa.func.sum(move_rows.c.qty), consumptions=sa.func.count(), records=sa.func.count(),
+        late_records=sa.func.sum(move_late),
         last_received=sa.func.max(move_rows.c.received))
 
-    if not signed:
+    if late_only:
         return _summed(sa.union_all(worked, used))
     signed_rows = fenced(
-        sa.select(tickets.c.assignee_id.label("engineer_id"), epoch_ms(tickets.c.completed_at, offset).label("at_ms"),
+        sa.select(tickets.c.assignee_id.label("engineer_id"),
+                  stored_epoch_ms(tickets, "completed_at", offset).label("at_ms"),
                   tickets.c.id)
         .where(tickets.c.deleted.is_(False), tickets.c.status.in_(_FINISHED),
                filters.near(tickets.c.completed_at, None, offset), *_people(filters, tickets.c.assignee_id),

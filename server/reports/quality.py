@@ -35,7 +35,7 @@ from ..domain import sla
 from ..domain.config import DomainConfig
 from ..tables import entity_table
 from .filters import LAST_DAY, Filters, engineers_of_depot, fenced
-from ..domain.moments import DAY_MS, day_number, epoch_ms, moment, month_of_day
+from ..domain.moments import DAY_MS, day_number, epoch_ms, moment, month_of_day, stored_moment
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]
@@ -98,13 +98,13 @@ class Context:
         return where
 
     def reported(self, tickets) -> sa.ColumnElement:
-        return moment(tickets.c.reported_at, tickets.c.device_time, self.offset)
+        return stored_moment(tickets, "reported_at", tickets.c.device_time, self.offset)
 
     def reported_near(self, tickets) -> sa.ColumnElement:
         return self.near(tickets.c.reported_at, tickets.c.device_time)
 
     def completed(self, tickets) -> sa.ColumnElement:
-        return moment(tickets.c.completed_at, tickets.c.updated_at, self.offset)
+        return stored_moment(tickets, "completed_at", tickets.c.updated_at, self.offset)
 
     def finished_repeats(self, *columns: sa.ColumnElement) -> sa.Subquery:
         """The field tickets finished in the range, one row each: ``columns``, ``id``,
