@@ -1,17 +1,22 @@
 """The department's controls, checked from the data: an approval covers exactly what
 its approver saw, a consumption is written off by exactly its signed report and its old
-part, an approved count posts what makes the ledger match the shelf.
+part, an approved count posts what makes the ledger match the shelf; a ticket is
+completed with its report and signed or closed only while signed now; parts leave for a
+van only as far as an approval of their requisition went; a ticket's number is its
+month's next, the month it was made; its SLA state follows its arrival.
 
 Each invariant is its own small model of the rule, written from the regulations
 (``../shared/DOMAIN.md``; issue 16), not a call into the code that enforces it: the
-covered fields, the report's fields and the count's arithmetic are listed here again.
-What it checks against is what the server committed (its rows) and, for write-off,
-what its reconciliation lists as open — the control under test.
+covered fields, the report's fields, the count's arithmetic, the number's shape and the
+SLA's states are listed here again. What it checks against is what the server committed
+(its rows) and, for write-off, what its reconciliation lists as open — the control under
+test.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from tests.domain_invariants import holds_a_current_signature
@@ -22,6 +27,10 @@ __all__ = [
     "approval_never_covers_more_than_approved",
     "consumption_closed_by_exactly_its_report_and_old_part",
     "count_sheet_posts_one_adjustment",
+    "issues_stay_within_what_an_approval_covered",
+    "sla_state_follows_the_arrival",
+    "tickets_numbered_by_the_month_they_were_made",
+    "tickets_signed_and_closed_only_while_signed_now",
 ]
 
 
@@ -158,8 +167,216 @@ def count_sheet_posts_one_adjustment(world: World) -> None:
     assert not problems, "an approved count did not post its difference once:\n  " + "\n  ".join(problems)
 
 
+# -- sign-off ----------------------------------------------------------------------------------
+
+#: what a job is completed with (001 §3.3.2; DOMAIN, "The job"): what was found, what was
+#: done, how it ended, and, for work on a customer's site, an arrival there (the ticket's
+#: own field or an ``arrived`` entry of its work log)
+REPORTED_ON_COMPLETION = ("diagnosis", "actions", "result")
+#: the statuses a ticket stands at once completed
+DONE = ("completed", "signed", "closed")
+
+
+def tickets_signed_and_closed_only_while_signed_now(world: World) -> None:
+    """Every live ticket at ``completed`` or beyond holds its minimum service report (an
+    arrival on site too, but for internal work, category D); one at ``signed`` or
+    ``closed`` holds a signature of its report as it stands now, whose image arrived
+    whole — the test's own report hash (``holds_a_current_signature``), not the server's
+    ``stale`` mark: a report changed after signing, or a close of a ticket nobody signed,
+    leaves it ``completed``."""
+    server = world.server
+    arrived = {log.get("ticket_id") for log in server.live("work_log").values() if log.get("event") == "arrived"}
+    problems = []
+    for ticket_id, ticket in server.live("ticket").items():
+        status = ticket.get("status")
+        if status not in DONE:
+            continue
+        wanted = REPORTED_ON_COMPLETION + (() if ticket.get("category") == "D" else ("arrived_at",))
+        missing = [name for name in wanted if not _written(ticket.get(name))
+                   and not (name == "arrived_at" and ticket_id in arrived)]
+        if missing:
+            problems.append(f"ticket {ticket_id} is {status} without its report's {', '.join(missing)}")
+        if status in ("signed", "closed") and not holds_a_current_signature(server, ticket_id, ticket):
+            problems.append(f"ticket {ticket_id} is {status}, but holds no signature of its report as it stands "
+                            f"with its image")
+    assert not problems, "a ticket signed or closed without a current signature, or completed without its " \
+        "report:\n  " + "\n  ".join(problems)
+
+
+def _written(value) -> bool:
+    return value is not None and (not isinstance(value, str) or value.strip() != "")
+
+
+# -- requisitions and issues ---------------------------------------------------------------------
+
+_NO_MORE = 1e-9
+
+
+def _approved_lines(world: World) -> dict[str, list[dict[str, float]]]:
+    """Each requisition's approvals, as part → quantity approved: yesterday's (its lines
+    as the desk approved them, read from yesterday's change-sets in the order applied) and
+    today's (the lines each approver's device showed him, ``world.decisions``)."""
+    lines: dict[str, object] = {}
+    out: dict[str, list[dict[str, float]]] = {}
+    for ack in world.acknowledged:
+        sent = ack.mutation
+        if sent.mutation_id not in world.yesterday or sent.entity != "requisition" or ack.status == "rejected":
+            continue
+        if "lines" in sent.fields:
+            lines[sent.id] = sent.fields["lines"]
+        if sent.fields.get("status") == "approved":
+            out.setdefault(sent.id, []).append(_per_part(lines.get(sent.id)))
+    for decision in world.decisions:
+        if decision.entity == "requisition" and decision.status == "approved":
+            out.setdefault(decision.row_id, []).append(_per_part(decision.seen.get("lines")))
+    return out
+
+
+def _per_part(lines) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in lines or ():
+        out[line["part_id"]] = out.get(line["part_id"], 0.0) + float(line["qty"])
+    return out
+
+
+def issues_stay_within_what_an_approval_covered(world: World) -> None:
+    """Parts leave a depot for a van only against an approved requisition: every issue on
+    the server names a requisition, goes from its depot to its van, and the issues of each
+    of its parts add up to no more than an approval of it covered — the most any approval
+    covered, whether it is still in force or was voided since (an issue made before the
+    news of a void is kept: only one device issues here, so one made after seeing its
+    own earlier issues never goes beyond the approval it was made under)."""
+    server = world.server
+    requisitions = server.live("requisition")
+    approved = _approved_lines(world)
+    issued: dict[tuple[str, str], float] = {}
+    problems = []
+    for movement_id, movement in server.live("stock_movement").items():
+        if movement.get("kind") != "issue":
+            continue
+        requisition_id, part = movement.get("requisition_id"), movement.get("part_id")
+        asked = requisitions.get(requisition_id or "")
+        if asked is None:
+            problems.append(f"issue {movement_id} of {part} names requisition {requisition_id!r}, which is not there")
+            continue
+        if (movement.get("from_location_id"), movement.get("to_location_id")) != (asked.get("depot_location_id"),
+                                                                                  asked.get("van_location_id")):
+            problems.append(f"issue {movement_id} goes from {movement.get('from_location_id')} to "
+                            f"{movement.get('to_location_id')}; its requisition {requisition_id} from "
+                            f"{asked.get('depot_location_id')} to {asked.get('van_location_id')}")
+        issued[(requisition_id, part)] = issued.get((requisition_id, part), 0.0) + float(movement.get("qty") or 0)
+    for (requisition_id, part), qty in sorted(issued.items()):
+        most = max((covered.get(part, 0.0) for covered in approved.get(requisition_id, ())), default=0.0)
+        if qty > most + _NO_MORE:
+            problems.append(f"{qty:g} of {part} issued against requisition {requisition_id}, whose approvals "
+                            f"covered at most {most:g}")
+    assert not problems, "parts issued beyond what an approval covered:\n  " + "\n  ".join(problems)
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+#: a ticket's number (004: 年度月份流水编号): T, the year and month it was made in Beijing
+#: time, a dash, its serial in that month in five digits
+TICKET_NUMBER = re.compile(r"T(\d{4})-(\d{5})")
+BEIJING = timezone(timedelta(hours=8))
+#: a device's clock this close to the server's is taken as right (docs/decisions.md)
+CLOCK_TOLERANCE = timedelta(seconds=10)
+
+
+def _months_of(at_ms: int) -> set[str]:
+    """The ``YYMM`` a moment made on a device may be numbered by: its own month in Beijing
+    time, and the next or last one too within the clock tolerance of a month's edge."""
+    made = datetime.fromtimestamp(at_ms / 1000, timezone.utc).astimezone(BEIJING)
+    return {(made + edge).strftime("%y%m") for edge in (-CLOCK_TOLERANCE, timedelta(0), CLOCK_TOLERANCE)}
+
+
+def tickets_numbered_by_the_month_they_were_made(world: World) -> None:
+    """Every ticket on the server (deleted ones keep theirs) has a number ``TYYMM-NNNNN``,
+    nobody else's; the serials of each month run 1, 2, 3… with none skipped; and each of
+    today's tickets is numbered by the month its device made it in (the test's record of
+    when the app wrote it), not the month it reached the server."""
+    made = {w.row_id: w for writes in world.writes.values() for w in writes
+            if w.entity == "ticket" and w.op == "insert" and w.timed}
+    holders: dict[str, list[str]] = {}
+    serials: dict[str, list[int]] = {}
+    problems = []
+    for ticket_id, row in world.server.rows["ticket"].items():
+        number = row.data.get("number")
+        shape = TICKET_NUMBER.fullmatch(number or "")
+        if shape is None:
+            problems.append(f"ticket {ticket_id} is numbered {number!r}")
+            continue
+        holders.setdefault(number, []).append(ticket_id)
+        serials.setdefault(shape[1], []).append(int(shape[2]))
+        write = made.get(ticket_id)
+        if write is not None and shape[1] not in _months_of(write.at_ms):
+            problems.append(f"ticket {ticket_id}, made on {write.device_id} in {min(_months_of(write.at_ms))}, "
+                            f"is numbered {number}")
+    problems += [f"number {number} is held by tickets {', '.join(sorted(ids))}"
+                 for number, ids in sorted(holders.items()) if len(ids) > 1]
+    for month, taken in sorted(serials.items()):
+        if sorted(taken) != list(range(1, len(taken) + 1)):
+            problems.append(f"the serials of {month} are {sorted(taken)}, not 1 to {len(taken)}")
+    assert not problems, "a ticket's number is not its month's next:\n  " + "\n  ".join(problems)
+
+
+# -- SLA ---------------------------------------------------------------------------------------------
+
+#: the states that move with time until the site is reached or the job finished
+STILL_OPEN = ("on_time", "at_risk", "late")
+#: how far the server may move a device's arrival time by the skew it measured: the
+#: phones of the test are set days back or on (an arrival this close to its deadline may
+#: be met or missed)
+SKEW_BOUND = timedelta(days=7)
+
+
+def _moment(text) -> datetime | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(str(text))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def sla_state_follows_the_arrival(world: World) -> None:
+    """A live ticket's SLA state (002 §4.2.5, the response deadline) follows its arrival:
+    none once cancelled; once the site is reached (the ticket's ``arrived_at`` or an
+    ``arrived`` work-log entry, the earliest), ``met`` if that was by the deadline and
+    ``missed`` if after it; finished with no arrival, ``missed``; otherwise still open
+    (``on_time``, ``at_risk``, or ``late`` once the deadline has passed), never decided. An arrival within the skew
+    bound of its deadline may be either: the server takes the device's measured error out
+    of it, and one written as later than now counts as made when it was pushed."""
+    server = world.server
+    logged: dict[str, list[datetime]] = {}
+    for log in server.live("work_log").values():
+        if log.get("event") == "arrived" and _moment(log.get("at")) is not None:
+            logged.setdefault(log.get("ticket_id"), []).append(_moment(log["at"]))
+    problems = []
+    for ticket_id, ticket in server.live("ticket").items():
+        state, status, due = ticket.get("sla_state"), ticket.get("status"), _moment(ticket.get("deadline"))
+        arrivals = [t for t in (_moment(ticket.get("arrived_at")), *logged.get(ticket_id, ())) if t is not None]
+        if status == "cancelled" or due is None:
+            allowed = {None}
+        elif arrivals:
+            reached = min(min(arrivals), world.now or min(arrivals))  # an arrival "later" is taken as it is pushed
+            allowed = ({"met"} if reached <= due - SKEW_BOUND else {"missed"} if reached > due + SKEW_BOUND
+                       else {"met", "missed"})
+        elif status in DONE:
+            allowed = {"missed"}
+        else:
+            allowed = set(STILL_OPEN) - ({"late"} if world.now is not None and due >= world.now else set())
+        if state not in allowed:
+            reached = f"reached at {min(arrivals).isoformat()}" if arrivals else "not reached"
+            problems.append(f"ticket {ticket_id} ({status}, due {ticket.get('deadline')}, {reached}) is "
+                            f"{state!r}; it must be {' or '.join(sorted(map(repr, allowed)))}")
+    assert not problems, "an SLA state does not follow the arrival:\n  " + "\n  ".join(problems)
+
+
 CONTROL_INVARIANTS: tuple[Callable[[World], None], ...] = (
     approval_never_covers_more_than_approved,
     consumption_closed_by_exactly_its_report_and_old_part,
     count_sheet_posts_one_adjustment,
+    tickets_signed_and_closed_only_while_signed_now,
+    issues_stay_within_what_an_approval_covered,
+    tickets_numbered_by_the_month_they_were_made,
+    sla_state_follows_the_arrival,
 )

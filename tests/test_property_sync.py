@@ -36,6 +36,7 @@ import random
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -446,7 +447,7 @@ class FieldWork(RuleBasedStateMachine):
     def world(self) -> World:
         return World(read_server(self.server.engine), list(self.devices.values()),
                      self.ledger.acknowledged(self.server.engine), self.signings, self.writes, self.yesterday,
-                     self.images, self.decisions)
+                     self.images, self.decisions, datetime.fromtimestamp(self.now / 1000, timezone.utc))
 
     def _pass_time(self) -> None:
         """Each step a minute after the one before: no two devices write in one instant."""

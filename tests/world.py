@@ -176,6 +176,8 @@ class World:
     images: list[Image] = field(default_factory=list)
     #: every decision an approver made on a device today (approved, refused, paid)
     decisions: list[Decision] = field(default_factory=list)
+    #: the world's time when it was looked at (the server's clock), UTC
+    now: datetime | None = None
 
 
 def answered_writes(world: World) -> dict[str, Write]:
