@@ -13,7 +13,7 @@ from sync.registry import REF_LENGTH, REGISTRY, Entity, Registry
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
     "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
-    "enrollments", "enrollment_failures", "stock_balance",
+    "enrollments", "enrollment_failures", "stock_balance", "open_consumption",
 ]
 
 metadata = sa.MetaData()
@@ -108,6 +108,14 @@ stock_balance = sa.Table(
     sa.Column("condition", sa.String(10), primary_key=True),
     sa.Column("qty", sa.Float(), nullable=False),
     sa.Column("movements", sa.BigInteger(), nullable=False),
+)
+
+# The consumptions still open (server.domain.writeoff's rule), by id: kept by triggers on
+# every table the rule reads (migration 0016_open_consumption).
+open_consumption = sa.Table(
+    "open_consumption",
+    metadata,
+    sa.Column("movement_id", sa.String(64), primary_key=True),
 )
 
 

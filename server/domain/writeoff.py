@@ -2,9 +2,10 @@
 
 A consumption stays *open* — still the engineer's to account for — until its ticket
 holds a current signature (:mod:`server.domain.signoff`) and, for a returnable part,
-its old part has been received at the depot. Nothing is stored about it: it is read
-from the rows as they stand, so it closes whichever of the two arrives last, from
-whichever device, and opens again if the report changes after signing.
+its old part has been received at the depot. Which are open is kept by the database
+from the rows as they are written (``open_consumption``, migration
+0016_open_consumption), so it closes whichever of the two arrives last, from whichever
+device, and opens again if the report changes after signing.
 
 * Consuming a returnable part expects its old part back: the server makes the
   ``old_part_return`` whose id is the consumption's own id, stamped with the
@@ -32,8 +33,7 @@ from sync.rules import SYSTEM, StoredRow
 from sync.rules.lifecycle import STEP_ROLES
 
 from ..keyset import after_key
-from ..tables import devices, entity_table
-from .signoff import signed_tickets
+from ..tables import blobs, devices, entity_table, open_consumption
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -130,22 +130,23 @@ def age_days(at: datetime, now: datetime) -> float:
 def open_consumption_query(only: list[str] | None) -> sa.Select:
     """SQL: consumptions not yet written off, with ``signed``, ``returnable`` and
     ``old_part_status`` saying what each waits for; ``only`` some locations: those drawn
-    from there, or whose old part goes back there. The reconciliation report groups it."""
+    from there, or whose old part goes back there. The reconciliation report groups it.
+
+    Which are open is stored (``open_consumption``, kept by the database as the records
+    arrive: migration 0016_open_consumption), so this reads those few, not the year's."""
     moves, returns, parts = entity_table("stock_movement"), entity_table("old_part_return"), entity_table("part")
-    signatures = signed_tickets().subquery("signed_tickets")
-    signed = signatures.c.ticket_id.is_not(None)
-    returnable = parts.c.returnable.is_(True)
-    back = returns.c.status.in_(_BACK)
+    signatures = entity_table("signature")
+    signed = (sa.exists().where(signatures.c.ticket_id == moves.c.ticket_id, signatures.c.deleted.is_(False),
+                                sa.or_(signatures.c.stale.is_(None), signatures.c.stale.is_(False)),
+                                blobs.c.sha256 == signatures.c.blob_sha256))
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
     query = (
         sa.select(moves.c.id, moves.c.held_by, moves.c.ticket_id, moves.c.part_id, moves.c.qty,
                   moves.c.from_location_id, returns.c.status.label("old_part_status"),
-                  returnable.label("returnable"), signed.label("signed"), at.label("at"))
-        .select_from(moves.outerjoin(parts, parts.c.id == moves.c.part_id)
-                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False)))
-                     .outerjoin(signatures, signatures.c.ticket_id == moves.c.ticket_id))
-        .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
-               sa.or_(~signed, sa.and_(returnable, sa.or_(returns.c.status.is_(None), ~back))))
+                  parts.c.returnable.is_(True).label("returnable"), signed.label("signed"), at.label("at"))
+        .select_from(open_consumption.join(moves, moves.c.id == open_consumption.c.movement_id)
+                     .outerjoin(parts, parts.c.id == moves.c.part_id)
+                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
     )
     if only is not None:
         query = query.where(sa.or_(moves.c.from_location_id.in_(only), returns.c.depot_location_id.in_(only)))
