@@ -77,6 +77,10 @@ sa.Index("complaint_number_unique", _ENTITY_TABLES["complaint"].c.number, unique
 
 # Parts reconciliation reads the movements of one kind: consumptions, write-offs.
 sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
+# The vans a depot issues to, found in van order a page at a time (server.domain.requisitions).
+_ISSUE = _ENTITY_TABLES["stock_movement"]
+sa.Index("stock_movement_issued_to", _ISSUE.c.to_location_id, postgresql_where=_ISSUE.c.kind == "issue",
+         sqlite_where=_ISSUE.c.kind == "issue")
 # Head office lists tickets by SLA state (server.domain.sla).
 sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
 # The console's board filters tickets by zone and lists the zones (server/console/tickets.py).

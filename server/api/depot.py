@@ -94,7 +94,7 @@ _NEXT = fields.String(allow_none=True, required=True,
                       metadata={"description": "send it back as `cursor` for the next page; null on the last"})
 #: what a page of each answer holds unless ``limit`` says otherwise
 RECONCILIATION_LIMIT = 1000
-VANS_LIMIT = 20
+VANS_LIMIT = 3
 _PAGED = ("limit", "cursor")
 
 

@@ -11,6 +11,9 @@ reads is written: the movement itself, its old-part return, a signature of its t
 a signature's image arriving, its part's ``returnable`` — whichever path wrote it and
 in whatever order the records arrive, in the same transaction as the row.
 
+With it, an index of the issues by the van they went to: the depot API's vans are
+found a page at a time in van order without reading a year's issues.
+
 Revision ID: 0016_open_consumption
 Revises: 0015_stock_balance
 Create Date: 2026-12-01
@@ -90,7 +93,13 @@ def _sqlite() -> list[str]:
     return out
 
 
+#: the issues, by the van they went to: the depot's vans a page at a time
+_ISSUED = sa.text("kind = 'issue'")
+
+
 def upgrade() -> None:
+    op.create_index("stock_movement_issued_to", "stock_movement", ["to_location_id"], postgresql_where=_ISSUED,
+                    sqlite_where=_ISSUED)
     op.create_table("open_consumption", sa.Column("movement_id", sa.String(64), primary_key=True))
     op.execute(f"INSERT INTO open_consumption (movement_id) SELECT m.id FROM stock_movement m WHERE {RULE}")
     for statement in (_postgresql() if op.get_bind().dialect.name == "postgresql" else _sqlite()):
@@ -109,3 +118,4 @@ def downgrade() -> None:
             for op_name in ("insert", "delete", *(("update",) if columns else ())):
                 op.execute(f"DROP TRIGGER open_consumption_{table}_{op_name}")
     op.drop_table("open_consumption")
+    op.drop_index("stock_movement_issued_to", "stock_movement")
