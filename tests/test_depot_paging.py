@@ -17,6 +17,7 @@ import math
 import orjson
 import pytest
 
+from server.api import depot as depot_api
 from tests.conftest import Person, Timeline, auth_header
 from tests.test_reports_stock import HOUR, at, build, issue, requisition
 from tests.test_reports_stock import timeline as timeline  # noqa: F401 (the fixture, on the reports' clock)
@@ -45,7 +46,7 @@ def pages(timeline: Timeline, person: Person, path: str, limit: int) -> list[dic
 @pytest.fixture
 def world(timeline, people, engine) -> dict:
     """The reports' world with Chen's tablet synced, then the keeper writes off a fuse lost and a belt damaged in
-    the van, counts the shelf again (not yet approved), and the Nanjing depot issues a
+    the van, counts the shelf and Wang's van again (not yet approved), and the Nanjing depot issues a
     fuse to a van of its own on Wang's requisition."""
     w = build(timeline, people, engine)
     depot = w["depot_device"]
@@ -60,6 +61,9 @@ def world(timeline, people, engine) -> dict:
     depot.insert("stock_count", location_id=w["depot"], counted_by=people["depot"].user_id,
                  counted_at=at(timeline.now), lines=[{"part_id": w["belt"], "condition": "new", "qty": 5}],
                  note="复盘：货架B-3少一条皮带")
+    depot.insert("stock_count", location_id=w["van_wang"], counted_by=people["depot"].user_id,
+                 counted_at=at(timeline.now), lines=[{"part_id": w["fuse"], "condition": "new", "qty": 3}],
+                 note="王伟车上盘点")
     depot.sync()
     desk, manager = w["desk"], timeline.device(people["manager"])
     w["van_south"] = desk.insert("stock_location", kind="van", name="王伟的南京备用车", depot_id="depot-south",
@@ -89,7 +93,17 @@ def test_paging_through_the_reconciliation_gives_every_row_of_every_list_once_in
     assert len(paged) == math.ceil(rows / limit)
     assert all(sum(len(page[name]) for name in LISTS if name != "negative") == limit for page in paged[:-1])
     assert {row["reason"] for page in paged for row in page["write_offs"]} == {"搬运时遗失", "车内受潮损坏"}
-    assert [row["note"] for page in paged for row in page["open_counts"]] == ["复盘：货架B-3少一条皮带"]
+    assert sorted(row["note"] for page in paged for row in page["open_counts"]) == ["复盘：货架B-3少一条皮带",
+                                                                                   "王伟车上盘点"]
+
+
+def test_open_counts_come_a_few_a_page_whatever_the_limit(world, people, timeline, monkeypatch):
+    whole = get(timeline, people["manager"], "/reconciliation", limit=5000).json
+    monkeypatch.setattr(depot_api, "OPEN_COUNTS_A_PAGE", 1)  # each is a ledger sum as of its count
+    paged = pages(timeline, people["manager"], "/reconciliation", 5000)
+    assert [len(page["open_counts"]) for page in paged] == [1, 1]
+    assert [row for page in paged for row in page["open_counts"]] == whole["open_counts"]
+    assert [row for page in paged for row in page["levels"]] == whole["levels"]
 
 
 def test_a_depot_keeper_pages_through_his_own_depot_only(world, people, timeline):

@@ -95,6 +95,9 @@ _NEXT = fields.String(allow_none=True, required=True,
 #: what a page of each answer holds unless ``limit`` says otherwise
 RECONCILIATION_LIMIT = 1000
 VANS_LIMIT = 3
+#: open counts a reconciliation page holds at most, whatever the limit: each is the
+#: ledger summed as of its count (~30 ms on a year of a big depot's movements)
+OPEN_COUNTS_A_PAGE = 5
 _PAGED = ("limit", "cursor")
 
 
@@ -153,21 +156,23 @@ def reconciliation():
     Paged as one list: the levels (by location, part, condition), then the old parts
     out (oldest first), the open consumptions (by engineer, oldest first), the
     write-offs (newest first) and the open counts (oldest first); a page holds at most
-    `limit` rows of them all (a count with its differences is one) and `negative` the
-    page's negative levels.
+    `limit` rows of them all (a count with its differences is one, and at most 5 counts
+    a page: each is the ledger summed as of its count) and `negative` the page's
+    negative levels.
     """
     with services().engine.connect() as conn:
         only = _depot_only(conn)
         page = _page(RECONCILIATION_LIMIT, _LISTS)
         now = page.now
         lists, following = walk([
-            ("levels", lambda after, n: stock.levels(conn, only, after, n), stock.level_key),
+            ("levels", lambda after, n: stock.levels(conn, only, after, n), stock.level_key, None),
             ("outstanding_old_parts", lambda after, n: stock.outstanding_old_parts(conn, only, now, after, n),
-             stock.outstanding_key),
+             stock.outstanding_key, None),
             ("open_consumptions", lambda after, n: writeoff.open_consumptions(conn, only, now, after, n),
-             writeoff.consumption_key),
-            ("write_offs", lambda after, n: writeoff.write_offs(conn, only, n, after), writeoff.write_off_key),
-            ("open_counts", lambda after, n: stocktake.open_counts(conn, only, after, n), stocktake.count_key),
+             writeoff.consumption_key, None),
+            ("write_offs", lambda after, n: writeoff.write_offs(conn, only, n, after), writeoff.write_off_key, None),
+            ("open_counts", lambda after, n: stocktake.open_counts(conn, only, after, n), stocktake.count_key,
+             OPEN_COUNTS_A_PAGE),
         ], page.after, page.limit)
     levels = lists["levels"]
     return json_response({"levels": levels, "negative": [lv for lv in levels if lv["negative"]],
