@@ -22,6 +22,7 @@ from werkzeug.exceptions import NotFound
 
 from server.app import create_app
 from server.db import create_schema, make_engine
+from server.reports.filters import encode_cursor
 
 from . import office_load, servers
 from .realistic import END
@@ -34,6 +35,11 @@ TARGET_MS = 500.0
 #: (name, path with query): every report the benchmark times, as a manager asks for it
 _MONTH = "from=2026-11-01&to=2026-11-30"
 _YEAR = "from=2025-12-01&to=2026-11-30"
+#: the depot reconciliation's cursors past every old part out, every open consumption, every
+#: write-off (newest first): its pages of the lists after the levels
+_PAST_OLD_PARTS = encode_cursor(["outstanding_old_parts", "9999-12-31T00:00:00+00:00", "~"])
+_PAST_CONSUMPTIONS = encode_cursor(["open_consumptions", "~", "9999-12-31T00:00:00+00:00", "~"])
+_PAST_WRITE_OFFS = encode_cursor(["write_offs", "0001-01-01T00:00:00+00:00", "~"])
 REPORTS: tuple[tuple[str, str], ...] = (
     ("daily report, a month, every engineer", f"/v1/office/reports/daily?{_MONTH}&limit=5000"),
     ("daily report, a month, one engineer", f"/v1/office/reports/daily?{_MONTH}&engineer=u-e001"),
@@ -52,8 +58,14 @@ REPORTS: tuple[tuple[str, str], ...] = (
     ("carry-back register", "/v1/office/reports/carry-back"),
     ("SLA list (office API), first page", "/v1/office/sla?per_page=100"),
     ("SLA list (office API), late only", "/v1/office/sla?state=late&per_page=100"),
-    ("parts reconciliation (depot API)", "/v1/depot/reconciliation"),
-    ("vans and requisitions (depot API)", "/v1/depot/vans"),
+    ("parts reconciliation (depot API), first page", "/v1/depot/reconciliation"),
+    ("parts reconciliation (depot API), open consumptions' first page",
+     f"/v1/depot/reconciliation?cursor={_PAST_OLD_PARTS}"),
+    ("parts reconciliation (depot API), write-offs' first page",
+     f"/v1/depot/reconciliation?cursor={_PAST_CONSUMPTIONS}"),
+    ("parts reconciliation (depot API), open counts' first page",
+     f"/v1/depot/reconciliation?cursor={_PAST_WRITE_OFFS}"),
+    ("vans and requisitions (depot API), first page", "/v1/depot/vans"),
 )
 _WARM_UP = 1
 

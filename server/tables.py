@@ -15,7 +15,7 @@ from .domain.moments import INSTANT_FUNCTION_DDL, INSTANTS, instant_column, inst
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
     "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
-    "enrollments", "enrollment_failures", "stock_balance",
+    "enrollments", "enrollment_failures", "stock_balance", "open_consumption",
 ]
 
 metadata = sa.MetaData()
@@ -79,6 +79,10 @@ sa.Index("complaint_number_unique", _ENTITY_TABLES["complaint"].c.number, unique
 
 # Parts reconciliation reads the movements of one kind: consumptions, write-offs.
 sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
+# The vans a depot issues to, found in van order a page at a time (server.domain.requisitions).
+_ISSUE = _ENTITY_TABLES["stock_movement"]
+sa.Index("stock_movement_issued_to", _ISSUE.c.to_location_id, postgresql_where=_ISSUE.c.kind == "issue",
+         sqlite_where=_ISSUE.c.kind == "issue")
 # Head office lists tickets by SLA state (server.domain.sla).
 sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
 # The console's board filters tickets by zone and lists the zones (server/console/tickets.py).
@@ -120,6 +124,14 @@ stock_balance = sa.Table(
     sa.Column("condition", sa.String(10), primary_key=True),
     sa.Column("qty", sa.Float(), nullable=False),
     sa.Column("movements", sa.BigInteger(), nullable=False),
+)
+
+# The consumptions still open (server.domain.writeoff's rule), by id: kept by triggers on
+# every table the rule reads (migration 0017_open_consumption).
+open_consumption = sa.Table(
+    "open_consumption",
+    metadata,
+    sa.Column("movement_id", sa.String(64), primary_key=True),
 )
 
 

@@ -176,18 +176,18 @@ def _keep_issued(batch: "Batch", requisition_id: str, asked: dict, issues: list[
         batch.system_write("requisition", requisition_id, {"issued": done})
 
 
-def vans(conn: sa.Connection, depot_locations: list[str] | None) -> list[dict]:
+def vans(conn: sa.Connection, depot_locations: list[str] | None, after: str | None = None,
+         limit: int | None = None) -> list[dict]:
     """The vans a depot issues to, each with its stock and its requisitions on the depot:
     per part, what the approval in force covers, what was issued, what is left and what
-    went over it. ``depot_locations`` None: every depot (head office)."""
+    went over it. ``depot_locations`` None: every depot (head office). By van id: those
+    ``after`` this one, at most ``limit`` (a page)."""
     locations, requisitions = entity_table("stock_location"), entity_table("requisition")
-    moves = entity_table("stock_movement")
+    van_ids = _van_ids(conn, depot_locations, after, limit)
     mine = (requisitions.c.depot_location_id.in_(depot_locations) if depot_locations is not None else sa.true())
-    asked = conn.execute(sa.select(requisitions).where(requisitions.c.deleted.is_(False), mine)).mappings().all()
-    issued_from = moves.c.from_location_id.in_(depot_locations) if depot_locations is not None else sa.true()
-    reached = {r[0] for r in conn.execute(sa.select(moves.c.to_location_id).distinct().where(
-        moves.c.kind == "issue", moves.c.deleted.is_(False), issued_from))}
-    van_ids = sorted(reached | {r["van_location_id"] for r in asked if r["van_location_id"]})
+    asked = conn.execute(sa.select(requisitions).where(requisitions.c.deleted.is_(False), mine,
+                                                       requisitions.c.van_location_id.in_(van_ids))
+                         .order_by(requisitions.c.id)).mappings().all()
     issued = _issued(conn, [r["id"] for r in asked])
     found = {r.id: r for r in conn.execute(sa.select(locations).where(locations.c.id.in_(van_ids)))}
     # grouped once by van and by requisition: a hundred vans never scan every level and line each
@@ -211,6 +211,27 @@ def vans(conn: sa.Connection, depot_locations: list[str] | None) -> list[dict]:
             "requisitions": [_balance(r, issued_of.get(r["id"], {})) for r in asked_of.get(van_id, [])],
         })
     return out
+
+
+def _van_ids(conn: sa.Connection, depot_locations: list[str] | None, after: str | None,
+             limit: int | None) -> list[str]:
+    """The vans the depot issued to or that its requisitions name, by id: ``after`` this
+    one, at most ``limit``. Each kind read in id order up to the limit, so a page reads
+    as many vans as it shows, not every issue of the year."""
+    requisitions, moves = entity_table("requisition"), entity_table("stock_movement")
+    issued_from = moves.c.from_location_id.in_(depot_locations) if depot_locations is not None else sa.true()
+    mine = requisitions.c.depot_location_id.in_(depot_locations) if depot_locations is not None else sa.true()
+    reached = (sa.select(moves.c.to_location_id).distinct()
+               .where(moves.c.kind == "issue", moves.c.deleted.is_(False), issued_from,
+                      moves.c.to_location_id.is_not(None),
+                      moves.c.to_location_id > after if after is not None else sa.true())
+               .order_by(moves.c.to_location_id).limit(limit))
+    named = (sa.select(requisitions.c.van_location_id).distinct()
+             .where(requisitions.c.deleted.is_(False), mine, requisitions.c.van_location_id.is_not(None),
+                    requisitions.c.van_location_id > after if after is not None else sa.true())
+             .order_by(requisitions.c.van_location_id).limit(limit))
+    both = sa.union(sa.select(reached.subquery()), sa.select(named.subquery())).subquery()
+    return [r[0] for r in conn.execute(sa.select(both.c[0]).order_by(both.c[0]).limit(limit))]
 
 
 def balances(conn: sa.Connection, asked: list) -> list[dict]:

@@ -11,9 +11,11 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from ..keyset import after_key
 from ..tables import entity_table, stock_balance
 
-__all__ = ["levels", "level_query", "outstanding_old_parts", "outstanding_query", "depot_locations"]
+__all__ = ["levels", "level_key", "level_query", "outstanding_old_parts", "outstanding_key", "outstanding_query",
+           "depot_locations"]
 
 
 def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
@@ -36,14 +38,22 @@ def level_query(only: list[str] | None = None) -> sa.Select:
     )
 
 
-def levels(conn: sa.Connection, only: list[str] | None = None) -> list[dict]:
-    """Ledger quantity per location, part and condition (new / old); ``only`` some locations."""
-    query = level_query(only).subquery()
+def levels(conn: sa.Connection, only: list[str] | None = None, after: tuple | None = None,
+           limit: int | None = None) -> list[dict]:
+    """Ledger quantity per location, part and condition (new / old); ``only`` some locations.
+    In :func:`level_key` order: ``after`` a level's key, at most ``limit`` (a page)."""
+    keys = [stock_balance.c.location_id, stock_balance.c.part_id, stock_balance.c.condition]
+    query = level_query(only).where(after_key(keys, after)).order_by(*keys).limit(limit)
     return [
         {"location_id": r.location_id, "part_id": r.part_id, "condition": r.condition, "qty": float(r.qty),
          "negative": r.qty < 0}
-        for r in conn.execute(sa.select(query).order_by(query.c.location_id, query.c.part_id, query.c.condition))
+        for r in conn.execute(query)
     ]
+
+
+def level_key(level: dict) -> tuple:
+    """A level's place in :func:`levels`' order: location, part (``''`` for none), condition."""
+    return level["location_id"], level["part_id"] or "", level["condition"]
 
 
 def outstanding_query(only: list[str] | None = None) -> sa.Select:
@@ -59,14 +69,24 @@ def outstanding_query(only: list[str] | None = None) -> sa.Select:
 
 
 def outstanding_old_parts(conn: sa.Connection, only: list[str] | None = None,
-                          now: datetime | None = None) -> list[dict]:
-    """Old parts expected or collected but not yet received, oldest first; ``only`` bound
-    for some depot locations."""
+                          now: datetime | None = None, after: tuple | None = None,
+                          limit: int | None = None) -> list[dict]:
+    """Old parts expected or collected but not yet received, oldest first (``expected_at``:
+    when the server made the return; then its id); ``only`` bound for some depot locations;
+    ``after`` a return's :func:`outstanding_key`, at most ``limit`` (a page)."""
     now = now or datetime.now(timezone.utc)
     query = outstanding_query(only).subquery()
+    keys = [query.c.created_at, query.c.id]
+    key = None if after is None else (datetime.fromisoformat(after[0]), after[1])
     out = []
-    for r in conn.execute(sa.select(query).order_by(query.c.created_at)):
+    for r in conn.execute(sa.select(query).where(after_key(keys, key)).order_by(*keys).limit(limit)):
         created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=timezone.utc)
         out.append({"return_id": r.id, "engineer_id": r.engineer_id, "ticket_id": r.ticket_id, "part_id": r.part_id,
-                    "qty": r.qty, "status": r.status, "age_days": round((now - created).total_seconds() / 86400, 1)})
+                    "qty": r.qty, "status": r.status, "age_days": round((now - created).total_seconds() / 86400, 1),
+                    "expected_at": created.isoformat()})
     return out
+
+
+def outstanding_key(row: dict) -> tuple:
+    """An outstanding return's place in :func:`outstanding_old_parts`' order."""
+    return row["expected_at"], row["return_id"]

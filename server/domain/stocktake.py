@@ -34,12 +34,13 @@ from sync.changeset import Mutation, Rejection
 from sync.ids import new_id
 from sync.rules import SYSTEM, StoredRow
 
+from ..keyset import after_key
 from ..tables import entity_table
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
 
-__all__ = ["check_count", "after_count", "after_movement", "open_counts", "as_of_text"]
+__all__ = ["check_count", "after_count", "after_movement", "open_counts", "count_key", "as_of_text"]
 
 #: what an approval closes
 _FROZEN = ("location_id", "counted_by", "counted_at", "lines", "approved", "approved_by", "approved_at")
@@ -238,15 +239,17 @@ def _position(rows: list[Sum], count_id: str, as_of: str,
 # -- reconciliation -------------------------------------------------------------------------
 
 
-def open_counts(conn: sa.Connection, only: list[str] | None) -> list[dict]:
-    """Counts awaiting approval, oldest first, each with its differences (counted less
-    the ledger as of the count) for the lines that differ."""
+def open_counts(conn: sa.Connection, only: list[str] | None, after: tuple | None = None,
+                limit: int | None = None) -> list[dict]:
+    """Counts awaiting approval, oldest first (``as_of``, then id), each with its
+    differences (counted less the ledger as of the count) for the lines that differ;
+    ``after`` a count's :func:`count_key`, at most ``limit`` (a page)."""
     counts = entity_table("stock_count")
     query = (sa.select(counts.c.id, counts.c.location_id, counts.c.counted_by, counts.c.counted_at, counts.c.as_of,
                        counts.c.lines, counts.c.note)
              .where(counts.c.deleted.is_(False), sa.or_(counts.c.approved.is_(None), counts.c.approved.is_(False)),
-                    counts.c.as_of.is_not(None))
-             .order_by(counts.c.as_of, counts.c.id))
+                    counts.c.as_of.is_not(None), after_key([counts.c.as_of, counts.c.id], after))
+             .order_by(counts.c.as_of, counts.c.id).limit(limit))
     if only is not None:
         query = query.where(counts.c.location_id.in_(only))
     pending = conn.execute(query).all()
@@ -265,6 +268,11 @@ def open_counts(conn: sa.Connection, only: list[str] | None) -> list[dict]:
         out.append({"count_id": r.id, "location_id": r.location_id, "counted_by": r.counted_by,
                     "counted_at": r.counted_at, "as_of": r.as_of, "note": r.note, "differences": differences})
     return out
+
+
+def count_key(count: dict) -> tuple:
+    """An open count's place in :func:`open_counts`' order."""
+    return count["as_of"], count["count_id"]
 
 
 def _count_times(conn: sa.Connection, locations: set[str]) -> dict[str, str]:

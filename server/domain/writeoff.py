@@ -2,9 +2,10 @@
 
 A consumption stays *open* — still the engineer's to account for — until its ticket
 holds a current signature (:mod:`server.domain.signoff`) and, for a returnable part,
-its old part has been received at the depot. Nothing is stored about it: it is read
-from the rows as they stand, so it closes whichever of the two arrives last, from
-whichever device, and opens again if the report changes after signing.
+its old part has been received at the depot. Which are open is kept by the database
+from the rows as they are written (``open_consumption``, migration
+0017_open_consumption), so it closes whichever of the two arrives last, from whichever
+device, and opens again if the report changes after signing.
 
 * Consuming a returnable part expects its old part back: the server makes the
   ``old_part_return`` whose id is the consumption's own id, stamped with the
@@ -31,15 +32,16 @@ from sync.ids import new_id
 from sync.rules import SYSTEM, StoredRow
 from sync.rules.lifecycle import STEP_ROLES
 
-from ..tables import devices, entity_table
-from .signoff import signed_tickets
+from ..keyset import after_key
+from ..tables import blobs, devices, entity_table, open_consumption
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
 
 __all__ = [
     "WRITE_OFF_ROLES", "check_movement", "check_return", "expect_old_part", "claim_pending",
-    "age_days", "open_consumptions", "open_consumption_query", "waits_for_old_part", "write_offs",
+    "age_days", "open_consumptions", "open_consumption_query", "consumption_key", "waits_for_old_part", "write_offs",
+    "write_off_key",
 ]
 
 #: who writes off a part lost or damaged (001 table 4.1)
@@ -122,29 +124,29 @@ def claim_pending(batch: "Batch", return_id: str) -> None:
 
 
 def age_days(at: datetime, now: datetime) -> float:
-    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    return round((now - at).total_seconds() / 86400, 1)
+    return round((now - _utc(at)).total_seconds() / 86400, 1)
 
 
 def open_consumption_query(only: list[str] | None) -> sa.Select:
     """SQL: consumptions not yet written off, with ``signed``, ``returnable`` and
     ``old_part_status`` saying what each waits for; ``only`` some locations: those drawn
-    from there, or whose old part goes back there. The reconciliation report groups it."""
+    from there, or whose old part goes back there. The reconciliation report groups it.
+
+    Which are open is stored (``open_consumption``, kept by the database as the records
+    arrive: migration 0017_open_consumption), so this reads those few, not the year's."""
     moves, returns, parts = entity_table("stock_movement"), entity_table("old_part_return"), entity_table("part")
-    signatures = signed_tickets().subquery("signed_tickets")
-    signed = signatures.c.ticket_id.is_not(None)
-    returnable = parts.c.returnable.is_(True)
-    back = returns.c.status.in_(_BACK)
+    signatures = entity_table("signature")
+    signed = (sa.exists().where(signatures.c.ticket_id == moves.c.ticket_id, signatures.c.deleted.is_(False),
+                                sa.or_(signatures.c.stale.is_(None), signatures.c.stale.is_(False)),
+                                blobs.c.sha256 == signatures.c.blob_sha256))
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
     query = (
         sa.select(moves.c.id, moves.c.held_by, moves.c.ticket_id, moves.c.part_id, moves.c.qty,
                   moves.c.from_location_id, returns.c.status.label("old_part_status"),
-                  returnable.label("returnable"), signed.label("signed"), at.label("at"))
-        .select_from(moves.outerjoin(parts, parts.c.id == moves.c.part_id)
-                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False)))
-                     .outerjoin(signatures, signatures.c.ticket_id == moves.c.ticket_id))
-        .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
-               sa.or_(~signed, sa.and_(returnable, sa.or_(returns.c.status.is_(None), ~back))))
+                  parts.c.returnable.is_(True).label("returnable"), signed.label("signed"), at.label("at"))
+        .select_from(open_consumption.join(moves, moves.c.id == open_consumption.c.movement_id)
+                     .outerjoin(parts, parts.c.id == moves.c.part_id)
+                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False))))
     )
     if only is not None:
         query = query.where(sa.or_(moves.c.from_location_id.in_(only), returns.c.depot_location_id.in_(only)))
@@ -156,38 +158,51 @@ def waits_for_old_part(returnable: sa.ColumnElement, old_part_status: sa.ColumnE
     return sa.and_(returnable, sa.or_(old_part_status.is_(None), old_part_status.not_in(_BACK)))
 
 
-def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime) -> list[dict]:
-    """Consumptions not yet written off, by the engineer who held the part, oldest first:
-    each says what it waits for (``signature``, ``old_part``). ``only`` some locations:
-    those drawn from there, or whose old part goes back there."""
+def open_consumptions(conn: sa.Connection, only: list[str] | None, now: datetime, after: tuple | None = None,
+                      limit: int | None = None) -> list[dict]:
+    """Consumptions not yet written off, by the engineer who held the part, oldest first
+    (``at``: device time), then by id: each says what it waits for (``signature``,
+    ``old_part``). ``only`` some locations: those drawn from there, or whose old part goes
+    back there. ``after`` a consumption's :func:`consumption_key`, at most ``limit`` (a page)."""
     query = open_consumption_query(only).subquery()
+    keys = [sa.func.coalesce(query.c.held_by, ""), query.c.at, query.c.id]
+    key = None if after is None else (after[0], datetime.fromisoformat(after[1]), after[2])
     out = []
-    for r in conn.execute(sa.select(query).order_by(query.c.held_by, query.c.at, query.c.id)):
+    for r in conn.execute(sa.select(query).where(after_key(keys, key)).order_by(*keys).limit(limit)):
         waiting = ([] if r.signed else ["signature"]) + (
             ["old_part"] if r.returnable and r.old_part_status not in _BACK else [])
         out.append({"movement_id": r.id, "engineer_id": r.held_by, "ticket_id": r.ticket_id, "part_id": r.part_id,
                     "qty": r.qty, "from_location_id": r.from_location_id, "old_part_status": r.old_part_status,
-                    "waiting_for": waiting, "age_days": age_days(r.at, now)})
+                    "waiting_for": waiting, "age_days": age_days(r.at, now), "at": _utc(r.at).isoformat()})
     return out
 
 
-def write_offs(conn: sa.Connection, only: list[str] | None, limit: int | None = None) -> list[dict]:
-    """Parts written off, newest first: lost or damaged (with the reason and who held
-    them) and old parts scrapped (naming their return); who wrote each off. ``limit``:
-    the newest that many."""
+def consumption_key(row: dict) -> tuple:
+    """An open consumption's place in :func:`open_consumptions`' order."""
+    return row["engineer_id"] or "", row["at"], row["movement_id"]
+
+
+def write_offs(conn: sa.Connection, only: list[str] | None, limit: int | None = None,
+               after: tuple | None = None) -> list[dict]:
+    """Parts written off, newest first (``at``: device time), then by id: lost or damaged
+    (with the reason and who held them) and old parts scrapped (naming their return); who
+    wrote each off. ``limit``: the newest that many; ``after``: past a write-off's
+    :func:`write_off_key` (a page)."""
     moves = entity_table("stock_movement")
     at = sa.func.coalesce(moves.c.device_time, moves.c.created_at)
     # the console's writes carry the office's own device, ``console-<user id>``, which has no
     # row in ``devices`` (server.console.accounts.console_device)
     console = sa.case((moves.c.author_device.like(f"{_CONSOLE}%"),
                        sa.func.substr(moves.c.author_device, len(_CONSOLE) + 1)), else_=None)
+    key = None if after is None else (datetime.fromisoformat(after[0]), after[1])
     query = (
         sa.select(moves.c.id, moves.c.part_id, moves.c.qty, moves.c.condition, moves.c.from_location_id,
                   moves.c.held_by, moves.c.note, moves.c.return_id, moves.c.ticket_id,
                   sa.func.coalesce(devices.c.user_id, console).label("user_id"),
                   at.label("at"))
         .select_from(moves.outerjoin(devices, devices.c.id == moves.c.author_device))
-        .where(moves.c.kind == "write_off", moves.c.deleted.is_(False))
+        .where(moves.c.kind == "write_off", moves.c.deleted.is_(False),
+               after_key([at, moves.c.id], key, descending=(True,)))
         .order_by(at.desc(), moves.c.id)
     )
     if only is not None:
@@ -197,7 +212,16 @@ def write_offs(conn: sa.Connection, only: list[str] | None, limit: int | None = 
     return [
         {"movement_id": r.id, "part_id": r.part_id, "qty": r.qty, "condition": r.condition or "new",
          "from_location_id": r.from_location_id, "held_by": r.held_by, "reason": r.note, "return_id": r.return_id,
-         "ticket_id": r.ticket_id, "written_off_by": r.user_id,
-         "at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)).isoformat()}
+         "ticket_id": r.ticket_id, "written_off_by": r.user_id, "at": _utc(r.at).isoformat()}
         for r in conn.execute(query)
     ]
+
+
+def write_off_key(row: dict) -> tuple:
+    """A write-off's place in :func:`write_offs`' order."""
+    return row["at"], row["movement_id"]
+
+
+def _utc(at: datetime) -> datetime:
+    """A stored time as an aware UTC time (SQLite gives it back without its zone)."""
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

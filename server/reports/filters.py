@@ -192,7 +192,9 @@ def encode_cursor(key: Sequence) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
 
-def _cursor(raw: str, kinds: Sequence[str]) -> tuple:
+def _cursor(raw: str, kinds: Sequence[str] | Mapping[str, Sequence[str]]) -> tuple:
+    """The key a cursor holds, checked against ``kinds``; a mapping: an answer of several
+    lists, whose cursor's first value names the list and the rest is that list's key."""
     refused = FilterError("cursor is the `next` of the page before, as it was given", field="cursor")
     if not (raw.isascii() and _CURSOR.fullmatch(raw)):
         raise refused
@@ -200,6 +202,10 @@ def _cursor(raw: str, kinds: Sequence[str]) -> tuple:
         values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
         raise refused from None
+    if isinstance(kinds, Mapping):
+        if not (isinstance(values, list) and values and type(values[0]) is str and values[0] in kinds):
+            raise refused
+        kinds = ["text", *kinds[values[0]]]
     if not (isinstance(values, list) and len(values) == len(kinds) and kinds
             and all(_piece(value, kind) for value, kind in zip(values, kinds))):
         raise refused
@@ -207,14 +213,16 @@ def _cursor(raw: str, kinds: Sequence[str]) -> tuple:
 
 
 def parse(args: Mapping[str, str], *, today: date, now_ms: int, takes: Sequence[str], max_days: int | None = None,
-          default_days: int | None = 31, cursor_kinds: Sequence[str] = (), default_limit: int = 1000,
+          default_days: int | None = 31, cursor_kinds: Sequence[str] | Mapping[str, Sequence[str]] = (),
+          default_limit: int = 1000,
           days: tuple[int, int, int] | None = None) -> Filters:
     """The filters of a report that ``takes`` these parameters (besides ``format``).
 
     No range given: the ``default_days`` up to ``today`` (local); only ``from``: up to
     ``today`` or the cap, whichever is sooner; only ``to``: the ``default_days`` ending then.
     ``default_days=None``: a side not given is open. ``cursor_kinds``: the kinds of the
-    report's key (``number``, ``month``, ``id``, ``text``); ``days``: (default, low,
+    report's key (``number``, ``month``, ``id``, ``text``), or per list of an answer of
+    several (:func:`_cursor`); ``days``: (default, low,
     high) of a look-ahead report's ``days``.
     """
     allowed = set(takes) | {"format"} | ({"days"} if days else set())

@@ -191,7 +191,7 @@ def open_consumptions(conn: sa.Connection, filters: Filters, config: DomainConfi
     ).subquery()
     query = _named(grouped, [grouped.c.engineer_id])
     rows = [{"engineer_id": r.engineer_id or None, "engineer_name": r.engineer_name, "open": r.open,
-             "qty": float(r.qty or 0), "waiting_signature": int(r.waiting_signature),
+             "qty": round(float(r.qty or 0), 9), "waiting_signature": int(r.waiting_signature),
              "waiting_old_part": int(r.waiting_old_part), "over_7_days": int(r.over_7_days),
              "over_30_days": int(r.over_30_days), "oldest_at": iso(r.oldest_at)} for r in conn.execute(query)]
     return split(rows, filters.limit, lambda r: (r["engineer_id"] or "",))
