@@ -3,7 +3,8 @@ an engineer's month from, each counted from the records.
 
 * **Parts-ledger faults** (备件账务差错): consumptions the engineer held, made in the
   month, still open now (no current signature on their ticket, or a returnable part's
-  old part not yet back at the depot: as :mod:`server.domain.writeoff` reads it) and
+  old part not yet back at the depot: as :mod:`server.domain.writeoff` reads it, the
+  ``open_consumption`` the database keeps) and
   older than ``consumption_max_age_days``; and parts written off lost or damaged in the
   month charged to the engineer (a write-off naming no old-part return).
 * **Verified complaints** (有责投诉): complaints received in the month found to be the
@@ -20,11 +21,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from sync.entities import RETURN_STEPS
 
 from ..domain.config import DomainConfig
-from ..domain.signoff import signed_tickets
-from ..tables import devices, entity_table, users
+from ..tables import devices, entity_table, open_consumption, users
 from . import daily
 from .filters import Filters, engineers_of_depot
 from .paging import after_key
@@ -37,8 +36,6 @@ __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "report", "key_of", "band_o
 TAKES = ("from", "to", "engineer", "depot", "limit", "cursor")
 MAX_DAYS = 366
 CURSOR = ("month", "id")
-#: an old part is back once the depot has booked it received (and after: disposed)
-_BACK = RETURN_STEPS[RETURN_STEPS.index("received"):]
 
 COLUMNS = [
     Column("month", "月份"),
@@ -69,24 +66,19 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
     def counts(**one) -> list:
         return [sa.literal(1 if name in one else 0).label(name) for name in _COUNTS]
 
-    moves, parts, returns = entity_table("stock_movement"), entity_table("part"), entity_table("old_part_return")
+    moves = entity_table("stock_movement")
     author = devices.alias("author")
     holder = sa.func.coalesce(moves.c.held_by, author.c.user_id)
     made = stamp_ms(sa.func.coalesce(moves.c.device_time, moves.c.created_at))
     made_during = sa.or_(filters.stamp_during(moves.c.device_time, offset),
                          sa.and_(moves.c.device_time.is_(None), filters.stamp_during(moves.c.created_at, offset)))
     age = int(round(float(config.report_setting("consumption_max_age_days")) * DAY_MS))
-    signatures = signed_tickets().subquery("signed_tickets")
-    open_ = sa.or_(signatures.c.ticket_id.is_(None), sa.and_(
-        parts.c.returnable.is_(True), sa.or_(returns.c.status.is_(None), returns.c.status.not_in(_BACK))))
-    overdue = (
+    overdue = (  # the open ones are stored, decided by the database as the records arrive
         sa.select(holder.label("engineer_id"), month(made).label("month"), *counts(overdue=1),
                   sa.cast(sa.null(), sa.BigInteger()).label("late_day"))
-        .select_from(moves.outerjoin(author, author.c.id == moves.c.author_device)
-                     .outerjoin(parts, parts.c.id == moves.c.part_id)
-                     .outerjoin(returns, sa.and_(returns.c.id == moves.c.id, returns.c.deleted.is_(False)))
-                     .outerjoin(signatures, signatures.c.ticket_id == moves.c.ticket_id))
-        .where(moves.c.kind == "consume", moves.c.deleted.is_(False), made_during, made + age < filters.now_ms, open_)
+        .select_from(moves.join(open_consumption, open_consumption.c.movement_id == moves.c.id)
+                     .outerjoin(author, author.c.id == moves.c.author_device))
+        .where(made_during, made + age < filters.now_ms)
     )
     lost = (
         sa.select(holder, month(made), *counts(lost=1), sa.cast(sa.null(), sa.BigInteger()))

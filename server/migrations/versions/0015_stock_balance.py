@@ -74,7 +74,7 @@ _SQLITE = [
     f"BEGIN\n{_sqlite_add('OLD', '-1 * ', '-1')}{_sqlite_add('NEW', '', '1')}END",
 ]
 
-_BACKFILL = """
+BACKFILL = """
 INSERT INTO stock_balance (location_id, part_id, condition, qty, movements)
 SELECT location_id, part_id, condition, sum(qty), count(*) FROM (
   SELECT to_location_id AS location_id, coalesce(part_id, '') AS part_id, coalesce(condition, 'new') AS condition,
@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column("movements", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("location_id", "part_id", "condition"),
     )
-    op.execute(_BACKFILL)
+    op.execute(BACKFILL)
     for statement in (_POSTGRESQL if op.get_bind().dialect.name == "postgresql" else _SQLITE):
         op.execute(statement)
 
