@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from server.console.accounts import set_password
 from server.tables import entity_table, users
 
-__all__ = ["PASSWORDS", "give_passwords", "csrf_of", "sign_in", "plant_tickets"]
+__all__ = ["PASSWORDS", "give_passwords", "csrf_of", "sign_in", "signed_in", "plant_tickets"]
 
 #: the console passwords of the conftest's office and depot people
 PASSWORDS = {"u-desk": "前台的密码不要告诉别人", "u-manager": "经理的密码也很长很长", "u-depot": "仓库管理员的密码很长"}
@@ -51,6 +51,33 @@ def sign_in(client, login: str, password: str | None = None, language: str = "zh
     return client.post("/console/login", data={"csrf_token": csrf_of(page.text), "login": login,
                                                "password": PASSWORDS.get(login) if password is None else password},
                        headers={"Accept-Language": language})
+
+
+#: (login, password hash, cookie key) → the session cookie a sign-in through the form gave
+_SESSIONS: dict[tuple[str, str, str], str] = {}
+
+
+def signed_in(app, login: str, password: str | None = None):
+    """A test client of ``app`` holding ``login``'s console session, as :func:`sign_in` leaves it.
+
+    The first one per person signs in through the form; later ones, in later tests, get
+    that session's cookie. A sign-in verifies an argon2 hash (a third of a second or more
+    of a shared core) and the console's tests open hundreds of sessions, while what a
+    session holds depends only on the person's password hash (stored the same each time
+    by :func:`give_passwords`) and the key that signs the cookie: both are in the key of
+    the cookie kept. The sign-in itself is proven in tests/test_console_login.py.
+    """
+    with app.extensions["fieldsync"].engine.connect() as conn:
+        stored = conn.execute(sa.select(users.c.password_hash).where(users.c.id == login)).scalar_one()
+    kept = (login, stored, app.secret_key)
+    client = app.test_client()
+    name = app.config["SESSION_COOKIE_NAME"]
+    if kept in _SESSIONS:
+        client.set_cookie(name, _SESSIONS[kept])
+    else:
+        assert sign_in(client, login, password).status_code == 302
+        _SESSIONS[kept] = client.get_cookie(name).value
+    return client
 
 
 def plant_tickets(engine: sa.Engine, tickets: list[dict], customers: list[dict] = ()) -> None:

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 
 from server.tables import audit, entity_table, users
 from tests.conftest import auth_header
-from tests.console_pages import csrf_of, sign_in
+from tests.console_pages import csrf_of, sign_in, signed_in
 from tests.depot_world import NORTH_PASSWORD, depot_world
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -26,15 +26,9 @@ def world(engine, people, replica_for):
     return depot_world(engine, people, replica_for)
 
 
-def _signed_in(app, login: str, password: str | None = None):
-    client = app.test_client()
-    assert sign_in(client, login, password).status_code == 302
-    return client
-
-
 @pytest.fixture
 def keeper(app, world):
-    return _signed_in(app, "u-depot")
+    return signed_in(app, "u-depot")
 
 
 def _row(engine, entity: str, row_id: str) -> dict | None:
@@ -123,7 +117,7 @@ def test_an_old_part_sent_back_on_a_supplier_claim_waits_for_the_suppliers_answe
 
 
 def test_the_desk_reads_the_old_parts_but_the_rule_keeps_booking_them_in_for_the_depot(app, world, engine):
-    desk = _signed_in(app, "u-desk")
+    desk = signed_in(app, "u-desk")
     page = desk.get("/console/depot/old-parts", headers=ZH)
     assert page.status_code == 200 and "压缩机阀门" in page.text  # head office sees every depot
     assert "/receive" not in page.text
@@ -135,7 +129,7 @@ def test_the_desk_reads_the_old_parts_but_the_rule_keeps_booking_them_in_for_the
 
 
 def test_a_depot_keeper_cannot_see_or_book_another_depots_parts(app, world, engine):
-    north = _signed_in(app, "u-north", NORTH_PASSWORD)
+    north = signed_in(app, "u-north", NORTH_PASSWORD)
     page = north.get("/console/depot/old-parts", headers=ZH)
     assert "压缩机阀门" in page.text and "传动皮带" not in page.text
     token = csrf_of(page.text)
