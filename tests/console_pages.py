@@ -53,8 +53,8 @@ def sign_in(client, login: str, password: str | None = None, language: str = "zh
                        headers={"Accept-Language": language})
 
 
-#: (login, password hash, cookie key) → the session cookie a sign-in through the form gave
-_SESSIONS: dict[tuple[str, str, str], str] = {}
+#: (login, password typed, password hash, cookie key) → the session cookie a sign-in through the form gave
+_SESSIONS: dict[tuple[str, str, str, str], str] = {}
 
 
 def signed_in(app, login: str, password: str | None = None):
@@ -65,11 +65,13 @@ def signed_in(app, login: str, password: str | None = None):
     of a shared core) and the console's tests open hundreds of sessions, while what a
     session holds depends only on the person's password hash (stored the same each time
     by :func:`give_passwords`) and the key that signs the cookie: both are in the key of
-    the cookie kept. The sign-in itself is proven in tests/test_console_login.py.
+    the cookie kept, with the password typed (a wrong one is never let in by a cookie).
+    The sign-in itself is proven in tests/test_console_login.py.
     """
+    password = PASSWORDS.get(login) if password is None else password
     with app.extensions["fieldsync"].engine.connect() as conn:
         stored = conn.execute(sa.select(users.c.password_hash).where(users.c.id == login)).scalar_one()
-    kept = (login, stored, app.secret_key)
+    kept = (login, password, stored, app.secret_key)
     client = app.test_client()
     name = app.config["SESSION_COOKIE_NAME"]
     if kept in _SESSIONS:
