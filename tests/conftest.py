@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,6 +29,27 @@ from sync.transport import HttpTransport
 
 PG_URL = os.environ.get("FIELDSYNC_TEST_DATABASE_URL")
 
+#: a RAM disk, when the machine has one with room for a test's files (a container's may be tiny)
+_RAM_DISK = Path("/dev/shm")
+_RAM_NEEDED = 1 << 30
+
+
+def pytest_configure(config) -> None:
+    """Every test's files (``tmp_path``: the server's SQLite copy, the device replicas) on
+    a RAM disk when there is one and no other place was asked for.
+
+    A replica commits with ``synchronous = FULL``: on a shared disk its schema alone is
+    a dozen fsyncs, half a second or more per device opened, and a test opens several.
+    No test here can show what survives a power cut; a killed process loses nothing the
+    kernel holds, so RAM proves the same (as ``tests.faults.scratch_dir`` argues). The
+    directories of passing tests are removed as they finish (``tmp_path_retention_policy``
+    in pyproject.toml), so the disk holds one test's files and the failures' at a time.
+    """
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT") or os.environ.get("TMPDIR"):
+        return
+    if _RAM_DISK.is_dir() and os.access(_RAM_DISK, os.W_OK) and shutil.disk_usage(_RAM_DISK).free >= _RAM_NEEDED:
+        tempfile.tempdir = str(_RAM_DISK)
+
 
 @dataclass
 class Person:
@@ -40,7 +62,11 @@ class Person:
 def _private_database(base_url: str, suffix: str = "") -> tuple[str, Callable[[], None]]:
     """A database of this test run's own on the server of ``base_url``, and its dropper.
 
-    Runs of the suite side by side (two engineers, CI) never share tables.
+    Runs of the suite side by side (two engineers, CI) never share tables. Its commits
+    do not wait for the WAL to reach the disk (``synchronous_commit = off``): what a
+    commit wrote is seen by every later statement as before, only a crash of the
+    PostgreSQL server itself could lose the last ones, and no test crashes it; each
+    test's dozens of commits no longer queue for the disk the other half shares.
     """
     # no pool: an idle admin connection kept open would be found by the garbage collector
     # in some later test (a ResourceWarning, an error under this suite's warning filter)
@@ -49,6 +75,7 @@ def _private_database(base_url: str, suffix: str = "") -> tuple[str, Callable[[]
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
 
     def drop() -> None:
         with admin.connect() as conn:

@@ -15,10 +15,9 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from server.auth import add_device, add_user
-from server.console.accounts import set_password
 from server.tables import users
 from tests.conftest import Person
-from tests.console_pages import give_passwords
+from tests.console_pages import PASSWORDS, give_passwords
 from tests.scenario import desk_opens_ticket
 
 __all__ = ["DepotWorld", "depot_world", "NORTH_PASSWORD", "NAMES"]
@@ -63,9 +62,7 @@ def depot_world(engine: sa.Engine, people: dict, replica_for) -> DepotWorld:
             conn.execute(users.update().where(users.c.id == user_id).values(name=name))
         add_user(conn, "钱进", "depot", user_id="u-north", depot_id="depot-north")
         device, token = add_device(conn, "u-north", "北库的平板", device_id="d-north")
-    give_passwords(engine)
-    with engine.begin() as conn:
-        set_password(conn, "u-north", NORTH_PASSWORD)
+    give_passwords(engine, {**PASSWORDS, "u-north": NORTH_PASSWORD})
 
     desk = replica_for(people["desk"])
     belt = desk.insert("part", code="BLT-200", name="传动皮带", unit="个", returnable=True, price=80.0)

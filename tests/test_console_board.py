@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from tests.console_pages import give_passwords, plant_tickets, sign_in
+from tests.console_pages import give_passwords, plant_tickets, signed_in
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
 
@@ -26,9 +26,7 @@ def console(app_factory, people):
 
 @pytest.fixture
 def desk(console):
-    client = console.test_client()
-    assert sign_in(client, "u-desk").status_code == 302
-    return client
+    return signed_in(console, "u-desk")
 
 
 def _order(html: str) -> list[str]:

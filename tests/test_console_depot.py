@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 
 from server.tables import audit, entity_table, users
 from tests.conftest import auth_header
-from tests.console_pages import csrf_of, sign_in
+from tests.console_pages import csrf_of, sign_in, signed_in
 from tests.depot_world import NORTH_PASSWORD, depot_world
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -26,15 +26,9 @@ def world(engine, people, replica_for):
     return depot_world(engine, people, replica_for)
 
 
-def _signed_in(app, login: str, password: str | None = None):
-    client = app.test_client()
-    assert sign_in(client, login, password).status_code == 302
-    return client
-
-
 @pytest.fixture
 def keeper(app, world):
-    return _signed_in(app, "u-depot")
+    return signed_in(app, "u-depot")
 
 
 def _row(engine, entity: str, row_id: str) -> dict | None:
@@ -123,7 +117,7 @@ def test_an_old_part_sent_back_on_a_supplier_claim_waits_for_the_suppliers_answe
 
 
 def test_the_desk_reads_the_old_parts_but_the_rule_keeps_booking_them_in_for_the_depot(app, world, engine):
-    desk = _signed_in(app, "u-desk")
+    desk = signed_in(app, "u-desk")
     page = desk.get("/console/depot/old-parts", headers=ZH)
     assert page.status_code == 200 and "压缩机阀门" in page.text  # head office sees every depot
     assert "/receive" not in page.text
@@ -135,7 +129,7 @@ def test_the_desk_reads_the_old_parts_but_the_rule_keeps_booking_them_in_for_the
 
 
 def test_a_depot_keeper_cannot_see_or_book_another_depots_parts(app, world, engine):
-    north = _signed_in(app, "u-north", NORTH_PASSWORD)
+    north = signed_in(app, "u-north", NORTH_PASSWORD)
     page = north.get("/console/depot/old-parts", headers=ZH)
     assert "压缩机阀门" in page.text and "传动皮带" not in page.text
     token = csrf_of(page.text)
@@ -165,7 +159,8 @@ def test_issuing_an_approved_requisition_to_the_van_within_what_is_left(keeper, 
     assert "液压软管" in page.text and "已批准" in page.text
     answer = keeper.post(f"/console/depot/requisitions/{world.requisition}/issue", headers=ZH, follow_redirects=True,
                          data={"csrf_token": csrf_of(page.text), f"qty-{world.belt}": "1", f"qty-{world.hose}": "1.5"})
-    assert "已发到服务车：传动皮带、液压软管。" in _flashes(answer.text)
+    in_line_order = "、".join(name for _, name in sorted([(world.belt, "传动皮带"), (world.hose, "液压软管")]))
+    assert f"已发到服务车：{in_line_order}。" in _flashes(answer.text)  # the balance's lines go by part id
     issued = {m["part_id"]: (m["qty"], m["from_location_id"], m["to_location_id"], m["held_by"])
               for m in _movements(engine, kind="issue", requisition_id=world.requisition)}
     assert issued == {world.belt: (1.0, world.main, world.van_wang, "u-wang"),

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import audit, entity_table, users
-from tests.console_pages import PASSWORDS, csrf_of, give_passwords, sign_in
+from tests.console_pages import PASSWORDS, csrf_of, give_passwords, sign_in, signed_in
 from tests.scenario import complete_and_sign, desk_opens_ticket
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -20,11 +20,7 @@ ZH = {"Accept-Language": "zh-CN"}
 @pytest.fixture
 def office(app, people):
     give_passwords(app.extensions["fieldsync"].engine)
-    clients = {}
-    for name in ("desk", "manager", "depot"):
-        clients[name] = app.test_client()
-        assert sign_in(clients[name], f"u-{name}").status_code == 302
-    return clients
+    return {name: signed_in(app, f"u-{name}") for name in ("desk", "manager", "depot")}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import audit, change_log, entity_table
-from tests.console_pages import csrf_of, give_passwords, sign_in
+from tests.console_pages import csrf_of, give_passwords, signed_in
 from tests.scenario import desk_opens_ticket
 
 
@@ -25,11 +25,7 @@ def call(people, replica_for):
 @pytest.fixture
 def office(app, people):
     give_passwords(app.extensions["fieldsync"].engine)
-    clients = {}
-    for name in ("desk", "depot"):
-        clients[name] = app.test_client()
-        assert sign_in(clients[name], f"u-{name}").status_code == 302
-    return clients
+    return {name: signed_in(app, f"u-{name}") for name in ("desk", "depot")}
 
 
 def _ticket(app, ticket_id: str) -> dict:

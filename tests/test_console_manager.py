@@ -16,7 +16,7 @@ from server.reports import appraisal, daily, quality
 from server.reports.filters import parse, today_of
 from server.tables import audit, entity_table, users
 from tests.conftest import Timeline
-from tests.console_pages import csrf_of, give_passwords, sign_in
+from tests.console_pages import csrf_of, give_passwords, sign_in, signed_in
 from tests.manager_world import build_november, name_people
 from tests.reports_world import at, read_csv
 
@@ -42,15 +42,9 @@ def november(world, people, engine):
     return built
 
 
-def _signed_in(app, login: str):
-    client = app.test_client()
-    assert sign_in(client, login).status_code == 302
-    return client
-
-
 @pytest.fixture
 def manager(world, november):
-    return _signed_in(world.app, "u-manager")
+    return signed_in(world.app, "u-manager")
 
 
 def _module_rows(world: Timeline, module, args: dict, **kw) -> list[dict]:
@@ -237,7 +231,7 @@ def test_an_advance_changed_after_the_manager_opened_the_page_is_refused_said_so
 
 
 def test_the_desk_sees_the_list_but_its_approval_is_refused_by_the_rule(world, november):
-    desk = _signed_in(world.app, "u-desk")
+    desk = signed_in(world.app, "u-desk")
     page, versions = _approvals(desk)
     assert versions == {} and "审批人：经理" in page  # no buttons for a role the rule refuses
     record = f"requisition/{november.requisition}"
@@ -253,7 +247,7 @@ def test_a_deployment_that_lets_the_desk_approve_requisitions_takes_its_decision
     built = build_november(world, people)
     name_people(engine)
     give_passwords(engine)
-    desk = _signed_in(world.app, "u-desk")
+    desk = signed_in(world.app, "u-desk")
     page, versions = _approvals(desk)
     assert set(versions) == {f"requisition/{built.requisition}"}
     _decide(desk, f"requisition/{built.requisition}", "approved", versions[f"requisition/{built.requisition}"],
@@ -297,7 +291,7 @@ MANAGER_PAGES = ["/console/quality", "/console/daily", "/console/appraisal", "/c
 
 
 def test_a_depot_keeper_and_the_signed_out_see_none_of_the_managers_pages_nor_decide(world, november):
-    depot = _signed_in(world.app, "u-depot")
+    depot = signed_in(world.app, "u-depot")
     for path in MANAGER_PAGES:
         answer = depot.get(path, headers=ZH)
         assert answer.status_code == 403, path

@@ -20,8 +20,7 @@ from sync.enroll import ALPHABET, enroll, qr_payload, read_code, shown_code
 from sync.errors import DeviceRevokedError, EnrollmentCodeUsedError, ValidationError
 from sync.transport import HttpTransport
 from tests.conftest import auth_header, http_client
-from server.console.accounts import set_password
-from tests.console_pages import PASSWORDS, csrf_of, sign_in
+from tests.console_pages import PASSWORDS, csrf_of, give_passwords, sign_in, signed_in
 from tests.scenario import desk_opens_ticket
 
 MINUTE = 60_000
@@ -48,11 +47,8 @@ def console(app, people, clock):
 
 
 def _signed_in(app, user_id: str):
-    with app.extensions["fieldsync"].engine.begin() as conn:
-        set_password(conn, user_id, PASSWORDS[user_id])
-    client = app.test_client()
-    assert sign_in(client, user_id).status_code == 302
-    return client
+    give_passwords(app.extensions["fieldsync"].engine, {user_id: PASSWORDS[user_id]})
+    return signed_in(app, user_id)
 
 
 @pytest.fixture
