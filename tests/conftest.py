@@ -62,11 +62,7 @@ class Person:
 def _private_database(base_url: str, suffix: str = "") -> tuple[str, Callable[[], None]]:
     """A database of this test run's own on the server of ``base_url``, and its dropper.
 
-    Runs of the suite side by side (two engineers, CI) never share tables. Its commits
-    do not wait for the WAL to reach the disk (``synchronous_commit = off``): what a
-    commit wrote is seen by every later statement as before, only a crash of the
-    PostgreSQL server itself could lose the last ones, and no test crashes it; each
-    test's dozens of commits no longer queue for the disk the other half shares.
+    Runs of the suite side by side (two engineers, CI) never share tables.
     """
     # no pool: an idle admin connection kept open would be found by the garbage collector
     # in some later test (a ResourceWarning, an error under this suite's warning filter)
@@ -75,7 +71,6 @@ def _private_database(base_url: str, suffix: str = "") -> tuple[str, Callable[[]
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
 
     def drop() -> None:
         with admin.connect() as conn:
