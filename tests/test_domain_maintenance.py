@@ -157,9 +157,14 @@ def test_missed_maintenance_visits_are_marked_by_the_command(people, replica_for
 
 
 def test_a_visit_done_offline_on_its_date_and_synced_after_it_was_marked_missed_is_done(people, timeline, engine):
-    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
     beijing = timezone(timedelta(hours=8))
+    # the morning after, in Beijing: the day must not end in the hours this test lets pass,
+    # or today's visit would be yesterday's and rightly missed (it failed after 22:00)
+    morning = datetime.fromtimestamp(timeline.now / 1000, beijing).replace(hour=9, minute=0, second=0, microsecond=0)
+    timeline.advance(int((morning + timedelta(days=1)).timestamp() * 1000) - timeline.now)
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
     today = datetime.fromtimestamp(timeline.now / 1000, beijing).date()
+    assert datetime.fromtimestamp(timeline.now / 1000, beijing).hour == 9
     visits = hospital_plan_visits(desk, people["wang"].user_id, today)
     wang.sync()
     visit = visits["three_days_ago"]

@@ -76,8 +76,8 @@ _ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.:-]{0,63}")
 #: the office's, already resolved).
 #: an enrollment code must be one the office issued and not yet spent or expired.
 #: a report's date range must run forwards and within the report's cap, which spans two
-#: parameters, and a cursor must be one the server handed out, which no schema says
-#: (refused 422).
+#: parameters, and a cursor (a report's, the depot's paged lists') must be one the server
+#: handed out, which no schema says (refused 422).
 CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
                  # a well-formed code is one the office issued only by chance (and the run's
                  # wrong codes lock its address out)
@@ -87,7 +87,9 @@ CONTENT_BOUND = {"PUT /v1/blobs/{sha256}": [422],
                     for path in ("daily", "sla-board", "quality", "appraisal", "reconciliation",
                                  "reconciliation/open-consumptions", "reconciliation/old-parts",
                                  "reconciliation/supplier-claims", "contracts-expiring", "overdue-complaints",
-                                 "carry-back")}}
+                                 "carry-back")},
+                 # the depot's paged lists take the reports' cursor
+                 **{f"GET /v1/depot/{path}": [401, 403, 422, 429] for path in ("reconciliation", "vans")}}
 
 
 class _Unlogged(WSGIRequestHandler):

@@ -257,7 +257,8 @@ def _balance(requisition, issued: dict[tuple[str, str], float]) -> dict:
     lines = requisition["lines"]
     wanted = _quantities(orjson.loads(lines) if lines else None)
     approved = requisition["status"] == APPROVED
-    parts = sorted(set(wanted) | {part for (req, part) in issued if req == requisition["id"]})
+    # the lines in the order the engineer wrote them, then any part issued off the lines
+    parts = [*wanted, *sorted(part for (req, part) in issued if req == requisition["id"] and part not in wanted)]
     balance = []
     for part in parts:
         covered = wanted.get(part, 0.0) if approved else 0.0
