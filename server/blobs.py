@@ -30,6 +30,7 @@ from sync.errors import (
     ConflictError, HashMismatchError, NotFoundError, PayloadTooLargeError, QuotaExceededError, ValidationError,
 )
 
+from . import changelog
 from .tables import blob_holders, blob_pieces, blob_uploads, blobs
 
 __all__ = [
@@ -150,6 +151,11 @@ def _complete(conn: sa.Connection, sha256: str, body: bytes, content_type: str, 
     if hashlib.sha256(body).hexdigest() != sha256:
         raise HashMismatchError("the bytes do not hash to the blob's name: upload it again from the start",
                                 field="sha256")
+    # An image arriving can close consumptions: the database decides them from the
+    # signatures naming it (migration 0017_open_consumption). A push writing such a
+    # signature at the same moment would decide without seeing the image, and this without
+    # seeing the signature, and both would leave them open: the two take turns, as pushes do.
+    changelog.claim(conn)
     drop_upload(conn, sha256, device_id)
     _insert_new(conn, blobs, sha256=sha256, size=len(body), content_type=content_type, data=body, created_at=now,
                 device_id=device_id)

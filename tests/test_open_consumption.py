@@ -12,12 +12,15 @@ tablet offline for a week, a stale signature) gives the figures the office expec
 
 from __future__ import annotations
 
+import hashlib
 import random
+import threading
 from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
+from server import blobs as images, changelog
 from server.db import make_engine
 from server.migrations import upgrade
 from server.tables import blobs, entity_table, open_consumption
@@ -161,6 +164,35 @@ def test_a_consumption_closes_when_the_last_of_signature_and_old_part_arrives_an
         assert _stored(conn) == set()
         conn.execute(SIGNATURES.update().where(SIGNATURES.c.id == "s-1").values(stale=True))
         assert _stored(conn) == {"m-1"}  # the report changed after signing
+
+
+def test_an_image_arriving_while_its_signature_is_pushed_closes_the_consumption(engine):
+    """Wang's upload of the customer's signature completes while the push of the signature
+    row is still being written. The upload waits for the push's turn (both take the log),
+    so it sees the signature and closes the consumption; deciding side by side, each would
+    have missed the other's row and left it open for good."""
+    image = "客户签名".encode() * 50
+    sha256 = hashlib.sha256(image).hexdigest()
+    with engine.begin() as conn:
+        conn.execute(MOVES.insert().values(**_entity("m-1", kind="consume", qty=1.0, ticket_id="t-华信印刷厂")))
+    push = engine.connect()
+    push.begin()
+    changelog.claim(push)
+    push.execute(SIGNATURES.insert().values(**_entity("s-1", ticket_id="t-华信印刷厂", blob_sha256=sha256)))
+
+    def upload() -> None:
+        with engine.begin() as conn:
+            images.put(conn, sha256, image, "image/png", "d-wang", NOW, images.BlobLimits())
+
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    uploading.join(timeout=1.0)  # without the turn taken, the image is stored by now
+    push.commit()
+    push.close()
+    uploading.join(timeout=120)
+    assert not uploading.is_alive()
+    with engine.connect() as conn:
+        assert _by_rule(conn) == set() and _stored(conn) == set()
 
 
 def test_a_write_rolled_back_leaves_the_open_consumptions_as_they_were(engine):
