@@ -32,15 +32,19 @@ run: $(STAMP)
 	$(BIN)/fieldsync serve --host 127.0.0.1 --port 8000
 
 # The two halves run side by side, one per core; each writes its own log, shown when
-# both are done, and the target fails when either half does.
+# both are done, and the target fails when either half does. The browser tests' screenshots
+# (a folder per test) are kept in .test-logs/screenshots/<database>, the last run's only.
+SHOTS := $(CURDIR)/.test-logs/screenshots
 test: $(STAMP)
-	@mkdir -p .test-logs; \
-	$(BIN)/python -m pytest -q -p no:cacheprovider > .test-logs/sqlite.log 2>&1 & sqlite=$$!; \
-	FIELDSYNC_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		> .test-logs/postgres.log 2>&1 & postgres=$$!; \
+	@rm -rf $(SHOTS); mkdir -p .test-logs; \
+	FIELDSYNC_SCREENSHOTS=$(SHOTS)/sqlite $(BIN)/python -m pytest -q -p no:cacheprovider \
+		> .test-logs/sqlite.log 2>&1 & sqlite=$$!; \
+	FIELDSYNC_SCREENSHOTS=$(SHOTS)/postgres FIELDSYNC_TEST_DATABASE_URL=$(PG_TEST_URL) \
+		$(BIN)/python -m pytest -q -p no:cacheprovider > .test-logs/postgres.log 2>&1 & postgres=$$!; \
 	failed=0; wait $$sqlite || failed=1; wait $$postgres || failed=1; \
 	echo "== make test on SQLite"; cat .test-logs/sqlite.log; \
 	echo "== make test on PostgreSQL"; cat .test-logs/postgres.log; \
+	echo "== screenshots of the console's pages: $(SHOTS)"; \
 	exit $$failed
 
 test-sqlite: $(STAMP)

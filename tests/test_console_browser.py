@@ -2,8 +2,9 @@
 
 The app serves on a loopback port from a thread of this process; a desk phone (the
 project's own Replica) records the call, the desk signs in, reads the board in Chinese,
-dispatches, and the engineer's phone pulls the job. Each page is kept as a screenshot:
-in ``FIELDSYNC_SCREENSHOTS`` when set, else in the test's temporary folder.
+dispatches, and the engineer's phone pulls the job. Each page is kept as a screenshot, in
+a folder named after the test: under ``FIELDSYNC_SCREENSHOTS`` when set (``make test``
+sets ``.test-logs/screenshots/<database>``), else in the test's temporary folder.
 
 Skipped, saying why, where ``/usr/bin/chromium`` is missing (``make .venv/.installed``
 installs it through apt when it can: docs/decisions.md, "Chromium for the browser tests").
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,9 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from server.tables import entity_table
+from tests.conftest import Timeline
 from tests.console_pages import PASSWORDS, give_passwords
+from tests.reports_world import at
 from tests.scenario import desk_opens_ticket
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,16 +34,40 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
         "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def served(app):
-    """The app on a free loopback port, its base URL; stopped after the test."""
+@contextmanager
+def serving(app):
+    """``app`` on a free loopback port, its base URL; stopped on leaving."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def served(app):
+    """The app on a free loopback port, its base URL; stopped after the test."""
+    with serving(app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def world(app_factory, replica_for) -> Timeline:
+    """A department on a Beijing clock that starts at 2026-11-01 08:00 (:mod:`tests.reports_world`)."""
+    made = Timeline(replica_for, at("2026-11-01 08:00"))
+    made.app = app_factory(CLOCK_MS=lambda: made.now)
+    return made
+
+
+@pytest.fixture
+def served_world(world):
+    """The world's app (on its Beijing clock) on a free loopback port."""
+    with serving(world.app) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +91,11 @@ def page(browser):
 
 
 @pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("FIELDSYNC_SCREENSHOTS") or tmp_path / "screenshots")
+def shots(request, tmp_path) -> Path:
+    """Where the test keeps its screenshots: a folder named after it, so two tests' pages of
+    the same name never overwrite each other."""
+    root = os.environ.get("FIELDSYNC_SCREENSHOTS")
+    folder = Path(root) / request.node.name if root else tmp_path / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
