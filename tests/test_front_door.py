@@ -52,6 +52,13 @@ def test_reference_page_shows_every_operation_and_schema_and_loads_nothing_from_
     assert "<script src" not in page and "<link" not in page
 
 
+def test_a_document_is_markdown_in_utf8_said_once_in_its_content_type(client):
+    answer = client.get("/docs/protocol.md")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/markdown; charset=utf-8"
+    assert "王师傅" in answer.get_data(as_text=True)  # the Chinese of the examples arrives as written
+
+
 def test_an_unknown_document_is_a_json_404(client):
     answer = client.get("/docs/secrets.md")
     assert (answer.status_code, answer.json["code"]) == (404, "not_found")
