@@ -1,4 +1,4 @@
-"""Benchmark 7: each head-office report on a year of a big office's records (issue 18).
+"""Benchmark 8: each head-office report on a year of a big office's records (issue 18).
 
 A private PostgreSQL database gets 100,000 tickets and 1,000,000 stock movements with
 everything that hangs off them (:mod:`bench.office_load`, by ``COPY``); then every
@@ -74,7 +74,7 @@ def run(runs: int, size: office_load.OfficeSize = office_load.OfficeSize(), *, k
         only: list[str] | None = None) -> list[Section]:
     """Time every report (``only``: those whose name holds one of these) on an office of ``size``;
     ``keep``: load it once into a database kept between runs (``--keep``) and reuse it."""
-    section = Section(f"7 reports ({size.tickets:,} tickets, PostgreSQL)")
+    section = Section(f"8 reports ({size.tickets:,} tickets, PostgreSQL)")
     if not servers.postgres_available():
         section.error = "PostgreSQL is not reachable: the reports were not timed"
         return [section]

@@ -100,7 +100,8 @@ def doc(name: str) -> Response:
     path = _DOCS_DIR / f"{name}.md"
     if name not in DOCS or not path.is_file():
         return json_error(404, "not_found", f"no document {name}.md here")
-    return Response(path.read_text(encoding="utf-8"), mimetype="text/markdown; charset=utf-8")
+    # Werkzeug adds "; charset=utf-8" to a text/ type: said here too, it was sent twice
+    return Response(path.read_text(encoding="utf-8"), mimetype="text/markdown")
 
 
 @blp.get("/healthz")

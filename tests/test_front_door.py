@@ -3,13 +3,20 @@ the API reference page, ``/docs/*.md``, ``/healthz`` and ``/readyz``."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import yaml
 
 from server import create_app
 from server.migrations import revisions, upgrade
+from tests.served import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -52,6 +59,13 @@ def test_reference_page_shows_every_operation_and_schema_and_loads_nothing_from_
     assert "<script src" not in page and "<link" not in page
 
 
+def test_a_document_is_markdown_in_utf8_said_once_in_its_content_type(client):
+    answer = client.get("/docs/protocol.md")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/markdown; charset=utf-8"
+    assert "王师傅" in answer.get_data(as_text=True)  # the Chinese of the examples arrives as written
+
+
 def test_an_unknown_document_is_a_json_404(client):
     answer = client.get("/docs/secrets.md")
     assert (answer.status_code, answer.json["code"]) == (404, "not_found")
@@ -88,3 +102,48 @@ def test_readyz_refuses_when_the_database_cannot_be_reached(tmp_path):
     assert (answer.status_code, answer.json["code"]) == (503, "database_unreachable")
     # the process itself still answers while its database does not
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_make_run_upgrades_loads_the_demo_and_serves_the_front_door_on_loopback(tmp_path):
+    """What the Makefile's ``run`` target does, command by command, on a new SQLite file."""
+    fieldsync = str(Path(sys.executable).with_name("fieldsync"))  # the venv's console script, as make runs it
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fieldsync.db'}"}
+    for command in (["db", "upgrade"], ["demo"]):
+        subprocess.run([fieldsync, *command], env=env, cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen([fieldsync, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as http:
+            _wait_until_healthy(http, server)
+            for path in ("/", "/openapi.json", "/reference", "/healthz", "/readyz"):
+                assert http.get(path).status_code == 200, path
+            # the demo is loaded: its engineer's token is a device the server knows
+            me = http.get("/v1/me", headers={"Authorization": "Bearer demo-wang-token"})
+            assert (me.status_code, me.json()["person"]["role"]) == (200, "engineer")
+    finally:
+        _stop(server)
+
+
+def _wait_until_healthy(http: httpx.Client, server: subprocess.Popen) -> None:
+    """Poll ``/healthz`` until it answers; the cap only guards against a hang."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if http.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, f"fieldsync serve exited with {server.returncode}"
+        assert time.monotonic() < deadline, "fieldsync serve did not answer /healthz"
+        time.sleep(0.1)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """SIGTERM to gunicorn's master (it stops its workers); SIGKILL to the whole group if it hangs."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
