@@ -37,7 +37,7 @@ from ..domain import sla
 from ..domain.config import DomainConfig
 from ..tables import entity_table
 from .filters import LAST_DAY, Filters, engineers_of_depot, fenced
-from ..domain.moments import DAY_MS, day_number, epoch_ms, moment, month_of_day, stored_moment
+from ..domain.moments import DAY_MS, day_number, day_of, epoch_ms, moment, stored_moment
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]
@@ -76,9 +76,6 @@ class Context:
         self.filters, self.config = filters, config
         self.offset = config.local_utc_offset_hours
         self.tickets = entity_table("ticket")
-
-    def month(self, ms: sa.ColumnElement) -> sa.ColumnElement:
-        return month_of_day(day_number(ms, self.offset))
 
     def near(self, text: sa.ColumnElement, stamp: sa.ColumnElement | None) -> sa.ColumnElement:
         return self.filters.near(text, stamp, self.offset)
@@ -179,20 +176,23 @@ def _by_month(conn: sa.Connection, c: Context, at: sa.ColumnElement, figures: di
     """Each figure's numerator and denominator (``figures``: name → the pair, SQL per
     row) summed per local month of ``at``, for the rows ``where`` names (near the range)
     whose ``at`` falls in it: one pass over the rows for every figure they give, each
-    row's time computed once."""
+    row's time computed once. The database sums per local day (a number: hashed, not a
+    text sorted per row) and the days are added up into months here."""
     pairs = {name: (numerator, denominator) for name, (numerator, denominator) in figures.items()}
     rows = sa.select(at.label("at_ms"), *(value.label(f"{name}_{k}") for name, pair in pairs.items()
                                           for k, value in zip("nd", pair))).where(*where)
     if select_from is not None:
         rows = rows.select_from(select_from)
     rows = fenced(rows, "figure_rows")
-    month = c.month(rows.c.at_ms)
+    day = day_number(rows.c.at_ms, c.offset)
     sums = [sa.func.sum(rows.c[f"{name}_{k}"]) for name in pairs for k in "nd"]
-    query = sa.select(month, *sums).where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(month)
+    query = sa.select(day, *sums).where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(day)
     found: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in pairs}
-    for m, *values in conn.execute(query):
+    for number, *values in conn.execute(query):
+        month = day_of(number).strftime("%Y-%m")
         for k, name in enumerate(pairs):
-            found[name][m] = (int(values[2 * k] or 0), int(values[2 * k + 1] or 0))
+            numerator, denominator = found[name].get(month, (0, 0))
+            found[name][month] = (numerator + int(values[2 * k] or 0), denominator + int(values[2 * k + 1] or 0))
     return found
 
 
