@@ -83,6 +83,11 @@ sa.Index("stock_movement_kind", _ENTITY_TABLES["stock_movement"].c.kind)
 _ISSUE = _ENTITY_TABLES["stock_movement"]
 sa.Index("stock_movement_issued_to", _ISSUE.c.to_location_id, postgresql_where=_ISSUE.c.kind == "issue",
          sqlite_where=_ISSUE.c.kind == "issue")
+# The quality figures find the tickets arrived at twice in one pass over the live arrivals
+# (server.reports.quality; migration 0018_report_arrivals).
+_LOG = _ENTITY_TABLES["work_log"]
+_ARRIVED = sa.and_(_LOG.c.event == sa.literal_column("'arrived'"), _LOG.c.deleted.is_(False))
+sa.Index("work_log_arrivals", _LOG.c.ticket_id, postgresql_where=_ARRIVED, sqlite_where=_ARRIVED)
 # Head office lists tickets by SLA state (server.domain.sla).
 sa.Index("ticket_sla_state", _ENTITY_TABLES["ticket"].c.sla_state)
 # The console's board filters tickets by zone and lists the zones (server/console/tickets.py).

@@ -105,10 +105,13 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
     )
 
     finished = context.finished_repeats(context.tickets.c.assignee_id)
-    repairs = (
-        sa.select(finished.c.assignee_id, month(finished.c.at_ms), *counts()[:3], sa.literal(1), finished.c.repeat,
-                  sa.cast(sa.null(), sa.BigInteger()))
-    )
+    # a year holds tens of thousands of repairs: summed per engineer and day (numbers) first
+    finished_day = day_number(finished.c.at_ms, offset)
+    per_day = (sa.select(finished.c.assignee_id, finished_day.label("day"), sa.func.count().label("repairs"),
+                         sa.func.sum(finished.c.repeat).label("repeats"))
+               .group_by(finished.c.assignee_id, finished_day).subquery("repairs_per_day"))
+    repairs = sa.select(per_day.c.assignee_id, month_of_day(per_day.c.day), *counts()[:3], per_day.c.repairs,
+                        per_day.c.repeats, sa.cast(sa.null(), sa.BigInteger()))
     return sa.union_all(overdue, lost, verified, late, repairs).subquery("facts")
 
 

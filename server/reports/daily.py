@@ -72,6 +72,13 @@ def _late(received: sa.ColumnElement, day: sa.ColumnElement, config: DomainConfi
     return sa.case((received > (day + 1) * DAY_MS - offset + grace, 1), else_=0)
 
 
+def _only_late(late_only: bool, received: sa.ColumnElement, at: sa.ColumnElement,
+               config: DomainConfig) -> list[sa.ColumnElement]:
+    """The condition that keeps only late records, when ``late_only``: tested on the
+    record's own columns, before its author is looked up (most records are on time)."""
+    return [_late(received, day_number(at, config.local_utc_offset_hours), config) == 1] if late_only else []
+
+
 def _people(filters: Filters, engineer: sa.ColumnElement) -> list[sa.ColumnElement]:
     where = [engineer.is_not(None)]
     if filters.engineer is not None:
@@ -114,18 +121,18 @@ def days(filters: Filters, config: DomainConfig, *, late_only: bool = False) -> 
     engineer = sa.func.coalesce(logs.c.engineer_id, log_author.c.user_id)
     # read only for an entry without its own category
     ticket_category = sa.select(tickets.c.category).where(tickets.c.id == logs.c.ticket_id).scalar_subquery()
+    log_at, log_received = stored_moment(logs, "at", logs.c.device_time, offset), stamp_ms(logs.c.created_at)
     log_rows = fenced(
-        sa.select(engineer.label("engineer_id"), stored_moment(logs, "at", logs.c.device_time, offset).label("at_ms"),
+        sa.select(engineer.label("engineer_id"), log_at.label("at_ms"),
                   sa.func.coalesce(logs.c.category, ticket_category).label("category"),
-                  sa.func.coalesce(logs.c.hours, 0.0).label("hours"), logs.c.ticket_id,
-                  stamp_ms(logs.c.created_at).label("received"))
+                  sa.func.coalesce(logs.c.hours, 0.0).label("hours"), logs.c.ticket_id, log_received.label("received"))
         .select_from(logs.outerjoin(log_author, log_author.c.id == logs.c.author_device))
         .where(logs.c.deleted.is_(False), filters.near(logs.c.at, logs.c.device_time, offset),
-               *_people(filters, engineer)), "log_rows")
+               *_only_late(late_only, log_received, log_at, config), *_people(filters, engineer)), "log_rows")
     log_day = day_number(log_rows.c.at_ms, offset)
     log_late = _late(log_rows.c.received, log_day, config)
     worked = _per_day(
-        log_rows, log_rows.c.at_ms, filters, config, *([log_late == 1] if late_only else []),
+        log_rows, log_rows.c.at_ms, filters, config,
         **{f"hours_{c.lower()}": sa.func.sum(sa.case((log_rows.c.category == c, log_rows.c.hours), else_=0.0))
            for c in CATEGORIES},
         hours_total=sa.func.sum(log_rows.c.hours), tickets_worked=sa.func.count(sa.distinct(log_rows.c.ticket_id)),
@@ -134,17 +141,19 @@ def days(filters: Filters, config: DomainConfig, *, late_only: bool = False) -> 
 
     move_author = devices.alias("move_author")
     holder = sa.func.coalesce(moves.c.held_by, move_author.c.user_id)
+    move_at = stored_moment(moves, "occurred_at", moves.c.device_time, offset)
+    move_received = stamp_ms(moves.c.created_at)
     move_rows = fenced(
-        sa.select(holder.label("engineer_id"),
-                  stored_moment(moves, "occurred_at", moves.c.device_time, offset).label("at_ms"),
-                  sa.func.coalesce(moves.c.qty, 0.0).label("qty"), stamp_ms(moves.c.created_at).label("received"))
+        sa.select(holder.label("engineer_id"), move_at.label("at_ms"),
+                  sa.func.coalesce(moves.c.qty, 0.0).label("qty"), move_received.label("received"))
         .select_from(moves.outerjoin(move_author, move_author.c.id == moves.c.author_device))
         .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
-               filters.near(moves.c.occurred_at, moves.c.device_time, offset), *_people(filters, holder)),
+               filters.near(moves.c.occurred_at, moves.c.device_time, offset),
+               *_only_late(late_only, move_received, move_at, config), *_people(filters, holder)),
         "move_rows")
     move_late = _late(move_rows.c.received, day_number(move_rows.c.at_ms, offset), config)
     used = _per_day(
-        move_rows, move_rows.c.at_ms, filters, config, *([move_late == 1] if late_only else []),
+        move_rows, move_rows.c.at_ms, filters, config,
         parts_used=sa.func.sum(move_rows.c.qty), consumptions=sa.func.count(), records=sa.func.count(),
         late_records=sa.func.sum(move_late),
         last_received=sa.func.max(move_rows.c.received))

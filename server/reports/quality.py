@@ -30,12 +30,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain import sla
 from ..domain.config import DomainConfig
 from ..tables import entity_table
 from .filters import LAST_DAY, Filters, engineers_of_depot, fenced
-from ..domain.moments import DAY_MS, day_number, epoch_ms, moment, month_of_day, stored_moment
+from ..domain.moments import DAY_MS, day_number, day_of, epoch_ms, moment, stored_moment
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]
@@ -75,9 +77,6 @@ class Context:
         self.offset = config.local_utc_offset_hours
         self.tickets = entity_table("ticket")
 
-    def month(self, ms: sa.ColumnElement) -> sa.ColumnElement:
-        return month_of_day(day_number(ms, self.offset))
-
     def near(self, text: sa.ColumnElement, stamp: sa.ColumnElement | None) -> sa.ColumnElement:
         return self.filters.near(text, stamp, self.offset)
 
@@ -113,19 +112,19 @@ class Context:
         within the repeat window (``repeat_window_days``), else 0.
 
         One pass, not a lookup per finished ticket: the reports of every piece of
-        equipment near the range and two marks per completion (where the window opens
-        and where it ends) lie on one time line per equipment, and a running count of
-        the reports gives, at each mark, the reports up to it; the reports in the window
-        are the count at its end less the count at its start, less the ticket's own
-        report should it fall there. Times are doubled and the marks set at the odd
-        half-millisecond after theirs, so a report at the very instant of a completion
-        is not after it, and one at the window's last instant is in it.
+        equipment near the range and the completions lie on one time line per equipment,
+        and at each completion a window frame (``RANGE`` from 1 ms after it to the
+        window's end) counts the reports in it, less the ticket's own report should it
+        fall there. The completion's row carries its ticket's columns along, so nothing
+        is joined back. The time line is sorted byte by byte (``COLLATE "C"`` on
+        PostgreSQL): equality is all the partition needs, and a locale's comparison is
+        several times slower.
         """
         t, again = self.tickets, entity_table("ticket").alias("again")
         window = int(round(float(self.config.report_setting("repeat_window_days")) * DAY_MS))
         done = fenced(sa.select(*columns, t.c.id, t.c.equipment_id, self.completed(t).label("at_ms"),
                                 self.reported(t).label("reported_ms")).where(*self.finished()), "done")
-        done = sa.select(done).where(self.filters.holds(done.c.at_ms, self.offset)).cte("done")
+        done = sa.select(done).where(self.filters.holds(done.c.at_ms, self.offset)).subquery("in_range")
         # every report that may fall in a window: after the range starts, before its last window ends
         reach_days = math.ceil(window / DAY_MS) + 1
         reach = replace(self.filters, date_to=date.fromordinal(
@@ -133,25 +132,22 @@ class Context:
         reported = fenced(sa.select(again.c.equipment_id, self.reported(again).label("at_ms")).where(
             again.c.deleted.is_(False), again.c.status.is_distinct_from("cancelled"), again.c.equipment_id.is_not(None),
             reach.near(again.c.reported_at, again.c.device_time, self.offset)), "reported")
-        with_equipment = done.c.equipment_id.is_not(None)
-        marks = sa.union_all(
-            sa.select(reported.c.equipment_id, (reported.c.at_ms * 2).label("at2"), sa.literal(1).label("report"),
-                      sa.null().label("ticket_id"), sa.literal(0).label("sign")),
-            sa.select(done.c.equipment_id, done.c.at_ms * 2 + 1, sa.literal(0), done.c.id, sa.literal(-1))
-            .where(with_equipment),
-            sa.select(done.c.equipment_id, (done.c.at_ms + window) * 2 + 1, sa.literal(0), done.c.id, sa.literal(1))
-            .where(with_equipment),
-        ).subquery("marks")
-        running = sa.func.sum(marks.c.report).over(partition_by=marks.c.equipment_id, order_by=marks.c.at2)
-        counted = sa.select(marks.c.ticket_id, marks.c.sign, running.label("reports_up_to")).subquery("counted")
-        later = (sa.select(counted.c.ticket_id, sa.func.sum(counted.c.sign * counted.c.reports_up_to).label("reports"))
-                 .where(counted.c.ticket_id.is_not(None)).group_by(counted.c.ticket_id).subquery("later"))
-        own = sa.case((sa.and_(with_equipment, done.c.reported_ms > done.c.at_ms,
+        own = sa.case((sa.and_(done.c.equipment_id.is_not(None), done.c.reported_ms > done.c.at_ms,
                                done.c.reported_ms <= done.c.at_ms + window), 1), else_=0)
-        repeat = sa.case((sa.func.coalesce(later.c.reports, 0) - own > 0, 1), else_=0)
-        return (sa.select(*(done.c[c.name] for c in columns), done.c.id, done.c.equipment_id, done.c.at_ms,
-                          repeat.label("repeat"))
-                .select_from(done.outerjoin(later, later.c.ticket_id == done.c.id))).subquery("finished_repeats")
+        names = [c.name for c in columns]
+        marks = sa.union_all(
+            sa.select(reported.c.equipment_id, reported.c.at_ms, sa.literal(1).label("report"),
+                      sa.literal(0).label("own"), sa.null().label("id"), *(sa.null().label(n) for n in names)),
+            sa.select(done.c.equipment_id, done.c.at_ms, sa.literal(0), own, done.c.id, *(done.c[n] for n in names)),
+        ).subquery("marks")
+        after = sa.FrameClauseType.FOLLOWING  # from 1 ms after the completion to the window's end, in ms
+        in_window = sa.FrameClause(sa.literal(1, sa.BigInteger()), sa.literal(window, sa.BigInteger()), after, after)
+        reports_after = sa.func.sum(marks.c.report).over(
+            partition_by=_bytewise(marks.c.equipment_id), order_by=marks.c.at_ms, range_=in_window)
+        counted = sa.select(marks, (reports_after - marks.c.own).label("later")).subquery("counted")
+        return (sa.select(*(counted.c[n] for n in names), counted.c.id, counted.c.equipment_id, counted.c.at_ms,
+                          sa.case((counted.c.later > 0, 1), else_=0).label("repeat"))
+                .where(counted.c.id.is_not(None)).subquery("finished_repeats"))
 
     def finished(self) -> list[sa.ColumnElement]:
         """Field tickets finished, near the range (the exact test is on :meth:`completed`)."""
@@ -159,25 +155,44 @@ class Context:
         return [*self.field_tickets(t), t.c.status.in_(FINISHED), self.near(t.c.completed_at, t.c.updated_at)]
 
 
+class _bytewise(FunctionElement):
+    """SQL: a text compared byte by byte, for a sort that only groups equal values."""
+
+    inherit_cache = True
+
+
+@compiles(_bytewise, "postgresql")
+def _bytewise_postgresql(element, compiler, **kw):
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
+
+
+@compiles(_bytewise, "sqlite")
+def _bytewise_sqlite(element, compiler, **kw):  # SQLite compares text byte by byte by default
+    return compiler.process(element.clauses, **kw)
+
+
 def _by_month(conn: sa.Connection, c: Context, at: sa.ColumnElement, figures: dict[str, tuple], where: list,
               select_from=None) -> dict[str, dict[str, tuple[int, int]]]:
     """Each figure's numerator and denominator (``figures``: name → the pair, SQL per
     row) summed per local month of ``at``, for the rows ``where`` names (near the range)
     whose ``at`` falls in it: one pass over the rows for every figure they give, each
-    row's time computed once."""
+    row's time computed once. The database sums per local day (a number: hashed, not a
+    text sorted per row) and the days are added up into months here."""
     pairs = {name: (numerator, denominator) for name, (numerator, denominator) in figures.items()}
     rows = sa.select(at.label("at_ms"), *(value.label(f"{name}_{k}") for name, pair in pairs.items()
                                           for k, value in zip("nd", pair))).where(*where)
     if select_from is not None:
         rows = rows.select_from(select_from)
     rows = fenced(rows, "figure_rows")
-    month = c.month(rows.c.at_ms)
+    day = day_number(rows.c.at_ms, c.offset)
     sums = [sa.func.sum(rows.c[f"{name}_{k}"]) for name in pairs for k in "nd"]
-    query = sa.select(month, *sums).where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(month)
+    query = sa.select(day, *sums).where(c.filters.holds(rows.c.at_ms, c.offset)).group_by(day)
     found: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in pairs}
-    for m, *values in conn.execute(query):
+    for number, *values in conn.execute(query):
+        month = day_of(number).strftime("%Y-%m")
         for k, name in enumerate(pairs):
-            found[name][m] = (int(values[2 * k] or 0), int(values[2 * k + 1] or 0))
+            numerator, denominator = found[name].get(month, (0, 0))
+            found[name][month] = (numerator + int(values[2 * k] or 0), denominator + int(values[2 * k + 1] or 0))
     return found
 
 
@@ -234,10 +249,13 @@ def _finished_figures(conn, c: Context) -> dict:
     """Of the field tickets finished in the month, in one pass: how many (the complaint
     rate's denominator), repeat repairs (of those with equipment) and first-time fixes."""
     t, logs = c.tickets, entity_table("work_log")
-    # a second arrival (OFFSET 1), looked up per ticket by the work log's index, never joined whole
-    second_visit = sa.exists(sa.select(logs.c.id).where(
-        logs.c.ticket_id == t.c.id, logs.c.event == "arrived", logs.c.deleted.is_(False)).limit(1).offset(1))
-    fixed = _one(sa.and_(~second_visit, t.c.carried_back.is_not(True))).label("fixed")
+    # the tickets with a second arrival, in one pass over the arrivals' own index
+    # (0018_report_arrivals), not a lookup per finished ticket
+    arrived = sa.and_(logs.c.event == sa.literal_column("'arrived'"), logs.c.deleted.is_(False))
+    revisited = (sa.select(logs.c.ticket_id).where(arrived, logs.c.ticket_id.is_not(None))
+                 .group_by(logs.c.ticket_id).having(sa.func.count() > 1))
+    first_visit = ~t.c.id.in_(revisited)  # uncorrelated: hashed once, not run per ticket
+    fixed = _one(sa.and_(first_visit, t.c.carried_back.is_not(True))).label("fixed")
     finished = c.finished_repeats(fixed)
     with_equipment = finished.c.equipment_id.is_not(None)
     return _by_month(conn, c, finished.c.at_ms, {
