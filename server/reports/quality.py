@@ -249,20 +249,19 @@ def _finished_figures(conn, c: Context) -> dict:
     """Of the field tickets finished in the month, in one pass: how many (the complaint
     rate's denominator), repeat repairs (of those with equipment) and first-time fixes."""
     t, logs = c.tickets, entity_table("work_log")
+    finished = c.finished_repeats(t.c.carried_back)
     # the tickets with a second arrival, in one pass over the arrivals' own index
-    # (0018_report_arrivals), not a lookup per finished ticket
+    # (0018_report_arrivals) joined to the finished ones, not a lookup per finished ticket
     arrived = sa.and_(logs.c.event == sa.literal_column("'arrived'"), logs.c.deleted.is_(False))
     revisited = (sa.select(logs.c.ticket_id).where(arrived, logs.c.ticket_id.is_not(None))
-                 .group_by(logs.c.ticket_id).having(sa.func.count() > 1))
-    first_visit = ~t.c.id.in_(revisited)  # uncorrelated: hashed once, not run per ticket
-    fixed = _one(sa.and_(first_visit, t.c.carried_back.is_not(True))).label("fixed")
-    finished = c.finished_repeats(fixed)
+                 .group_by(logs.c.ticket_id).having(sa.func.count() > 1).subquery("revisited"))
+    fixed = _one(sa.and_(revisited.c.ticket_id.is_(None), finished.c.carried_back.is_not(True)))
     with_equipment = finished.c.equipment_id.is_not(None)
     return _by_month(conn, c, finished.c.at_ms, {
         "services": (sa.literal(0), sa.literal(1)),
         "repeat_repair": (sa.case((with_equipment, finished.c.repeat), else_=0), _one(with_equipment)),
-        "first_time_fix": (finished.c.fixed, sa.literal(1)),
-    }, [], finished)
+        "first_time_fix": (fixed, sa.literal(1)),
+    }, [], finished.outerjoin(revisited, revisited.c.ticket_id == finished.c.id))
 
 
 def _figures(conn, c: Context) -> dict[str, dict[str, tuple[int, int]]]:
