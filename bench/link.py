@@ -113,6 +113,9 @@ class Link:
         self._cuts = sorted(cuts) if cuts is not None else self._random_cuts()
         #: a cut is on its way: what any connection reads until it lands is lost, not carried
         self._cutting = False
+        #: how many cuts have landed: a connection opened before the last one is dead, and
+        #: what it still reads is lost too
+        self._generation = 0
         self._schedules = {up: Schedule(profile.up_bps if up else profile.down_bps, profile.latency_s,
                                         profile.jitter_s, random.Random(self.rng.random()))
                            for up in (True, False)}
@@ -174,13 +177,15 @@ class Link:
             with self.carried.lock:
                 self.carried.connections += 1
                 self._open.update((near, far))
+                generation = self._generation
             ends = _Ends(self, near, far)
             for source, sink, up in ((near, far, True), (far, near, False)):
                 chunks: queue.SimpleQueue = queue.SimpleQueue()
-                threading.Thread(target=self._read, args=(source, sink, chunks, up), daemon=True).start()
+                threading.Thread(target=self._read, args=(source, sink, chunks, up, generation), daemon=True).start()
                 threading.Thread(target=self._deliver, args=(source, sink, chunks, ends), daemon=True).start()
 
-    def _read(self, source: socket.socket, sink: socket.socket, chunks: queue.SimpleQueue, up: bool) -> None:
+    def _read(self, source: socket.socket, sink: socket.socket, chunks: queue.SimpleQueue, up: bool,
+              generation: int) -> None:
         """Stamp what ``source`` sends with its arrival time; at a cut, keep only the bytes
         up to it and cut every open connection once they are delivered."""
         while True:
@@ -191,19 +196,20 @@ class Link:
             if not data:
                 chunks.put((0.0, _CLOSE, False))
                 return
-            data, arrives, cut = self._count(data, up)
+            data, arrives, cut = self._count(data, up, generation)
             if data:
                 chunks.put((arrives, data, False))
             if cut:
                 chunks.put((0.0, _CLOSE, True))
                 return
 
-    def _count(self, data: bytes, up: bool) -> tuple[bytes, float, bool]:
+    def _count(self, data: bytes, up: bool, generation: int) -> tuple[bytes, float, bool]:
         """The part of ``data`` the link carries, when it arrives, and whether a cut follows
         it. Counted and scheduled under one lock, so the count follows the order of arrival
-        in each direction; while a cut is on its way, nothing more is carried."""
+        in each direction; while a cut is on its way, and on a connection it ended, nothing
+        more is carried."""
         with self.carried.lock:
-            if self._cutting:
+            if self._cutting or generation != self._generation:
                 return b"", 0.0, False
             carried = self.carried.up + self.carried.down
             cut = bool(self._cuts) and carried + len(data) >= self._cuts[0]
@@ -247,14 +253,19 @@ class Link:
             _shut(sock)
 
     def _cut_all(self) -> None:
-        """The signal is gone: every connection through the link ends at once (a reset)."""
+        """The signal is gone: every connection through the link ends at once (a reset).
+
+        The link carries again from the moment the connections are taken to be ended,
+        before they are: a client that sees its reset may connect again at once, and its
+        request must go through (it had been lost to a cut still landing, and both ends
+        waited for ever)."""
         with self.carried.lock:
             dropped = list(self._open)
             self._open.clear()
+            self._generation += 1
+            self._cutting = False
         for sock in dropped:
             _shut(sock, reset=True)
-        with self.carried.lock:
-            self._cutting = False
 
 
 class _Ends:

@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from sync import hlc
 from sync.changeset import Mutation, Rejection, check_values
 from sync.registry import Catalog, Entity, Owner, Via
 from sync.rules import SYSTEM, FieldClock, StoredRow
@@ -249,18 +248,13 @@ def _left_unseen(rows: _BatchRows, part, values: dict, clock: dict, me: str, mut
     mark = scopes.left_mark(me)
     if isinstance(part, Owner):
         left = clock.get(mark)
-        return (_stamped_before(mutation, left)
+        return (scopes.made_before_leaving(mutation.hlc, left)
                 and (mutation.base_version is None or mutation.base_version < left.version))
     if isinstance(part, Via):
         parent = rows.row(part.entity, values.get(part.field) or "")
-        return parent is not None and _stamped_before(mutation, parent.clock.get(mark))
-    return any(_stamped_before(mutation, (rows.row(part.entity, other_id) or _NOWHERE).clock.get(mark))
+        return parent is not None and scopes.made_before_leaving(mutation.hlc, parent.clock.get(mark))
+    return any(scopes.made_before_leaving(mutation.hlc, (rows.row(part.entity, other_id) or _NOWHERE).clock.get(mark))
                for other_id, _ in rows.referencing(part.entity, part.field, mutation.id))
-
-
-def _stamped_before(mutation: Mutation, left: FieldClock | None) -> bool:
-    """Was the write made before the row left its author (``left``: when that reached the server)?"""
-    return left is not None and hlc.wall_of(mutation.hlc) < hlc.wall_of(left.hlc)
 
 
 def _peer(keys: set[str], me: str) -> bool:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from sync import hlc
 from sync.registry import Catalog, Entity, Owner, ReferencedBy, Registry, Via
 from sync.rules import LEFT_MARK, FieldClock, StoredRow
 
@@ -198,6 +199,17 @@ def owners(value) -> list[str]:
 def left_mark(key: str) -> str:
     """The row-clock entry recording when a row left scope ``key``."""
     return LEFT_MARK + key
+
+
+def made_before_leaving(stamp: str, left: FieldClock | None) -> bool:
+    """Was a write stamped ``stamp`` (its author's clock, corrected) made while the row was
+    still its author's — before ``left``, the server's time when the move reached it?
+
+    Both are read to the millisecond, and a stamp in the very millisecond the move
+    arrived counts as before it: that far the two clocks cannot order them, and field
+    work is kept rather than lost (a phone that had pulled the move would no longer hold
+    the row to write to)."""
+    return left is not None and hlc.wall_of(stamp) <= hlc.wall_of(left.hlc)
 
 
 def departures(entity: Entity, values: dict, writes: dict, stamp: str, version: int) -> dict[str, FieldClock]:

@@ -273,6 +273,27 @@ def test_former_assignees_work_stamped_after_the_reassignment_reached_the_server
     assert chen.get("ticket", ids["ticket"])["diagnosis"] == "皮带磨损"
 
 
+def test_former_assignees_signature_taken_in_the_millisecond_the_reassignment_arrived_is_kept(
+        people, timeline, engine):
+    """Chen's customer signs on his phone, offline, in the very millisecond the desk's
+    reassignment to Wang reaches the server: the clocks cannot order the two, and the
+    signed report is kept for Wang rather than refused as written after the move."""
+    desk, chen = timeline.device(people["desk"]), timeline.device(people["chen"])
+    wang = timeline.device(people["wang"])
+    ids = desk_opens_ticket(desk, people["chen"].user_id, fault_description="送纸辊卡纸，打印出现褶皱")
+    chen.sync()
+    timeline.advance(10 * MINUTE)
+    signature = complete_and_sign(chen, ids["ticket"])  # offline, at the customer's
+    desk.update("ticket", ids["ticket"], assignee_id=people["wang"].user_id)
+    desk.sync()  # the reassignment reaches the server, the clock not moved on
+    timeline.advance(HOUR)
+    chen.sync()
+    assert chen.parked() == []
+    assert server_row(engine, "signature", signature)["ticket_id"] == ids["ticket"]
+    wang.sync()
+    assert wang.get("signature", signature)["signer_name"] == "Mr. Liu"
+
+
 def test_former_assignees_status_move_never_overtakes_the_new_assignees_work(people, timeline, engine):
     desk, wang, chen = (timeline.device(people[name]) for name in ("desk", "wang", "chen"))
     ids = desk_opens_ticket(desk, people["wang"].user_id)

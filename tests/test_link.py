@@ -12,6 +12,7 @@ import threading
 
 import pytest
 
+import bench.link as link_module
 from bench.link import PROFILES, Link, Profile, Schedule, random_cuts
 
 ANSWER = ("工单已派发给李师傅地址上海市浦东新区张江路八十八号" * 2000).encode()  # 150,000 bytes
@@ -63,15 +64,17 @@ class StillClock:
             self.waits.append(seconds)
 
 
-def fetch(url: str) -> bytes:
+def fetch(url: str, timeout: float | None = None) -> bytes:
+    """What the link answers to a request, until it closes or resets (or ``timeout``
+    seconds pass with nothing read: a request lost, not a slow one)."""
     port = int(url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(b"GET /order")
         got = b""
         while True:
             try:
                 part = sock.recv(65536)
-            except ConnectionResetError:
+            except (ConnectionResetError, socket.timeout):
                 break
             if not part:
                 break
@@ -121,6 +124,29 @@ def test_a_cut_ends_the_connection_at_the_byte_asked_and_the_next_one_goes_throu
     assert link.carried.cuts_made == 1
     assert (link.carried.up, link.carried.down) == (20, 210_000)
     assert link.cuts_left == []
+
+
+def test_a_phone_that_connects_again_while_the_cut_is_still_ending_connections_gets_through(server, monkeypatch):
+    """The phone sees its connection reset and connects again at once, while the link is
+    still resetting the cut's other connections: its request goes through and the whole
+    answer comes back (it used to be lost to the cut still landing, and both ends waited)."""
+    clock = StillClock()
+    reset_one, again, answered = link_module._shut, [], threading.Event()
+
+    def reset_then_connect_again(sock, reset=False):
+        reset_one(sock, reset=reset)
+        if reset and not again:
+            again.append(b"")
+            again[0] = fetch(link.url, timeout=10)  # inside the cut, before it has ended the rest
+            answered.set()
+
+    monkeypatch.setattr(link_module, "_shut", reset_then_connect_again)
+    with Link(server, PROFILES["edge of coverage"], cuts=[60_010], clock=clock.now, sleep=clock.sleep) as link:
+        first = fetch(link.url)
+        assert answered.wait(timeout=30)  # a lost request ends at fetch's own 10 s
+    assert first == ANSWER[:60_000]
+    assert again == [ANSWER]
+    assert link.carried.cuts_made == 1
 
 
 def test_the_edge_of_coverage_cuts_at_seeded_random_counts():

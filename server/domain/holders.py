@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sync import hlc
 from sync.changeset import Mutation, Rejection
 from sync.rules import SYSTEM, StoredRow
 
@@ -71,8 +70,7 @@ def _held(location: StoredRow, person: str, mutation: Mutation) -> bool:
     """Does ``person`` hold the location, or did they when the write was made?"""
     if person in holders(location):
         return True
-    left = location.clock.get(scopes.left_mark(f"engineer:{person}"))
-    return left is not None and hlc.wall_of(mutation.hlc) < hlc.wall_of(left.hlc)
+    return scopes.made_before_leaving(mutation.hlc, location.clock.get(scopes.left_mark(f"engineer:{person}")))
 
 
 def check_crew(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
