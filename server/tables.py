@@ -15,7 +15,7 @@ from .domain.moments import INSTANT_FUNCTION_DDL, INSTANTS, instant_column, inst
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
     "blobs", "blob_holders", "blob_uploads", "blob_pieces", "number_series", "audit",
-    "enrollments", "enrollment_failures", "stock_balance", "open_consumption",
+    "enrollments", "enrollment_failures", "stock_balance", "open_consumption", "ticket_facts", "report_clock",
 ]
 
 metadata = sa.MetaData()
@@ -139,6 +139,38 @@ open_consumption = sa.Table(
     sa.Column("movement_id", sa.String(64), primary_key=True),
 )
 
+
+# What the head-office figures read of each ticket, kept by triggers on ticket and
+# work_log (server.reports.ticket_facts, migration 0019_ticket_facts).
+ticket_facts = sa.Table(
+    "ticket_facts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("equipment_id", sa.String(64)),
+    sa.Column("assignee_id", sa.String(64)),
+    sa.Column("zone", sa.String(50)),
+    sa.Column("category", sa.String(1)),
+    sa.Column("status", sa.String(20)),
+    sa.Column("deleted", sa.Boolean(), nullable=False),
+    sa.Column("carried_back", sa.Boolean()),
+    sa.Column("sla_state", sa.String(20)),
+    sa.Column("deadline", sa.String(40)),
+    # the report and the completion as local instants (ms), as stored_moment reads them
+    sa.Column("reported_ms", sa.BigInteger()),
+    sa.Column("completed_ms", sa.BigInteger()),
+    # the live arrivals its work log holds
+    sa.Column("arrivals", sa.Integer(), nullable=False),
+    # the first report after its completion of another live, not cancelled ticket of its equipment
+    sa.Column("next_report_ms", sa.BigInteger()),
+)
+sa.Index("ticket_facts_reported", ticket_facts.c.reported_ms)
+sa.Index("ticket_facts_completed", ticket_facts.c.completed_ms)
+sa.Index("ticket_facts_equipment", ticket_facts.c.equipment_id, ticket_facts.c.reported_ms)
+
+# The offset (ms) at which ticket_facts reads a date alone: one row, brought to the
+# deployment's before a report runs (server.reports.ticket_facts.agree_offset).
+report_clock = sa.Table("report_clock", metadata, sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+                        sa.Column("offset_ms", sa.BigInteger(), nullable=False))
 
 def entity_table(name: str) -> sa.Table:
     return _ENTITY_TABLES[name]

@@ -30,6 +30,7 @@ from .paging import after_key
 from .quality import Context
 from ..domain.moments import DAY_MS, day_number, moment, month_of_day, stamp_ms
 from .table import Column
+from .ticket_facts import agree_offset
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "report", "key_of", "band_of", "bands_of"]
 
@@ -117,6 +118,7 @@ def _facts(filters: Filters, config: DomainConfig) -> sa.Subquery:
 
 def report(conn: sa.Connection, filters: Filters, config: DomainConfig) -> list[dict]:
     """The rows of the range by month then engineer: a page and one more when there is a next."""
+    agree_offset(conn.engine, config.local_utc_offset_hours)
     facts = _facts(filters, config)
     grouped = (
         sa.select(facts.c.month, facts.c.engineer_id, *(sa.func.sum(facts.c[name]).label(name) for name in _COUNTS),

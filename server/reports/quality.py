@@ -25,20 +25,17 @@ once ``completed``, ``signed`` or ``closed``.
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from ..domain import sla
 from ..domain.config import DomainConfig
-from ..tables import entity_table
-from .filters import LAST_DAY, Filters, engineers_of_depot, fenced
-from ..domain.moments import DAY_MS, day_number, day_of, epoch_ms, moment, stored_moment
+from ..tables import entity_table, ticket_facts
+from .filters import Filters, engineers_of_depot, fenced
+from ..domain.moments import DAY_MS, day_number, day_of, epoch_ms, moment
 from .table import Column
+from .ticket_facts import agree_offset
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "FIGURES", "Context", "report", "months_of", "targets_of"]
 
@@ -70,12 +67,15 @@ COLUMNS = [
 
 
 class Context:
-    """What every figure's query shares: the range as instants, the offset, the filters."""
+    """What every figure's query shares: the range as instants, the offset, the filters,
+    and the tickets as the figures read them: ``ticket_facts``, the columns they need and
+    each ticket's live arrivals, kept by the database beside the tickets (a narrow table a
+    year of which stays in memory, where the tickets' own rows do not)."""
 
     def __init__(self, filters: Filters, config: DomainConfig):
         self.filters, self.config = filters, config
         self.offset = config.local_utc_offset_hours
-        self.tickets = entity_table("ticket")
+        self.tickets = ticket_facts
 
     def near(self, text: sa.ColumnElement, stamp: sa.ColumnElement | None) -> sa.ColumnElement:
         return self.filters.near(text, stamp, self.offset)
@@ -97,78 +97,30 @@ class Context:
         return where
 
     def reported(self, tickets) -> sa.ColumnElement:
-        return stored_moment(tickets, "reported_at", tickets.c.device_time, self.offset)
+        return tickets.c.reported_ms
 
     def reported_near(self, tickets) -> sa.ColumnElement:
-        return self.near(tickets.c.reported_at, tickets.c.device_time)
+        return self.filters.holds(tickets.c.reported_ms, self.offset)
 
     def completed(self, tickets) -> sa.ColumnElement:
-        return stored_moment(tickets, "completed_at", tickets.c.updated_at, self.offset)
+        return tickets.c.completed_ms
 
     def finished_repeats(self, *columns: sa.ColumnElement) -> sa.Subquery:
         """The field tickets finished in the range, one row each: ``columns``, ``id``,
         ``equipment_id``, ``at_ms`` (the completion) and ``repeat`` — 1 when another live,
         not cancelled ticket reported the same equipment faulty after the completion and
-        within the repeat window (``repeat_window_days``), else 0.
-
-        One pass, not a lookup per finished ticket: the reports of every piece of
-        equipment near the range and the completions lie on one time line per equipment,
-        and at each completion a window frame (``RANGE`` from 1 ms after it to the
-        window's end) counts the reports in it, less the ticket's own report should it
-        fall there. The completion's row carries its ticket's columns along, so nothing
-        is joined back. The time line is sorted byte by byte (``COLLATE "C"`` on
-        PostgreSQL): equality is all the partition needs, and a locale's comparison is
-        several times slower.
-        """
-        t, again = self.tickets, entity_table("ticket").alias("again")
+        within the repeat window (``repeat_window_days``), else 0: its first such report
+        is ``next_report_ms``, which the database keeps (:mod:`.ticket_facts`)."""
+        t = self.tickets
         window = int(round(float(self.config.report_setting("repeat_window_days")) * DAY_MS))
-        done = fenced(sa.select(*columns, t.c.id, t.c.equipment_id, self.completed(t).label("at_ms"),
-                                self.reported(t).label("reported_ms")).where(*self.finished()), "done")
-        done = sa.select(done).where(self.filters.holds(done.c.at_ms, self.offset)).subquery("in_range")
-        # every report that may fall in a window: after the range starts, before its last window ends
-        reach_days = math.ceil(window / DAY_MS) + 1
-        reach = replace(self.filters, date_to=date.fromordinal(
-            min(LAST_DAY.toordinal(), self.filters.date_to.toordinal() + reach_days)))
-        reported = fenced(sa.select(again.c.equipment_id, self.reported(again).label("at_ms")).where(
-            again.c.deleted.is_(False), again.c.status.is_distinct_from("cancelled"), again.c.equipment_id.is_not(None),
-            reach.near(again.c.reported_at, again.c.device_time, self.offset)), "reported")
-        own = sa.case((sa.and_(done.c.equipment_id.is_not(None), done.c.reported_ms > done.c.at_ms,
-                               done.c.reported_ms <= done.c.at_ms + window), 1), else_=0)
-        names = [c.name for c in columns]
-        marks = sa.union_all(
-            sa.select(reported.c.equipment_id, reported.c.at_ms, sa.literal(1).label("report"),
-                      sa.literal(0).label("own"), sa.null().label("id"), *(sa.null().label(n) for n in names)),
-            sa.select(done.c.equipment_id, done.c.at_ms, sa.literal(0), own, done.c.id, *(done.c[n] for n in names)),
-        ).subquery("marks")
-        after = sa.FrameClauseType.FOLLOWING  # from 1 ms after the completion to the window's end, in ms
-        in_window = sa.FrameClause(sa.literal(1, sa.BigInteger()), sa.literal(window, sa.BigInteger()), after, after)
-        reports_after = sa.func.sum(marks.c.report).over(
-            partition_by=_bytewise(marks.c.equipment_id), order_by=marks.c.at_ms, range_=in_window)
-        counted = sa.select(marks, (reports_after - marks.c.own).label("later")).subquery("counted")
-        return (sa.select(*(counted.c[n] for n in names), counted.c.id, counted.c.equipment_id, counted.c.at_ms,
-                          sa.case((counted.c.later > 0, 1), else_=0).label("repeat"))
-                .where(counted.c.id.is_not(None)).subquery("finished_repeats"))
+        repeat = sa.case((t.c.next_report_ms <= t.c.completed_ms + window, 1), else_=0)
+        return (sa.select(*columns, t.c.id, t.c.equipment_id, t.c.completed_ms.label("at_ms"), repeat.label("repeat"))
+                .where(*self.finished()).subquery("finished_repeats"))
 
     def finished(self) -> list[sa.ColumnElement]:
-        """Field tickets finished, near the range (the exact test is on :meth:`completed`)."""
+        """Field tickets finished in the range."""
         t = self.tickets
-        return [*self.field_tickets(t), t.c.status.in_(FINISHED), self.near(t.c.completed_at, t.c.updated_at)]
-
-
-class _bytewise(FunctionElement):
-    """SQL: a text compared byte by byte, for a sort that only groups equal values."""
-
-    inherit_cache = True
-
-
-@compiles(_bytewise, "postgresql")
-def _bytewise_postgresql(element, compiler, **kw):
-    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
-
-
-@compiles(_bytewise, "sqlite")
-def _bytewise_sqlite(element, compiler, **kw):  # SQLite compares text byte by byte by default
-    return compiler.process(element.clauses, **kw)
+        return [*self.field_tickets(t), t.c.status.in_(FINISHED), self.filters.holds(t.c.completed_ms, self.offset)]
 
 
 def _by_month(conn: sa.Connection, c: Context, at: sa.ColumnElement, figures: dict[str, tuple], where: list,
@@ -247,21 +199,16 @@ def _faults(conn, c: Context) -> dict:
 
 def _finished_figures(conn, c: Context) -> dict:
     """Of the field tickets finished in the month, in one pass: how many (the complaint
-    rate's denominator), repeat repairs (of those with equipment) and first-time fixes."""
-    t, logs = c.tickets, entity_table("work_log")
-    finished = c.finished_repeats(t.c.carried_back)
-    # the tickets with a second arrival, in one pass over the arrivals' own index
-    # (0018_report_arrivals) joined to the finished ones, not a lookup per finished ticket
-    arrived = sa.and_(logs.c.event == sa.literal_column("'arrived'"), logs.c.deleted.is_(False))
-    revisited = (sa.select(logs.c.ticket_id).where(arrived, logs.c.ticket_id.is_not(None))
-                 .group_by(logs.c.ticket_id).having(sa.func.count() > 1).subquery("revisited"))
-    fixed = _one(sa.and_(revisited.c.ticket_id.is_(None), finished.c.carried_back.is_not(True)))
+    rate's denominator), repeat repairs (of those with equipment) and first-time fixes
+    (at most one live arrival, as ``ticket_facts`` counts them, and not carried back)."""
+    finished = c.finished_repeats(c.tickets.c.carried_back, c.tickets.c.arrivals)
+    fixed = _one(sa.and_(finished.c.arrivals <= 1, finished.c.carried_back.is_not(True)))
     with_equipment = finished.c.equipment_id.is_not(None)
     return _by_month(conn, c, finished.c.at_ms, {
         "services": (sa.literal(0), sa.literal(1)),
         "repeat_repair": (sa.case((with_equipment, finished.c.repeat), else_=0), _one(with_equipment)),
         "first_time_fix": (fixed, sa.literal(1)),
-    }, [], finished.outerjoin(revisited, revisited.c.ticket_id == finished.c.id))
+    }, [], finished)
 
 
 def _figures(conn, c: Context) -> dict[str, dict[str, tuple[int, int]]]:
@@ -285,6 +232,7 @@ def months_of(first: date, last: date) -> list[str]:
 
 def report(conn: sa.Connection, filters: Filters, config: DomainConfig) -> list[dict]:
     """One row per month of the range and figure, months in order, figures as listed."""
+    agree_offset(conn.engine, config.local_utc_offset_hours)
     context = Context(filters, config)
     targets = config.report_setting("targets")
     found = _figures(conn, context)
