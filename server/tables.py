@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from sync.registry import REF_LENGTH, REGISTRY, Entity, Registry
 
-from .domain.moments import INSTANT_FUNCTION_DDL, INSTANTS, instant_column, instant_ms
+from .domain.moments import INSTANT_FUNCTION_DDL, INSTANTS, RECEIPT_LAG_COLUMN, RECEIPT_LAG_FUNCTION_DDL, \
+    RECEIPT_LAGS, instant_column, instant_ms, lag_ms
 
 __all__ = [
     "metadata", "entity_table", "users", "devices", "changesets", "change_log", "change_scope", "log_head",
@@ -116,6 +117,19 @@ for _entity, _fields in INSTANTS.items():
     for _field in _fields:
         _generated = sa.Computed(instant_ms(sa.literal_column(_field)), persisted=True)
         _ENTITY_TABLES[_entity].append_column(sa.Column(instant_column(_field), sa.BigInteger(), _generated))
+
+
+# The appraisal's late days find the few records received long after their own time by
+# that lag, kept beside them and indexed (ms; server.reports.daily._only_late; migration
+# 0020_late_records): consumptions by kind first, as the report reads them.
+sa.event.listen(metadata, "before_create", sa.DDL(RECEIPT_LAG_FUNCTION_DDL).execute_if(dialect="postgresql"))
+for _entity, _field in RECEIPT_LAGS.items():
+    _lag = sa.Computed(lag_ms(*(sa.literal_column(name) for name in ("created_at", _field, "device_time"))),
+                       persisted=True)
+    _ENTITY_TABLES[_entity].append_column(sa.Column(RECEIPT_LAG_COLUMN, sa.BigInteger(), _lag))
+_MOVES = _ENTITY_TABLES["stock_movement"]
+sa.Index("work_log_receipt_lag", _LOG.c[RECEIPT_LAG_COLUMN])
+sa.Index("stock_movement_receipt_lag", _MOVES.c.kind, _MOVES.c[RECEIPT_LAG_COLUMN])
 
 
 # The stock ledger's balance per location, part ('' for none) and condition: the sum of

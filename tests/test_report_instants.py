@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from server.domain.moments import INSTANTS, epoch_ms, instant_column, moment, stored_moment
+from server.domain.moments import INSTANTS, RECEIPT_LAGS, epoch_ms, instant_column, moment, receipt_lag, \
+    stamp_ms, stored_moment
 from server.tables import entity_table
 from tests.conftest import Timeline
-from tests.reports_world import at, bj, open_ticket, set_clock
+from tests.reports_world import HOUR, at, bj, open_ticket, set_clock
 
 BEIJING_HOURS = 8
 #: a time field as devices write it: an offset, Z, no offset (read as UTC), a date alone,
@@ -49,7 +50,9 @@ def assert_same(found: list[tuple]) -> None:
         assert (stored, stored_moment_) == (parsed, parsed_moment), (name, row_id, field, text)
 
 
-def test_every_way_a_device_writes_a_time_is_stored_as_the_instant_the_reports_read_from_the_text(world, people):
+def write_every_way(world: Timeline, people) -> None:
+    """王伟 logs work and fits a fuse at each time of :data:`WRITTEN`, and a note without a
+    time, offline from 08:00; synced at 12:00."""
     desk, wang = world.device(people["desk"]), world.device(people["wang"])
     van = desk.insert("stock_location", kind="van", name="王伟的服务车", depot_id="depot-main", engineer_id="u-wang")
     fuse = desk.insert("part", code="FUS-10", name="保险丝 10A", unit="个", returnable=False, price=2.0)
@@ -66,6 +69,9 @@ def test_every_way_a_device_writes_a_time_is_stored_as_the_instant_the_reports_r
     set_clock(world, "2026-11-23 12:00")
     wang.sync()
 
+
+def test_every_way_a_device_writes_a_time_is_stored_as_the_instant_the_reports_read_from_the_text(world, people):
+    write_every_way(world, people)
     found = stored_against_parsed(world)
     texts = {(name, field): {text for n, _, f, text, *_ in found if (n, f) == (name, field)}
              for name, fields in INSTANTS.items() for field in fields}
@@ -124,3 +130,23 @@ def test_a_late_record_from_an_offline_phone_whose_clock_runs_three_hours_fast_k
     # no time written: the row's device time, the phone's clock corrected by its measured skew
     assert found[(timeless, "at")] == (None, None, at("2026-11-25 16:00"))
     assert_same(stored_against_parsed(world))
+
+
+def test_the_stored_receipt_lag_is_the_stamp_minus_the_time_as_read_from_the_text_or_the_device_time(world, people):
+    """The appraisal's late days find their records by ``receipt_lag_ms`` (migration
+    0020_late_records): it must be, to the ms, the receipt stamp minus what the reports
+    read (a date alone at UTC midnight), else minus the device time."""
+    write_every_way(world, people)
+    engine = world.app.extensions["fieldsync"].engine
+    with engine.connect() as conn:
+        for name, field in RECEIPT_LAGS.items():
+            table = entity_table(name)
+            read = stamp_ms(table.c.created_at) - moment(table.c[field], table.c.device_time, 0)
+            lags = conn.execute(sa.select(table.c[field], receipt_lag(table), read)).all()
+            assert {text for text, *_ in lags} >= set(WRITTEN)
+            assert [(text, stored) for text, stored, _ in lags] == [(text, computed) for text, _, computed in lags]
+            by_text = {text: stored for text, stored, _ in lags}
+            assert by_text["2026-11-23T11:00:00+08:00"] == HOUR  # written at 11:00 Beijing, received at 12:00
+            assert by_text["2026-11-23"] == 4 * HOUR  # from UTC midnight, 08:00 Beijing
+            if name == "work_log":
+                assert by_text[None] == 4 * HOUR  # the note without a time: from its device time, 08:00

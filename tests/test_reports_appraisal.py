@@ -132,3 +132,41 @@ def test_appraisal_as_csv_and_by_page(world, people, november):
     second = report(world, people["desk"], "appraisal", limit=1, cursor=first["next"], **NOVEMBER).json
     assert [r["engineer_id"] for r in first["rows"] + second["rows"]] == ["u-chen", "u-wang"]
     assert second["next"] is None
+
+
+def test_records_synced_from_the_mountains_a_second_past_the_grace_at_the_edge_of_a_beijing_day_are_late(
+        app_factory, replica_for, people):
+    """The report finds late records by their receipt lag first (an index), then its rule:
+    the bound must let through every record the rule calls late, at the very edge. 王伟's
+    patrol form of 12 November holds a date alone (read as the start of that Beijing day,
+    stored as UTC midnight, eight hours later), synced a second after the 12th's end plus
+    24 hours: its stored lag is 40 hours and a second, under 48. A fuse he fitted at
+    23:59:59 on the 13th is synced a second after the 13th's end plus 24 hours: its lag is
+    24 hours and two seconds. 陈静's patrol form of the 13th arrives exactly at its
+    deadline: not late."""
+    world = Timeline(replica_for, at("2026-11-12 08:00"))
+    world.app = app_factory(CLOCK_MS=lambda: world.now)
+    desk, wang, chen = (world.device(people[name]) for name in ("desk", "wang", "chen"))
+    fuse = desk.insert("part", code="FUS-10", name="保险丝 10A", unit="个", returnable=False, price=2.0)
+    van = desk.insert("stock_location", kind="van", name="王伟的服务车", depot_id="depot-main", engineer_id="u-wang")
+    pump = open_ticket(desk, people["wang"], customer="延庆山区水厂")["ticket"]
+    wang.sync()
+    chen.sync()
+
+    wang.insert("work_log", engineer_id="u-wang", event="work_ended", at="2026-11-12", category="D", hours=6.0,
+                note="山区管线巡检，无信号")
+    set_clock(world, "2026-11-14 00:00:01")
+    wang.sync()
+    consume(wang, pump, fuse, van, "u-wang", "2026-11-13 23:59:59")
+    chen.insert("work_log", engineer_id="u-chen", event="work_ended", at="2026-11-13", category="D", hours=3.0,
+                note="水厂泵房巡检")
+    set_clock(world, "2026-11-15 00:00:00")
+    chen.sync()
+    set_clock(world, "2026-11-15 00:00:01")
+    wang.sync()
+
+    found = {r["engineer_id"]: r["late_reports"] for r in rows(world, people["manager"], "appraisal", **NOVEMBER)}
+    assert found == {"u-wang": 2}
+    days = rows(world, people["manager"], "daily", **{"from": "2026-11-12", "to": "2026-11-13"})
+    assert [(r["day"], r["engineer_id"], r["late"]) for r in days] == [
+        ("2026-11-12", "u-wang", True), ("2026-11-13", "u-chen", False), ("2026-11-13", "u-wang", True)]

@@ -24,7 +24,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 __all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "epoch_ms", "stamp_ms", "day_number", "month_of_day", "day_of", "day_start_ms",
-           "moment", "iso", "INSTANTS", "instant_column", "instant_ms", "stored_epoch_ms", "stored_moment"]
+           "moment", "iso", "INSTANTS", "instant_column", "instant_ms", "stored_epoch_ms", "stored_moment",
+           "RECEIPT_LAGS", "RECEIPT_LAG_COLUMN", "lag_ms", "receipt_lag"]
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -122,6 +123,54 @@ def stored_epoch_ms(table: sa.Table, field: str, offset_hours: int) -> sa.Column
 def stored_moment(table: sa.Table, field: str, stamp: sa.ColumnElement, offset_hours: int) -> sa.ColumnElement:
     """SQL: :func:`moment` of a time field of :data:`INSTANTS`, from its stored instant."""
     return sa.func.coalesce(stored_epoch_ms(table, field, offset_hours), stamp_ms(stamp))
+
+
+#: the records that keep their receipt lag beside them, ``receipt_lag_ms`` (migration
+#: 0020_late_records), by the time field that is their own time: those the appraisal's late
+#: days read by the year (:func:`server.reports.daily._only_late`)
+RECEIPT_LAGS = {"work_log": "at", "stock_movement": "occurred_at"}
+RECEIPT_LAG_COLUMN = "receipt_lag_ms"
+#: the PostgreSQL function that computes a receipt lag (migration 0020_late_records),
+#: ``IMMUTABLE`` as a generated column's must be: ``date_part('epoch', …)`` of a
+#: ``timestamptz`` is declared ``STABLE`` but depends on no setting
+RECEIPT_LAG_FUNCTION = "fieldsync_receipt_lag_ms"
+RECEIPT_LAG_FUNCTION_DDL = f"""
+CREATE OR REPLACE FUNCTION {RECEIPT_LAG_FUNCTION}(received timestamptz, instant bigint, device_time timestamptz)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CAST(round(date_part('epoch', received) * 1000) AS BIGINT)
+    - coalesce(instant, CAST(round(date_part('epoch', device_time) * 1000) AS BIGINT))
+$$
+"""
+
+
+class lag_ms(FunctionElement):
+    """SQL: how long after its own time the server received a record (ms): its receipt
+    stamp minus its time field's instant (:class:`instant_ms`: a date alone at UTC
+    midnight, not at a deployment's offset), else minus its device time — to the ms what
+    :func:`stamp_ms` and the stored instant give. Arguments: the receipt stamp, the time
+    field, the device time, by their bare names (a generated column's expression)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(lag_ms, "sqlite")
+def _lag_sqlite(element, compiler, **kw):
+    received, text, stamp = (compiler.process(c, **kw) for c in element.clauses)
+    return (f"CAST(round((julianday({received}) - 2440587.5) * 86400000) AS INTEGER)"
+            f" - coalesce(CAST(round((julianday({text}) - 2440587.5) * 86400000) AS INTEGER),"
+            f" CAST(round((julianday({stamp}) - 2440587.5) * 86400000) AS INTEGER))")
+
+
+@compiles(lag_ms, "postgresql")
+def _lag_postgresql(element, compiler, **kw):
+    received, text, stamp = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{RECEIPT_LAG_FUNCTION}({received}, {INSTANT_FUNCTION}({text}), {stamp})"
+
+
+def receipt_lag(table: sa.Table) -> sa.ColumnElement:
+    """SQL: the stored receipt lag (:class:`lag_ms`) of a record of :data:`RECEIPT_LAGS`."""
+    return table.c[RECEIPT_LAG_COLUMN]
 
 
 class stamp_ms(FunctionElement):

@@ -34,7 +34,8 @@ from ..domain.signoff import current_signature
 from ..tables import devices, entity_table, users
 from .filters import Filters, engineers_of_depot, fenced
 from .paging import after_key
-from ..domain.moments import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, stamp_ms, stored_epoch_ms, stored_moment
+from ..domain.moments import DAY_MS, EPOCH, HOUR_MS, day_number, day_of, receipt_lag, stamp_ms, stored_epoch_ms, \
+    stored_moment
 from .table import Column
 
 __all__ = ["COLUMNS", "TAKES", "MAX_DAYS", "CURSOR", "days", "report", "key_of"]
@@ -72,11 +73,29 @@ def _late(received: sa.ColumnElement, day: sa.ColumnElement, config: DomainConfi
     return sa.case((received > (day + 1) * DAY_MS - offset + grace, 1), else_=0)
 
 
-def _only_late(late_only: bool, received: sa.ColumnElement, at: sa.ColumnElement,
+def _only_late(late_only: bool, table: sa.Table, received: sa.ColumnElement, at: sa.ColumnElement,
                config: DomainConfig) -> list[sa.ColumnElement]:
     """The condition that keeps only late records, when ``late_only``: tested on the
-    record's own columns, before its author is looked up (most records are on time)."""
-    return [_late(received, day_number(at, config.local_utc_offset_hours), config) == 1] if late_only else []
+    record's own columns, before its author is looked up (most records are on time).
+
+    The rule (:func:`_late`) is tested as it is, on the few records an index finds first:
+    those whose receipt lag (:func:`server.domain.moments.receipt_lag`, ``created_at``
+    minus the stored instant of the record's time, else its device time) passes a bound
+    every late record passes. A record of local day *d* is late when received after
+    end(*d*) + grace, and end(*d*), the start of the next local day, is after the record's
+    own time as the report reads it, *t* (ms, integers: end(*d*) >= *t* + 1). A time with a
+    clock time (or the device time) is read as the instant stored, so its lag is received
+    − *t* > grace. A date alone is read as the start of its local day, *t* = stored − offset,
+    and end(*d*) = *t* + 24 h, so its lag is received − stored > grace + 24 h − offset.
+    Hence every late record has lag > grace − max(0, offset − 24 h): the grace itself for
+    any real offset (|offset| <= 14 h), and no tighter than the rule at the edge of a day.
+    """
+    if not late_only:
+        return []
+    offset = int(config.local_utc_offset_hours) * HOUR_MS
+    grace = int(round(float(config.report_setting("late_after_hours")) * HOUR_MS))
+    return [receipt_lag(table) > grace - max(0, offset - DAY_MS),
+            _late(received, day_number(at, config.local_utc_offset_hours), config) == 1]
 
 
 def _people(filters: Filters, engineer: sa.ColumnElement) -> list[sa.ColumnElement]:
@@ -128,7 +147,7 @@ def days(filters: Filters, config: DomainConfig, *, late_only: bool = False) -> 
                   sa.func.coalesce(logs.c.hours, 0.0).label("hours"), logs.c.ticket_id, log_received.label("received"))
         .select_from(logs.outerjoin(log_author, log_author.c.id == logs.c.author_device))
         .where(logs.c.deleted.is_(False), filters.near(logs.c.at, logs.c.device_time, offset),
-               *_only_late(late_only, log_received, log_at, config), *_people(filters, engineer)), "log_rows")
+               *_only_late(late_only, logs, log_received, log_at, config), *_people(filters, engineer)), "log_rows")
     log_day = day_number(log_rows.c.at_ms, offset)
     log_late = _late(log_rows.c.received, log_day, config)
     worked = _per_day(
@@ -149,7 +168,7 @@ def days(filters: Filters, config: DomainConfig, *, late_only: bool = False) -> 
         .select_from(moves.outerjoin(move_author, move_author.c.id == moves.c.author_device))
         .where(moves.c.kind == "consume", moves.c.deleted.is_(False),
                filters.near(moves.c.occurred_at, moves.c.device_time, offset),
-               *_only_late(late_only, move_received, move_at, config), *_people(filters, holder)),
+               *_only_late(late_only, moves, move_received, move_at, config), *_people(filters, holder)),
         "move_rows")
     move_late = _late(move_rows.c.received, day_number(move_rows.c.at_ms, offset), config)
     used = _per_day(
