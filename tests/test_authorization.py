@@ -240,3 +240,72 @@ def test_engineer_who_learned_of_the_reassignment_cannot_write_the_ticket_again(
     [result] = push(client, people["wang"], mutation(people["wang"], "ticket", ticket, base=version,
                                                      diagnosis="still mine?"))
     assert (result["code"], result["server_row"]) == ("not_your_row", None)
+
+
+def test_王师傅s_guess_at_陈师傅s_ticket_is_refused_saying_which_row_and_why(client, people, world):
+    wang = people["wang"]
+    [result] = push(client, wang, mutation(wang, "ticket", world["chen"]["ticket"], base=1, diagnosis="无故障"))
+    assert (result["code"], result["message"]) == ("not_your_row", "ticket: this row is not in your scope")
+    [claim] = push(client, wang, mutation(wang, "expense_claim", new_id(), "insert", engineer_id=wang.user_id,
+                                          kind="claim", amount=86.5, ticket_id=world["chen"]["ticket"]))
+    assert (claim["code"], claim["message"]) == (
+        "not_your_row", "expense_claim: expense_claim.ticket_id names a ticket outside your scope")
+
+
+def test_王师傅s_refused_edit_of_his_contracts_terms_hands_back_the_contract_without_them_the_desks_with_them(
+        client, people, replica_for, engine):
+    desk = replica_for(people["desk"])
+    contract = desk.insert("contract", number="MC-2612-003", response_hours=4.0,
+                           terms="年费两万元；逾期到场每小时扣款五百元")
+    desk_opens_ticket(desk, people["wang"].user_id, contract_id=contract)
+    wang = people["wang"]
+    [result] = push(client, wang, mutation(wang, "contract", contract, base=1, terms="年费一万元"))
+    assert (result["status"], result["field"]) == ("rejected", "terms")
+    assert result["server_row"]["data"]["number"] == "MC-2612-003"
+    assert "terms" not in result["server_row"]["data"]
+    assert server_row(engine, "contract", contract)["terms"] == "年费两万元；逾期到场每小时扣款五百元"
+    desk_pc = people["desk"]
+    [refused] = push(client, desk_pc, mutation(desk_pc, "contract", contract, base=1, 颜色="红"))
+    assert refused["code"] == "unknown_field"
+    assert refused["server_row"]["data"]["terms"] == "年费两万元；逾期到场每小时扣款五百元"
+
+
+
+
+
+def test_the_depot_count_names_王师傅_or_the_desk_clerk_who_counted_it_never_a_person_the_server_does_not_know(
+        client, people, world):
+    keeper = people["depot"]
+
+    def count(counted_by: str) -> dict:
+        return mutation(keeper, "stock_count", new_id(), "insert", location_id=world["depot"], counted_by=counted_by,
+                        counted_at="2026-11-30T17:00:00+08:00")
+
+    by_wang, by_desk, by_nobody = push(client, keeper, count(people["wang"].user_id), count(people["desk"].user_id),
+                                       count("u-nobody-01"))
+    assert (by_wang["status"], by_desk["status"]) == ("applied", "applied")
+    assert (by_nobody["status"], by_nobody["code"], by_nobody["field"], by_nobody["message"]) == (
+        "rejected", "not_your_row", "counted_by",
+        "stock_count: stock_count.counted_by names a person whose work is not yours")
+
+
+def test_王师傅_offline_names_the_customer_and_ticket_that_left_him_unseen_even_from_an_often_edited_claim(
+        client, people, world, replica_for, engine):
+    """The customer came with the ticket, which left him unseen; his claim, edited more
+    often than the ticket was, may name the ticket too: the claim's own version says
+    nothing of when the ticket left him."""
+    wang = replica_for(people["wang"])
+    wang.sync()
+    ticket, customer, me = world["wang"]["ticket"], world["wang"]["customer"], people["wang"].user_id
+    claim = wang.insert("expense_claim", engineer_id=me, kind="claim", amount=86.5, description="往返过路费")
+    wang.sync()
+    for times in range(server_row(engine, "ticket", ticket)["version"] + 1):
+        wang.update("expense_claim", claim, description=f"往返过路费（第{times + 1}次修改）")
+        wang.sync()
+    printer = wang.insert("equipment", customer_id=customer, model="HX-300", serial="SN-现场-07")
+    wang.update("expense_claim", claim, ticket_id=ticket)
+    world["desk"].update("ticket", ticket, assignee_id=people["chen"].user_id)
+    world["desk"].sync()
+    assert wang.sync().rejected == 0, wang.parked()
+    assert server_row(engine, "equipment", printer)["customer_id"] == customer
+    assert server_row(engine, "expense_claim", claim)["ticket_id"] == ticket

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sync.changeset import Mutation
-from sync.rules import FieldClock, Merge, MergeContext, StoredRow
+from sync.rules import FieldClock, Merge, MergeContext, Overwrite, StoredRow
 from sync.rules.approval import merge
 
 WANG, LI, ZHANG = "u-wang", "u-li", "u-zhang"
@@ -276,3 +276,91 @@ def test_a_requisition_approved_before_clocks_were_kept_is_voided_with_an_unknow
                    as_wang())
     assert result.writes["status"] == "submitted"
     assert [(o.lost_value, o.lost_hlc) for o in result.overwrites] == [("approved", "")]
+
+
+def test_the_desk_deleting_an_approved_claim_from_a_screen_that_still_shows_it_submitted_makes_a_tombstone():
+    delete = write({"status": "submitted"}, "pc-zhang", 2, op="delete")
+    assert merge(claim("approved"), delete, 3, as_zhang()) == Merge(
+        "applied", deleted=True, deleted_changed=True, clock={"_deleted": FieldClock(stamp(10, "pc-zhang"), 3)})
+
+
+def test_a_claim_created_approved_is_refused_saying_it_starts_submitted():
+    result = merge(None, write({"engineer_id": WANG, "amount": 800.0, "status": "approved"}, "pc-li", None,
+                               op="insert"), 1, as_li())
+    refused_as(result, "invalid_transition", "status",
+               "a new expense_claim starts submitted: it is decided once someone else has seen it")
+
+
+def test_王伟s_new_claim_records_him_as_author_at_its_stamp_and_version():
+    row = claim()
+    assert row.clock["authors"] == FieldClock(stamp(1, "phone-wang"), 1)
+
+
+def test_王伟_resending_his_deleted_claim_from_the_tablet_revives_it_with_the_delete_on_record():
+    row = claim()
+    row.deleted, row.version = True, 2
+    row.clock["_deleted"] = FieldClock(stamp(3, "phone-wang"), 2)
+    again = write({"engineer_id": WANG, "kind": "claim", "amount": 900.0}, "tablet-wang", None, op="insert")
+    wang = MergeContext("engineer", user_id=WANG, approvers=MANAGERS, by_author=lambda s: s.endswith(":phone-wang"))
+    at = FieldClock(stamp(10, "tablet-wang"), 3)
+    assert merge(row, again, 3, wang) == Merge(
+        "conflict", writes={"amount": 900.0}, clock={"_deleted": at, "amount": at}, deleted_changed=True,
+        overwrites=[Overwrite("_deleted", False, stamp(10, "tablet-wang"), True, stamp(3, "phone-wang"), "incoming")])
+
+
+def test_张敏_correcting_the_amount_of_王伟s_claim_joins_him_as_an_author():
+    result = merge(claim(), write({"amount": 780.0}, "pc-zhang", 1, wall=7), 2, as_zhang())
+    assert result.writes["authors"] == [WANG, ZHANG]
+    assert result.clock["authors"] == FieldClock(stamp(7, "pc-zhang"), 2)
+
+
+def test_王伟_raising_his_own_amount_again_is_not_listed_twice_and_the_server_is_no_author():
+    assert "authors" not in merge(claim(), write({"amount": 900.0}, "phone-wang", 1), 2, as_wang()).writes
+    server = merge(claim(), write({"amount": 900.0}, "server", 1), 2, MergeContext("system", approvers=MANAGERS))
+    assert "authors" not in server.writes
+
+
+def test_张敏_editing_a_description_she_had_pulled_leaves_no_note():
+    result = merge(claim(), write({"description": "北京至天津往返高铁（二等座）"}, "pc-zhang", 1, wall=0), 2, as_zhang())
+    assert (result.outcome, result.writes["description"], result.overwrites) == (
+        "applied", "北京至天津往返高铁（二等座）", [])
+
+
+def test_王伟s_tablet_edit_over_his_phones_unpulled_one_leaves_no_note():
+    row = claim()
+    row = apply(row, merge(row, write({"description": "北京至天津"}, "phone-wang", 1, wall=5), 2, as_wang()), 2)
+    wang = MergeContext("engineer", user_id=WANG, approvers=MANAGERS, by_author=lambda s: s.endswith(":phone-wang"))
+    result = merge(row, write({"description": "北京至天津往返"}, "tablet-wang", 1, wall=8), 3, wang)
+    assert (result.writes, result.overwrites) == ({"description": "北京至天津往返"}, [])
+
+
+def test_王伟_sending_his_new_claims_status_as_submitted_writes_no_status():
+    result = merge(claim(), write({"status": "submitted", "description": "北京至天津"}, "phone-wang", 1), 2, as_wang())
+    assert result.writes == {"description": "北京至天津"}
+
+
+def test_the_refusals_list_every_approver_and_every_value_changed_unseen():
+    refused_as(merge(claim(), write({"status": "approved"}, "pc-zhang", 1), 2,
+                     as_zhang(frozenset({"manager", "engineer"}))),
+               "not_an_approver", "status",
+               "a desk does not decide on an expense_claim here (approvers: engineer, manager)")
+    row = claim()
+    row = apply(row, merge(row, write({"amount": 5000.0}, "phone-wang", 1, wall=5), 2, as_wang()), 2)
+    sun = MergeContext("manager", user_id="u-sun", approvers=MANAGERS)
+    row = apply(row, merge(row, write({"status": "refused"}, "pc-sun", 2, wall=6), 3, sun), 3)
+    refused_as(merge(row, write({"status": "approved"}, "pc-li", 1, wall=7), 4, as_li()), "approval_outdated", "status",
+               "the expense_claim changed since you saw it (amount, status): look at it again before deciding")
+    refused_as(merge(claim(), write({"status": "approved", "amount": 1.0}, "pc-li", 1), 2, as_li()), "own_approval",
+               "status", "nobody decides on an expense_claim they claim or wrote: another approver does")
+
+
+def test_李经理s_approval_names_him_as_decider_at_the_approvals_stamp_and_version():
+    result = merge(claim(), write({"status": "approved"}, "pc-li", 1, wall=8), 2, as_li())
+    assert result.clock["decided_by"] == FieldClock(stamp(8, "pc-li"), 2)
+
+
+def test_an_approval_voided_by_王伟s_new_amount_tells_李经理_with_both_stamps_and_the_time_it_arrived():
+    result = merge(claim("approved"), write({"amount": 5000.0}, "phone-wang", 2, wall=9), 3, as_wang())
+    assert result.writes["approval_history"][-1]["arrived"] == stamp(99, "server")
+    assert result.overwrites == [Overwrite("status", "submitted", stamp(9, "phone-wang"), "approved",
+                                           stamp(5, "pc-li"), "incoming")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sync.changeset import Mutation
-from sync.rules import FieldClock, MergeContext, StoredRow
+from sync.rules import FieldClock, Merge, MergeContext, Overwrite, StoredRow
 from sync.rules import ledger, lifecycle, signature
 from sync.rules.ticket import COMPLETED_MARK
 
@@ -145,3 +145,78 @@ def test_an_old_part_step_the_lifecycle_does_not_have_is_no_ones_to_set():
     result = lifecycle.merge(row({"status": "collected"}), mutation("old_part_return", "update", {"status": "丢失"}),
                              2, MergeContext("depot"))
     refused(result, "step_not_owned", "status", "a depot does not mark a part 丢失")
+
+
+def test_a_new_stock_movement_is_written_whole_at_its_stamp_and_version_and_an_edit_is_refused_in_words():
+    result = ledger.merge(None, mutation("stock_movement", fields={"qty": 2.0, "note": "领用皮带"}, wall=10), 7)
+    at = FieldClock(stamp(10), 7)
+    assert result == Merge("applied", writes={"qty": 2.0, "note": "领用皮带"}, clock={"qty": at, "note": at})
+    edit = ledger.merge(row({"qty": 2.0}), mutation("stock_movement", "update", {"qty": 3.0}), 2)
+    refused(edit, "append_only", None, "stock_movement entries are never changed: add a correcting entry")
+
+
+def test_a_signature_looks_up_the_very_ticket_it_names():
+    tickets = {("ticket", "t1"): completed_ticket(20)}
+    ctx = MergeContext("engineer", lambda entity, row_id: tickets.get((entity, row_id)))
+    assert signature.merge(None, sign(30), 1, ctx).outcome == "applied"
+
+
+ZHAO_PC = MergeContext("depot", by_author=lambda s: s.endswith(":zhao-pc"))
+
+
+def received_part() -> StoredRow:
+    """An old compressor 赵 (depot) booked received at version 2 from his PC; the note he
+    wrote then too; the engineer's collection (version 1) before."""
+    return StoredRow({"status": "received", "received_note": "外壳破损", "collected_at": "2026-11-30T09:00"},
+                     {"status": FieldClock(stamp(5, "zhao-pc"), 2), "received_note": FieldClock(stamp(5, "zhao-pc"), 2),
+                      "collected_at": FieldClock(stamp(3, "wang-phone"), 1)}, 2)
+
+
+def test_赵s_receipt_note_from_the_tablet_over_his_pcs_unpulled_one_is_a_plain_edit():
+    note = Mutation("m", "old_part_return", "r1", "update", {"received_note": "外壳破损，压缩机完好"},
+                    stamp(10, "zhao-tablet"), 1)
+    assert lifecycle.merge(received_part(), note, 3, ZHAO_PC) == Merge(
+        "merged", writes={"received_note": "外壳破损，压缩机完好"},
+        clock={"received_note": FieldClock(stamp(10, "zhao-tablet"), 3)})
+
+
+def test_赵_disposing_of_the_part_from_the_tablet_writes_the_step_and_its_note_at_one_stamp():
+    disposed = Mutation("m", "old_part_return", "r1", "update",
+                        {"status": "disposed", "received_note": "外壳破损，已报废"}, stamp(10, "zhao-tablet"), 1)
+    at = FieldClock(stamp(10, "zhao-tablet"), 3)
+    assert lifecycle.merge(received_part(), disposed, 3, ZHAO_PC) == Merge(
+        "merged", writes={"received_note": "外壳破损，已报废", "status": "disposed"},
+        clock={"received_note": at, "status": at})
+
+
+def test_王师傅s_collection_arriving_after_the_receipt_is_an_out_of_order_step_on_record():
+    late = Mutation("m", "old_part_return", "r1", "update", {"status": "collected", "collected_at": "2026-11-30T09:30"},
+                    stamp(4, "wang-phone"), 1)
+    assert lifecycle.merge(received_part(), late, 3, MergeContext("engineer")) == Merge(
+        "conflict", writes={"collected_at": "2026-11-30T09:30"},
+        clock={"collected_at": FieldClock(stamp(4, "wang-phone"), 3)},
+        overwrites=[Overwrite("status", "received", stamp(5, "zhao-pc"), "collected", stamp(4, "wang-phone"),
+                              "stored")])
+    unstamped = received_part()
+    del unstamped.clock["status"]
+    result = lifecycle.merge(unstamped, late, 3, MergeContext("engineer"))
+    assert result.overwrites == [Overwrite("status", "received", None, "collected", stamp(4, "wang-phone"), "stored")]
+
+
+def test_赵_booking_the_same_part_received_twice_writes_nothing_the_second_time():
+    again = Mutation("m", "old_part_return", "r1", "update", {"status": "received"}, stamp(10, "zhao-pc"), 2)
+    assert lifecycle.merge(received_part(), again, 3, ZHAO_PC) == Merge("applied")
+
+
+def test_a_new_old_part_return_is_taken_with_its_step():
+    new = Mutation("m", "old_part_return", "r1", "insert", {"status": "expected", "part_id": "压缩机"},
+                   stamp(10, "desk-1"))
+    at = FieldClock(stamp(10, "desk-1"), 1)
+    assert lifecycle.merge(None, new, 1, MergeContext("desk")) == Merge(
+        "applied", writes={"status": "expected", "part_id": "压缩机"}, clock={"status": at, "part_id": at})
+
+
+def test_a_delete_carrying_a_step_makes_a_tombstone_not_a_step():
+    delete = Mutation("m", "old_part_return", "r1", "delete", {"status": "disposed"}, stamp(10, "zhao-pc"), 2)
+    assert lifecycle.merge(received_part(), delete, 3, ZHAO_PC) == Merge(
+        "applied", deleted=True, deleted_changed=True, clock={"_deleted": FieldClock(stamp(10, "zhao-pc"), 3)})

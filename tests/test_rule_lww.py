@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sync.changeset import Mutation
-from sync.rules import FieldClock, MergeContext, Overwrite, StoredRow
-from sync.rules.lww import merge
+from sync.rules import FieldClock, Merge, MergeContext, Overwrite, StoredRow
+from sync.rules.lww import merge, node_of
 
 
 def stamp(wall: int, node: str = "a") -> str:
@@ -134,3 +134,53 @@ def test_deleting_a_ticket_already_deleted_on_another_device_changes_nothing():
     row.deleted = True
     result = merge(row, mutation("delete", wall=9, base=1), 2)
     assert (result.outcome, result.changed, result.overwrites, result.clock) == ("applied", False, [], {})
+
+
+def test_a_delete_of_a_row_the_server_never_had_creates_nothing_even_when_it_carries_fields():
+    result = merge(None, mutation("delete", {"diagnosis": "皮带磨损"}, base=None), 1)
+    assert result == Merge("applied")
+
+
+def test_a_new_row_is_written_whole_at_the_inserts_stamp_and_version():
+    result = merge(None, mutation("insert", {"status": "reported", "fault": "空调不制冷"}, wall=10), 1)
+    at = FieldClock(stamp(10, "b"), 1)
+    assert result == Merge("applied", writes={"status": "reported", "fault": "空调不制冷"},
+                           clock={"status": at, "fault": at})
+
+
+def test_two_devices_whose_ids_share_what_follows_a_colon_are_still_two_devices():
+    assert node_of(stamp(5, "phone:王伟")) == "phone:王伟"
+    row = StoredRow({"diagnosis": "皮带磨损"}, {"diagnosis": FieldClock(stamp(5, "phone:王伟"), 2)}, 2)
+    result = merge(row, mutation(fields={"diagnosis": "轴承卡死"}, wall=10, node="tablet:王伟", base=1), 3)
+    assert result.overwrites == [Overwrite("diagnosis", "轴承卡死", stamp(10, "tablet:王伟"), "皮带磨损",
+                                           stamp(5, "phone:王伟"), "incoming")]
+
+
+def test_王师傅s_diagnosis_reviving_a_ticket_the_desk_deleted_records_the_delete_at_its_own_stamp():
+    row = stored(diagnosis="皮带磨损")
+    row.deleted, row.version = True, 2
+    row.clock["_deleted"] = FieldClock(stamp(7, "desk"), 2)
+    result = merge(row, mutation(fields={"diagnosis": "轴承卡死"}, wall=9, node="wang", base=1), 3)
+    at = FieldClock(stamp(9, "wang"), 3)
+    assert result == Merge("conflict", writes={"diagnosis": "轴承卡死"}, clock={"_deleted": at, "diagnosis": at},
+                           deleted_changed=True,
+                           overwrites=[Overwrite("_deleted", False, stamp(9, "wang"), True, stamp(7, "desk"),
+                                                 "incoming")])
+
+
+def test_a_tombstone_kept_without_its_deletes_stamp_is_revived_with_an_unknown_delete_stamp():
+    row = stored(diagnosis="皮带磨损")
+    row.deleted = True
+    result = merge(row, mutation(fields={"diagnosis": "皮带磨损"}, wall=9, node="wang", base=1), 2)
+    assert result.overwrites == [Overwrite("_deleted", False, stamp(9, "wang"), True, "", "incoming")]
+
+
+def test_each_side_of_a_concurrent_edit_is_on_record_with_field_values_and_stamps():
+    row = StoredRow({"urgency": "normal", "diagnosis": "皮带磨损"},
+                    {"urgency": FieldClock(stamp(5, "chen"), 2), "diagnosis": FieldClock(stamp(20, "chen"), 2)}, 2)
+    result = merge(row, mutation(fields={"urgency": "emergency", "diagnosis": "轴承卡死"}, wall=10, node="wang",
+                                 base=1), 3)
+    assert result.overwrites == [
+        Overwrite("urgency", "emergency", stamp(10, "wang"), "normal", stamp(5, "chen"), "incoming"),
+        Overwrite("diagnosis", "皮带磨损", stamp(20, "chen"), "轴承卡死", stamp(10, "wang"), "stored"),
+    ]
