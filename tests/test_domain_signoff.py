@@ -235,3 +235,156 @@ def test_a_carried_back_product_is_completed_only_once_returned_to_the_customer(
     wang.sync()
     assert wang.parked() == []
     assert server_row(engine, "ticket", ticket)["status"] == "completed"
+
+
+def test_a_completion_re_sent_without_its_report_fields_keeps_the_ones_stored(people, replica_for, engine):
+    # 王师傅 wrote the report at the site and synced it; the next morning he marks the job
+    # completed from the hotel: the push names only the status, the report is the server's
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, fault_description="空压机排气温度过高报警")["ticket"]
+    wang.sync()
+    wang.update("ticket", ticket, status="on_site", arrived_at=ARRIVED, diagnosis="散热器积尘堵塞",
+                actions="清洗散热器，更换空滤", result="排气温度回落至八十五度")
+    wang.sync()
+    wang.update("ticket", ticket, status="completed")
+    wang.sync()
+    assert wang.parked() == []
+    assert server_row(engine, "ticket", ticket)["status"] == "completed"
+
+
+def test_a_completion_over_a_report_emptied_since_it_was_written_is_refused_naming_the_field_emptied(
+        people, replica_for, engine):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, fault_description="空压机排气温度过高报警")["ticket"]
+    wang.sync()
+    wang.update("ticket", ticket, status="on_site", arrived_at=ARRIVED, diagnosis="散热器积尘堵塞",
+                actions="清洗散热器，更换空滤", result="排气温度回落至八十五度")
+    wang.sync()
+    wang.update("ticket", ticket, diagnosis="   ")  # he wipes the diagnosis, meaning to rewrite it, and forgets
+    wang.sync()
+    wang.update("ticket", ticket, status="completed")
+    wang.sync()
+    [refused] = wang.parked()
+    assert (refused.code, refused.field) == ("report_incomplete", "diagnosis")
+    assert "diagnosis" in refused.message and "actions" not in refused.message
+    assert server_row(engine, "ticket", ticket)["status"] == "on_site"
+
+
+def test_a_ticket_completed_as_internal_work_then_made_a_paid_repair_is_signed_without_its_report_asked_again(
+        people, replica_for, engine):
+    # the report is asked for once, when the work is completed: the desk re-classing the job
+    # afterwards (the customer is billed after all) does not send it back for an arrival
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, category="D", fault_description="展厅样机季度保养")["ticket"]
+    wang.sync()
+    wang.update("ticket", ticket, diagnosis="样机滤网积尘", actions="清洗滤网并校准温控", result="运行正常",
+                status="completed")
+    wang.sync()
+    desk.sync()
+    desk.update("ticket", ticket, category="A")
+    desk.sync()
+    wang.sync()
+    wang.insert("signature", ticket_id=ticket, blob_sha256=wang.put_blob("客户赵女士签名".encode()),
+                signer_name="赵女士", signed_at="2026-11-24T10:00:00+08:00", report_hash=wang.report_hash(ticket))
+    wang.update("ticket", ticket, status="signed")
+    wang.sync()
+    assert wang.parked() == []
+    assert server_row(engine, "ticket", ticket)["status"] == "signed"
+
+
+def test_a_product_marked_returned_without_the_time_is_completed_once_its_status_says_returned(
+        people, replica_for, engine):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, fault_description="投影仪无法开机")["ticket"]
+    wang.sync()
+    wang.update("ticket", ticket, status="on_site", arrived_at=ARRIVED, diagnosis="电源板烧毁")
+    wang.update("ticket", ticket, status="carried_back", carried_back=True, receipt_number="R-0078")
+    wang.update("ticket", ticket, status="in_workshop", actions="更换电源板", result="通电测试八小时正常")
+    wang.update("ticket", ticket, status="returned")  # handed back to 周老师; the time left blank
+    wang.sync()
+    wang.update("ticket", ticket, status="completed")
+    wang.sync()
+    assert wang.parked() == []
+    assert server_row(engine, "ticket", ticket)["status"] == "completed"
+
+
+def test_a_product_taken_to_the_workshop_without_ticking_carried_back_is_completed_only_once_returned(
+        people, replica_for, engine):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, fault_description="投影仪无法开机")["ticket"]
+    wang.sync()
+    wang.update("ticket", ticket, status="on_site", arrived_at=ARRIVED, diagnosis="电源板烧毁")
+    wang.update("ticket", ticket, status="in_workshop", actions="更换电源板", result="通电测试八小时正常")
+    wang.sync()  # carried_back never ticked: the status says where the projector is
+    wang.update("ticket", ticket, status="completed")
+    wang.sync()
+    [refused] = wang.parked()
+    assert (refused.code, refused.field) == ("not_returned", "returned_at")
+    assert server_row(engine, "ticket", ticket)["status"] == "in_workshop"
+
+
+def test_a_job_done_on_the_spot_and_recorded_afterwards_is_created_completed_only_with_its_report(
+        people, replica_for, engine):
+    # at 华信印刷厂 for another job, 王师傅 is asked to look at the guillotine too; he records
+    # it as a new ticket once it is done, straight in completed, as one with no report
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    customer = desk_opens_ticket(desk, people["wang"].user_id)["customer"]
+    wang.sync()
+    done = dict(customer_id=customer, assignee_id=people["wang"].user_id, channel="on_site",
+                fault_description="切纸机刀片卡住", status="completed", arrived_at=ARRIVED)
+    recorded = wang.insert("ticket", **done, diagnosis="刀片螺丝松动", actions="紧固刀片并润滑导轨", result="切纸正常")
+    bare = wang.insert("ticket", **done, result="切纸正常")
+    wang.sync()
+    [refused] = wang.parked()
+    assert (refused.row_id, refused.code, refused.field) == (bare, "report_incomplete", "diagnosis")
+    assert server_row(engine, "ticket", recorded)["status"] == "completed"
+
+
+def test_a_ticket_the_engineer_never_marked_signed_is_left_for_him_to_mark_when_the_customer_signs_again(
+        people, replica_for, engine):
+    # the server signs a ticket again only where it took the signed status away itself; one the
+    # engineer left completed (the customer signed, he had not yet marked it) stays his to mark
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk_opens_ticket(desk, people["wang"].user_id, fault_description="冷水机组运行十分钟后停机")["ticket"]
+    wang.sync()
+    first = complete_and_sign(wang, ticket, image="刘先生的签名笔迹".encode())
+    wang.sync()
+    assert server_row(engine, "ticket", ticket)["status"] == "completed"
+    wang.update("ticket", ticket, cause="冷却塔风机皮带老化")  # the report changes after the customer signed
+    wang.sync()
+    assert server_row(engine, "signature", first)["stale"]
+    second = signs_again(wang, ticket)
+    wang.sync()
+    assert not server_row(engine, "signature", second)["stale"]
+    assert server_row(engine, "ticket", ticket)["status"] == "completed"
+    wang.update("ticket", ticket, status="signed")
+    wang.sync()
+    assert wang.parked() == []
+    assert server_row(engine, "ticket", ticket)["status"] == "signed"
+
+
+def test_a_ticket_head_office_cancelled_after_signing_stays_cancelled_when_the_report_changes(
+        people, replica_for, engine, client):
+    # the desk's cancel lost to the signed work and head office settled it for the cancel (the
+    # customer called the job off and will not pay); the engineer's later edit stales the
+    # signature, and the server takes back only a signed or closed status, never a cancel
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket, first = signed_job(desk, wang)
+    desk.sync()
+    desk.update("ticket", ticket, status="cancelled", cancel_reason="客户来电取消，不再付费")
+    desk.sync()
+    assert server_row(engine, "ticket", ticket)["status"] == "signed"
+    [note] = [n for n in notes_about(engine, ticket) if n["rule"] == "ticket"]
+    settled = client.post(f"/v1/office/conflicts/{note['id']}/resolve", headers=auth_header(people["manager"]),
+                          json={"choose": "lost", "reason": "经理确认按客户要求取消"})
+    assert settled.status_code == 200, settled.json
+    assert server_row(engine, "ticket", ticket)["status"] == "cancelled"
+    wang.sync()
+    wang.update("ticket", ticket, result="运行正常，客户取消后未再试机")
+    wang.sync()
+    assert server_row(engine, "signature", first)["stale"]
+    assert server_row(engine, "ticket", ticket)["status"] == "cancelled"
+    second = signs_again(wang, ticket)  # nor does the customer's new signature make it signed
+    wang.sync()
+    assert not server_row(engine, "signature", second)["stale"]
+    assert server_row(engine, "ticket", ticket)["status"] == "cancelled"

@@ -10,10 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from server.auth import add_device
-from server.domain.writeoff import age_days
+from server.domain.writeoff import age_days, write_off_key, write_offs
 from server.tables import entity_table
 from sync.client import Replica
 from tests.conftest import Person, auth_header
+from tests.test_open_consumption import _entity
 
 DEPOT = "depot-main"
 
@@ -101,6 +102,7 @@ def test_belt_fitted_on_an_unsigned_job_stays_open_until_the_signed_report_and_t
     [expected] = rows_where(engine, "old_part_return", ticket_id=ticket)  # made by the server, once
     assert (expected["id"], expected["status"], expected["engineer_id"], expected["depot_location_id"]) == (
         belt, "expected", people["wang"].user_id, where["depot"])
+    assert (expected["part_id"], expected["qty"]) == (where["belt"], 1.0)
     assert [c["engineer_id"] for c in body["open_consumptions"]] == [people["wang"].user_id] * 2
 
     def signature_arrives():
@@ -182,6 +184,31 @@ def test_old_belt_packed_on_the_engineers_tablet_after_the_phone_synced_the_cons
     assert phone.get("old_part_return", belt)["status"] == tablet.get("old_part_return", belt)["status"] == "collected"
 
 
+def test_each_old_belt_is_expected_back_at_the_depot_shelf_its_new_one_came_from(people, replica_for, engine):
+    # the Beijing depot keeps a second store room; Wang's van belongs to the depot; a van of
+    # its own (a contractor's, belonging to no depot) sends its old parts nowhere in particular
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    where = stock_and_vans(desk, people)
+    annex = desk.insert("stock_location", kind="depot", name="北京总库二号库房", depot_id=DEPOT)
+    loose = desk.insert("stock_location", kind="van", name="外协师傅的面包车", engineer_id=people["wang"].user_id)
+    desk.sync()
+    ticket = open_job(desk, people["wang"])
+    wang.sync()
+    from_van = wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0,
+                           from_location_id=where["van_wang"], ticket_id=ticket)
+    from_loose = wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=2.0,
+                             from_location_id=loose, ticket_id=ticket)
+    wang.sync()
+    # fitted at the depot's counter, straight from the store room's shelf
+    from_annex = desk.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0,
+                             from_location_id=annex, ticket_id=ticket, held_by=people["wang"].user_id)
+    desk.sync()
+    assert wang.parked() == [] and desk.parked() == []
+    expected_at = {r["id"]: r["depot_location_id"] for r in rows_where(engine, "old_part_return", ticket_id=ticket)}
+    first_store_room = min(where["depot"], annex)  # a van's depot with two: the first by id, whatever order they came
+    assert expected_at == {from_van: first_store_room, from_annex: annex, from_loose: None}
+
+
 def test_part_used_without_naming_a_ticket_is_refused_and_nothing_is_expected_back(
         people, replica_for, client, engine):
     desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
@@ -213,6 +240,27 @@ def test_old_belt_disposed_of_before_the_depot_booked_it_received_is_refused(peo
     assert (parked.code, parked.field) == ("old_part_not_received", "status")
     assert rows_where(engine, "old_part_return", id=belt)[0]["status"] == "expected"
     assert depot.get("old_part_return", belt)["status"] == "expected"  # put back as the server holds it
+
+
+@pytest.mark.parametrize("who", ["wang", "manager"])
+def test_old_belt_thrown_away_by_anyone_but_the_depot_is_refused_as_not_theirs_to_dispose_of(
+        who, people, replica_for, engine):
+    # the engineer at the roadside, or head office tidying up: disposal is the depot's step,
+    # and that is what they are told, whether or not the belt was ever received
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    where = stock_and_vans(desk, people)
+    ticket = open_job(desk, people["wang"])
+    wang.sync()
+    belt = wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0,
+                       from_location_id=where["van_wang"], ticket_id=ticket)
+    wang.sync()
+    device = wang if who == "wang" else replica_for(people["manager"])
+    device.sync()
+    device.update("old_part_return", belt, status="disposed", note="旧皮带已在现场丢弃")
+    device.sync()
+    [parked] = device.parked()
+    assert (parked.row_id, parked.code, parked.field) == (belt, "step_not_owned", "status")
+    assert rows_where(engine, "old_part_return", id=belt)[0]["status"] == "expected"
 
 
 def test_old_belt_disposed_of_without_saying_what_became_of_it_is_refused_and_a_supplier_claim_starts_pending(
@@ -308,8 +356,9 @@ def test_part_lost_from_a_van_is_written_off_only_by_the_depot_with_the_reason_a
                         from_location_id=where["van_wang"], held_by=people["chen"].user_id,
                         note="运输途中丢失，陈静负责")
     depot.sync()
-    assert [(p.row_id, p.code) for p in wang.parked()] == [(by_engineer, "write_off_not_allowed")]
-    assert {p.row_id: p.code for p in depot.parked()} == {no_reason: "reason_required", no_holder: "holder_required"}
+    assert [(p.row_id, p.code, p.field) for p in wang.parked()] == [(by_engineer, "write_off_not_allowed", "kind")]
+    assert {p.row_id: (p.code, p.field) for p in depot.parked()} == {
+        no_reason: ("reason_required", "note"), no_holder: ("holder_required", "held_by")}
     [written_off] = reconciliation(client, people["manager"])["write_offs"]
     assert (written_off["movement_id"], written_off["held_by"], written_off["reason"], written_off["written_off_by"]) \
         == (lost, people["chen"].user_id, "运输途中丢失，陈静负责", people["depot"].user_id)
@@ -353,3 +402,60 @@ def test_a_consumption_read_back_in_beijing_time_is_as_old_as_in_utc():
     assert age_days(datetime(2026, 11, 28, 1, 0), datetime(2026, 11, 30, 13, 0, tzinfo=timezone.utc)) == 2.5
     # a belt open for a year and an hour and a quarter is 365.1 days old, to the tenth
     assert age_days(datetime(2025, 11, 30, 0, 0), datetime(2026, 11, 30, 1, 15, tzinfo=timezone.utc)) == 365.1
+
+
+def test_the_write_off_list_names_each_part_written_off_newest_first_with_who_wrote_it_off(people, engine):
+    # the depot keeper's tablet, head office's console (its own device, no row in devices), and a
+    # tablet since retired: each write-off says who wrote it off as far as the server knows
+    moves = entity_table("stock_movement")
+    nov = lambda day, hour: datetime(2026, 11, day, hour, 0, tzinfo=timezone.utc)  # noqa: E731
+    written = [
+        dict(id="w-1", part_id="p-保险丝", qty=1.0, from_location_id="loc-北京总库", held_by="u-depot",
+             note="搬运时遗失", author_device="d-depot", device_time=nov(20, 10)),
+        dict(id="w-0", part_id="p-保险丝", qty=2.0, condition="used", from_location_id="loc-北京总库",
+             held_by="u-depot", note="货架倒塌压坏", author_device="d-depot", device_time=nov(20, 10)),
+        dict(id="w-2", part_id="p-传动皮带", qty=1.0, condition="used", from_location_id="loc-王伟的车",
+             held_by="u-wang", note="车内受潮损坏", author_device="console-u-manager", device_time=nov(21, 9)),
+        # an old belt scrapped: it names its return and ticket; the retired tablet sent no device time
+        dict(id="w-3", part_id="p-传动皮带", qty=1.0, from_location_id="loc-北京总库", note="旧件报废",
+             return_id="m-旧皮带", ticket_id="t-华信印刷厂", author_device="d-退役平板"),
+    ]
+    with engine.begin() as conn:
+        for row in written:
+            conn.execute(moves.insert().values(**_entity(row.pop("id"), kind="write_off", **row)))
+        conn.execute(moves.insert().values(**_entity("c-1", kind="consume", part_id="p-保险丝", qty=1.0,
+                                                     from_location_id="loc-北京总库", ticket_id="t-华信印刷厂",
+                                                     device_time=nov(22, 9))))
+        conn.execute(moves.insert().values(**_entity("w-9", kind="write_off", part_id="p-保险丝", qty=1.0,
+                                                     from_location_id="loc-北京总库", note="录错了，已删除",
+                                                     device_time=nov(22, 9))))
+        conn.execute(moves.update().where(moves.c.id == "w-9").values(deleted=True))
+
+    def listed(**kw) -> list[tuple]:
+        with engine.connect() as conn:
+            return [(r["movement_id"], datetime.fromisoformat(r["at"]), r["written_off_by"]) for r in
+                    write_offs(conn, kw.pop("only", None), **kw)]
+
+    with engine.connect() as conn:
+        whole = write_offs(conn, None)
+    assert [{k: v for k, v in r.items() if k != "at"} for r in whole] == [
+        {"movement_id": "w-3", "part_id": "p-传动皮带", "qty": 1.0, "condition": "new",
+         "from_location_id": "loc-北京总库", "held_by": None, "reason": "旧件报废", "return_id": "m-旧皮带",
+         "ticket_id": "t-华信印刷厂", "written_off_by": None},
+        {"movement_id": "w-2", "part_id": "p-传动皮带", "qty": 1.0, "condition": "used",
+         "from_location_id": "loc-王伟的车", "held_by": "u-wang", "reason": "车内受潮损坏", "return_id": None,
+         "ticket_id": None, "written_off_by": "u-manager"},
+        {"movement_id": "w-0", "part_id": "p-保险丝", "qty": 2.0, "condition": "used",
+         "from_location_id": "loc-北京总库", "held_by": "u-depot", "reason": "货架倒塌压坏", "return_id": None,
+         "ticket_id": None, "written_off_by": "u-depot"},
+        {"movement_id": "w-1", "part_id": "p-保险丝", "qty": 1.0, "condition": "new",
+         "from_location_id": "loc-北京总库", "held_by": "u-depot", "reason": "搬运时遗失", "return_id": None,
+         "ticket_id": None, "written_off_by": "u-depot"},
+    ]
+    # newest first by the device's time (the server's when the device sent none), then by id
+    assert [datetime.fromisoformat(r["at"]) for r in whole] == [
+        datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc), nov(21, 9), nov(20, 10), nov(20, 10)]
+    assert [m for m, _, _ in listed(only=["loc-王伟的车"])] == ["w-2"]
+    assert [m for m, _, _ in listed(limit=2)] == ["w-3", "w-2"]
+    assert [m for m, _, _ in listed(after=write_off_key(whole[1]))] == ["w-0", "w-1"]
+    assert [m for m, _, _ in listed(after=write_off_key(whole[2]), limit=5)] == ["w-1"]

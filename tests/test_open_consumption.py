@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from server import blobs as images, changelog
 from server.db import make_engine
+from server.domain.writeoff import consumption_key, open_consumptions
 from server.migrations import upgrade
 from server.tables import blobs, entity_table, open_consumption
 
@@ -226,3 +227,61 @@ def test_the_upgrade_stores_the_consumptions_open_before_it_and_keeps_them_after
                 assert _stored(conn) == _by_rule(conn), world.done[-12:]
     finally:
         engine.dispose()
+
+
+def test_the_open_consumptions_listed_say_what_each_waits_for_by_engineer_and_oldest_first_a_page_at_a_time(engine):
+    """The list the depot and head office read: per engineer (none named first), oldest first
+    by the device's time (the server's when the device sent none), each with its ticket,
+    part, quantity, where it was drawn, its old part's step and what it still waits for."""
+    day = lambda d, h=8: datetime(2026, 11, d, h, 0, tzinfo=timezone.utc)  # noqa: E731
+    consumed = {  # id: part, ticket, holder, drawn from, qty, device time
+        "m-1": ("p-传动皮带", "t-华信印刷厂", "u-wang", "van-王伟", 1.0, day(20)),
+        "m-2": ("p-保险丝", "t-东方机械厂", "u-wang", "van-王伟", 2.0, day(18)),
+        "m-3": ("p-传动皮带", "t-北方纸业", None, "loc-北京总库", 1.0, day(19)),
+        "m-4": ("p-传动皮带", "t-北方纸业", None, "loc-北京总库", 3.0, None),
+        "m-5": ("p-保险丝", "t-华信印刷厂", "u-chen", "van-陈静", 1.0, day(17)),
+        "m-6": ("p-传动皮带", "t-东方机械厂", "u-chen", "van-陈静", 1.0, day(21, 20)),
+    }
+    with engine.begin() as conn:
+        conn.execute(PARTS.insert().values(**_entity("p-传动皮带", name="传动皮带", returnable=True)))
+        conn.execute(PARTS.insert().values(**_entity("p-保险丝", name="保险丝", returnable=False)))
+        for row_id, (part, ticket, holder, drawn, qty, at) in consumed.items():
+            conn.execute(MOVES.insert().values(**_entity(row_id, kind="consume", part_id=part, ticket_id=ticket,
+                                                         held_by=holder, from_location_id=drawn, qty=qty,
+                                                         device_time=at)))
+        conn.execute(RETURNS.insert().values(**_entity("m-3", status="collected", qty=1.0,
+                                                       depot_location_id="loc-北京总库")))
+        conn.execute(RETURNS.insert().values(**_entity("m-6", status="expected", qty=1.0,
+                                                       depot_location_id="loc-南京库")))
+        conn.execute(SIGNATURES.insert().values(**_entity("s-1", ticket_id="t-北方纸业", blob_sha256=IMAGES[0])))
+        conn.execute(blobs.insert().values(sha256=IMAGES[0], size=3, content_type="image/png", data=b"png",
+                                           created_at=NOW))
+
+    def listed(only=None, after=None, limit=None) -> list[dict]:
+        with engine.connect() as conn:
+            return open_consumptions(conn, only, NOW, after, limit)
+
+    whole = listed()
+    waits = {"m-1": (None, ["signature", "old_part"]), "m-2": (None, ["signature"]),
+             "m-3": ("collected", ["old_part"]), "m-4": (None, ["old_part"]),
+             "m-5": (None, ["signature"]), "m-6": ("expected", ["signature", "old_part"])}
+    ages = {"m-1": 3.0, "m-2": 5.0, "m-3": 4.0, "m-4": 0.0, "m-5": 6.0, "m-6": 1.5}
+    assert [{k: v for k, v in r.items() if k != "at"} for r in whole] == [
+        {"movement_id": row_id, "engineer_id": consumed[row_id][2], "ticket_id": consumed[row_id][1],
+         "part_id": consumed[row_id][0], "qty": consumed[row_id][4], "from_location_id": consumed[row_id][3],
+         "old_part_status": waits[row_id][0], "waiting_for": waits[row_id][1], "age_days": ages[row_id]}
+        for row_id in ("m-3", "m-4", "m-5", "m-6", "m-2", "m-1")]
+    assert [datetime.fromisoformat(r["at"]) for r in whole] == [
+        NOW - timedelta(days=ages[r["movement_id"]]) for r in whole]
+    # a depot's own: drawn from its shelves or vans, or whose old part goes back there
+    assert [r["movement_id"] for r in listed(only=["van-王伟"])] == ["m-2", "m-1"]
+    assert [r["movement_id"] for r in listed(only=["loc-南京库", "loc-北京总库"])] == ["m-3", "m-4", "m-6"]
+    assert [r["movement_id"] for r in listed(limit=2)] == ["m-3", "m-4"]
+    paged, after = [], None
+    while len(paged) < 10:
+        page = listed(after=after, limit=1)
+        if not page:
+            break
+        paged += page
+        after = consumption_key(page[-1])
+    assert paged == whole
