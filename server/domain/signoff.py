@@ -41,7 +41,7 @@ from ..tables import blobs, entity_table
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
 
-__all__ = ["current_signature", "signed_tickets", "holds_current_signature", "check_ticket", "after_stale", "after_signature"]
+__all__ = ["current_signature", "holds_current_signature", "check_ticket", "after_stale", "after_signature"]
 
 #: statuses that claim a current signature
 _SIGNED = ("signed", "closed")
@@ -59,20 +59,6 @@ def current_signature(ticket_id: sa.ColumnElement) -> sa.Exists:
         .select_from(signatures.join(blobs, blobs.c.sha256 == signatures.c.blob_sha256))
         .where(signatures.c.ticket_id == ticket_id, signatures.c.deleted.is_(False),
                sa.or_(signatures.c.stale.is_(None), signatures.c.stale.is_(False)))
-    )
-
-
-def signed_tickets() -> sa.Select:
-    """SQL: the ids of the tickets that hold a current, complete signature, each once —
-    :func:`current_signature` for many tickets at a time: joined once (a report over
-    thousands of rows), not asked per row."""
-    signatures = entity_table("signature")
-    return (
-        sa.select(signatures.c.ticket_id)
-        .select_from(signatures.join(blobs, blobs.c.sha256 == signatures.c.blob_sha256))
-        .where(signatures.c.ticket_id.is_not(None), signatures.c.deleted.is_(False),
-               sa.or_(signatures.c.stale.is_(None), signatures.c.stale.is_(False)))
-        .distinct()
     )
 
 
