@@ -84,13 +84,7 @@ def test_repeat_repairs_in_one_pass_are_the_rule_as_written_for_every_ticket(eng
     stamp = datetime(2026, 11, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
         for t in rows:
-            conn.execute(TICKETS.insert().values(
-                id=t["id"], equipment_id=t["equipment_id"], status=t["status"], category=t["category"],
-                fault_description="定影器卡纸，打印有黑线", deleted=t["deleted"], version=1, clock="{}",
-                reported_at=_write(t["reported"], rng) if t["text"] else None,
-                completed_at=_write(t["done"], rng) if t["text"] else None,
-                device_time=datetime.fromtimestamp(t["reported"] / 1000, timezone.utc),
-                created_at=stamp, updated_at=datetime.fromtimestamp(t["done"] / 1000, timezone.utc)))
+            _insert(conn, t, rng, stamp)
     config = DomainConfig()
     for first, last in ((date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 11, 10), date(2026, 11, 12))):
         filters = Filters(date_from=first, date_to=last, now_ms=int(NOW.timestamp() * 1000))
