@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-import sqlalchemy as sa
 import orjson
+import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from server import create_app
@@ -236,3 +237,165 @@ def test_a_contracts_visit_schedule_becomes_its_maintenance_plan_on_upgrade(empt
         desk.close()
     finally:
         app.extensions["fieldsync"].engine.dispose()
+
+
+# -- the visits a plan generates, and the day a visit is missed, on a controlled clock -------
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def set_beijing_clock(timeline, text: str) -> None:
+    """The server's clock (and every device's) at a Beijing wall time."""
+    timeline.now = int(datetime.fromisoformat(text).replace(tzinfo=BEIJING).timestamp() * 1000)
+
+
+def office_job(timeline, people, job: str, **body) -> list[str]:
+    answer = timeline.app.test_client().post(f"/v1/office/maintenance/{job}", json=body or None,
+                                             headers=auth_header(people["desk"]))
+    assert answer.status_code == 200, answer.json
+    return answer.json["ids"]
+
+
+@pytest.mark.parametrize(("day", "months", "after"), [
+    pytest.param(date(2026, 11, 30), 1, date(2026, 12, 30), id="November to December"),
+    pytest.param(date(2026, 11, 30), 2, date(2027, 1, 30), id="November to January"),
+    pytest.param(date(2026, 11, 30), 3, date(2027, 2, 28), id="30 November to February"),
+    pytest.param(date(2026, 11, 30), 15, date(2028, 2, 29), id="30 November to a leap February"),
+    pytest.param(date(2026, 12, 31), 1, date(2027, 1, 31), id="December to January"),
+    pytest.param(date(2026, 12, 31), 4, date(2027, 4, 30), id="31 December to a month of 30 days"),
+    pytest.param(date(2026, 12, 31), 12, date(2027, 12, 31), id="a year on"),
+    pytest.param(date(2026, 12, 31), 0, date(2026, 12, 31), id="no months"),
+    pytest.param(date(2026, 1, 29), 1, date(2026, 2, 28), id="29 January to a February of 28"),
+    pytest.param(date(2028, 1, 30), 1, date(2028, 2, 29), id="30 January to a February of 29"),
+])
+def test_a_plans_next_visit_is_on_the_same_day_or_the_months_last(day, months, after):
+    assert add_months(day, months) == after
+
+
+def test_month_arithmetic_ends_at_december_9999_and_says_so_past_it():
+    assert add_months(date(9999, 11, 30), 1) == date(9999, 12, 30)
+    assert add_months(date(2026, 1, 31), 95_687) == date(9999, 12, 31)
+    with pytest.raises(OverflowError, match=r"^95688 months after 2026-01-31 is past the year 9999$"):
+        add_months(date(2026, 1, 31), 95_688)
+
+
+def test_each_plan_generates_its_visits_due_from_today_to_the_horizons_last_day_once_with_its_checklist(
+        people, timeline, engine):
+    """上海浦东某医院's plans, generated on Monday 23 November 2026 (Beijing morning, the
+    same day in UTC): visits due before today are not made, one due on the horizon's
+    last day is, and each visit carries an inspection item per checklist entry."""
+    set_beijing_clock(timeline, "2026-11-23 10:00")
+    desk = timeline.device(people["desk"])
+    wang, chen = people["wang"].user_id, people["chen"].user_id
+    customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
+    contract = desk.insert("contract", number="MC-浦东-2026", customer_id=customer, starts_on="2026-01-01")
+    plans = {
+        "monthly": desk.insert("maintenance_plan", contract_id=contract, customer_id=customer, every_months=1,
+                               first_visit_on="2026-10-31", engineer_id=wang,
+                               checklist=[{"area": "前端设备", "item": "摄像机清洁、聚焦正常"}, "带梯子",
+                                          {"area": "线缆与接地", "item": "接地电阻小于4欧"}]),
+        "quarterly": desk.insert("maintenance_plan", contract_id=contract, customer_id=customer, every_months=3,
+                                 first_visit_on="2026-11-23T09:00:00+08:00", engineer_id=chen,
+                                 checklist=[{"area": "中心控制设备"}]),
+        "unspaced": desk.insert("maintenance_plan", customer_id=customer, first_visit_on="2026-12-03",
+                                engineer_id=wang),
+        "every_0": desk.insert("maintenance_plan", customer_id=customer, every_months=0,
+                               first_visit_on="2026-11-24", engineer_id=wang, checklist=[]),
+        "not_started": desk.insert("maintenance_plan", customer_id=customer, every_months=1, engineer_id=wang,
+                                   checklist=[{"area": "前端设备", "item": "摄像机清洁"}]),
+        "deleted": desk.insert("maintenance_plan", customer_id=customer, every_months=1,
+                               first_visit_on="2026-11-23", engineer_id=wang),
+    }
+    desk.sync()
+    desk.delete("maintenance_plan", plans["deleted"])
+    desk.sync()
+
+    first = office_job(timeline, people, "generate", horizon_days=10)  # up to Thursday 3 December
+    visits = {(v["plan_id"], v["due_on"]): v for v in rows(engine, "maintenance_visit")}
+    assert sorted(first) == sorted(v["id"] for v in visits.values())
+    assert {key: (v["contract_id"], v["customer_id"], v["engineer_id"], v["status"]) for key, v in visits.items()} == {
+        (plans["monthly"], "2026-11-30"): (contract, customer, wang, "planned"),
+        (plans["quarterly"], "2026-11-23"): (contract, customer, chen, "planned"),
+        (plans["unspaced"], "2026-12-03"): (None, customer, wang, "planned"),
+        (plans["every_0"], "2026-11-24"): (None, customer, wang, "planned"),
+    }
+    items: dict[str, list] = {}
+    for item in rows(engine, "inspection_item"):
+        items.setdefault(item["visit_id"], []).append((item["area"], item["item"], item["result"]))
+    assert {visit_id: sorted(found) for visit_id, found in items.items()} == {
+        visits[(plans["monthly"], "2026-11-30")]["id"]: [("前端设备", "摄像机清洁、聚焦正常", None),
+                                                         ("线缆与接地", "接地电阻小于4欧", None)],
+        visits[(plans["quarterly"], "2026-11-23")]["id"]: [("中心控制设备", None, None)],
+    }
+
+    second = office_job(timeline, people, "generate", horizon_days=40)  # up to Saturday 2 January 2027
+    made = {(v["plan_id"], v["due_on"]) for v in rows(engine, "maintenance_visit") if v["id"] in second}
+    assert len(second) == len(made) == 2
+    assert made == {(plans["monthly"], "2026-12-31"), (plans["every_0"], "2026-12-24")}
+    assert office_job(timeline, people, "generate", horizon_days=40) == []
+    assert len(rows(engine, "inspection_item")) == 5  # 2 + 1 the first time, 2 for December's monthly visit
+
+
+def test_a_visit_is_missed_once_its_beijing_day_is_over_though_the_utc_day_is_not(people, timeline, engine):
+    """Monday 23 November 2026, 07:00 in Beijing, 23:00 on Sunday in UTC: Sunday's planned
+    visit is missed (its day, local time, is over), Monday's is not; a visit already
+    visited, started, done, deleted or without a date is left as it is."""
+    set_beijing_clock(timeline, "2026-11-22 09:00")
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
+    customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
+
+    def visit(due_on, **fields):
+        return desk.insert("maintenance_visit", customer_id=customer, engineer_id=people["wang"].user_id,
+                           due_on=due_on, **fields)
+
+    visits = {
+        "sunday": visit("2026-11-22", status="planned"),
+        "sunday_evening_with_time": visit("2026-11-22T18:00:00+08:00", status="planned"),
+        "saturday_no_status": visit("2026-11-21"),
+        "monday": visit("2026-11-23", status="planned"),
+        "friday_started": visit("2026-11-20", status="in_progress"),
+        "thursday_done": visit("2026-11-19", status="done"),
+        "friday_visited": visit("2026-11-20", status="planned"),
+        "friday_deleted": visit("2026-11-20", status="planned"),
+        "undated": visit(None, status="planned"),
+    }
+    desk.sync()
+    wang.sync()
+    wang.update("maintenance_visit", visits["friday_visited"], visited_at="2026-11-20T10:00:00+08:00")
+    wang.sync()
+    desk.sync()
+    desk.delete("maintenance_visit", visits["friday_deleted"])
+    desk.sync()
+
+    set_beijing_clock(timeline, "2026-11-23 07:00")
+    missed = office_job(timeline, people, "mark-missed")
+    assert missed == sorted([visits["sunday"], visits["sunday_evening_with_time"], visits["saturday_no_status"]])
+    statuses = {name: rows(engine, "maintenance_visit", id=visit_id)[0]["status"] for name, visit_id in visits.items()}
+    assert statuses == {"sunday": "missed", "sunday_evening_with_time": "missed", "saturday_no_status": "missed",
+                        "monday": "planned", "friday_started": "in_progress", "thursday_done": "done",
+                        "friday_visited": "planned", "friday_deleted": "planned", "undated": "planned"}
+    assert office_job(timeline, people, "mark-missed") == []
+
+
+def test_a_missed_visit_is_done_only_by_a_visit_recorded_on_site_and_a_started_one_stays_started(
+        people, timeline, engine):
+    """王伟's report on a missed visit without the time he was there leaves it missed; a
+    visit he started and records a time for stays in progress until he says done."""
+    set_beijing_clock(timeline, "2026-11-20 09:00")
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
+    customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
+    missed = desk.insert("maintenance_visit", customer_id=customer, engineer_id=people["wang"].user_id,
+                         due_on="2026-11-20", status="planned")
+    started = desk.insert("maintenance_visit", customer_id=customer, engineer_id=people["wang"].user_id,
+                          due_on="2026-11-20", status="in_progress")
+    desk.sync()
+    wang.sync()
+    set_beijing_clock(timeline, "2026-11-21 09:00")
+    assert office_job(timeline, people, "mark-missed") == [missed]
+    wang.update("maintenance_visit", missed, summary="客户不在，改约下周")
+    wang.update("maintenance_visit", started, visited_at="2026-11-20T15:00:00+08:00", summary="检查到一半")
+    wang.sync()
+    found = {visit_id: (row["status"], row["summary"]) for visit_id in (missed, started)
+             for row in rows(engine, "maintenance_visit", id=visit_id)}
+    assert found == {missed: ("missed", "客户不在，改约下周"), started: ("in_progress", "检查到一半")}
