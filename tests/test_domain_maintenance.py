@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import orjson
@@ -291,6 +292,9 @@ def test_each_plan_generates_its_visits_due_from_today_to_the_horizons_last_day_
     customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
     contract = desk.insert("contract", number="MC-浦东-2026", customer_id=customer, starts_on="2026-01-01")
     plans = {
+        # first: a plan not yet started is passed over, not the end of the job
+        "not_started": desk.insert("maintenance_plan", customer_id=customer, every_months=1, engineer_id=wang,
+                                   checklist=[{"area": "前端设备", "item": "摄像机清洁"}]),
         "monthly": desk.insert("maintenance_plan", contract_id=contract, customer_id=customer, every_months=1,
                                first_visit_on="2026-10-31", engineer_id=wang,
                                checklist=[{"area": "前端设备", "item": "摄像机清洁、聚焦正常"}, "带梯子",
@@ -302,8 +306,6 @@ def test_each_plan_generates_its_visits_due_from_today_to_the_horizons_last_day_
                                 engineer_id=wang),
         "every_0": desk.insert("maintenance_plan", customer_id=customer, every_months=0,
                                first_visit_on="2026-11-24", engineer_id=wang, checklist=[]),
-        "not_started": desk.insert("maintenance_plan", customer_id=customer, every_months=1, engineer_id=wang,
-                                   checklist=[{"area": "前端设备", "item": "摄像机清洁"}]),
         "deleted": desk.insert("maintenance_plan", customer_id=customer, every_months=1,
                                first_visit_on="2026-11-23", engineer_id=wang),
     }
@@ -349,10 +351,10 @@ def test_a_visit_is_missed_once_its_beijing_day_is_over_though_the_utc_day_is_no
         return desk.insert("maintenance_visit", customer_id=customer, engineer_id=people["wang"].user_id,
                            due_on=due_on, **fields)
 
-    visits = {
-        "sunday": visit("2026-11-22", status="planned"),
-        "sunday_evening_with_time": visit("2026-11-22T18:00:00+08:00", status="planned"),
-        "saturday_no_status": visit("2026-11-21"),
+    visits = {  # the missed ones' ids out of the order they are written in: the answer is by id
+        "sunday": visit("2026-11-22", status="planned", id="visit-3-sunday"),
+        "sunday_evening_with_time": visit("2026-11-22T18:00:00+08:00", status="planned", id="visit-1-sunday"),
+        "saturday_no_status": visit("2026-11-21", id="visit-2-saturday"),
         "monday": visit("2026-11-23", status="planned"),
         "friday_started": visit("2026-11-20", status="in_progress"),
         "thursday_done": visit("2026-11-19", status="done"),
@@ -370,7 +372,7 @@ def test_a_visit_is_missed_once_its_beijing_day_is_over_though_the_utc_day_is_no
 
     set_beijing_clock(timeline, "2026-11-23 07:00")
     missed = office_job(timeline, people, "mark-missed")
-    assert missed == sorted([visits["sunday"], visits["sunday_evening_with_time"], visits["saturday_no_status"]])
+    assert missed == ["visit-1-sunday", "visit-2-saturday", "visit-3-sunday"]
     statuses = {name: rows(engine, "maintenance_visit", id=visit_id)[0]["status"] for name, visit_id in visits.items()}
     assert statuses == {"sunday": "missed", "sunday_evening_with_time": "missed", "saturday_no_status": "missed",
                         "monday": "planned", "friday_started": "in_progress", "thursday_done": "done",
@@ -399,3 +401,43 @@ def test_a_missed_visit_is_done_only_by_a_visit_recorded_on_site_and_a_started_o
     found = {visit_id: (row["status"], row["summary"]) for visit_id in (missed, started)
              for row in rows(engine, "maintenance_visit", id=visit_id)}
     assert found == {missed: ("missed", "客户不在，改约下周"), started: ("in_progress", "检查到一半")}
+
+
+@pytest.fixture
+def new_york_machine(monkeypatch):
+    """The server's machine set to New York time (UTC-5 in November)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_server_on_a_machine_set_to_new_york_time_generates_the_visits_due_from_its_utc_day(
+        people, timeline, engine, new_york_machine):
+    """Monday 23 November 2026, 10:00 in Beijing, 02:00 UTC: still Sunday evening by the
+    machine's clock. Sunday's visit is yesterday's (in UTC and in Beijing) and is not made."""
+    set_beijing_clock(timeline, "2026-11-23 10:00")
+    desk = timeline.device(people["desk"])
+    plan = desk.insert("maintenance_plan", every_months=1, first_visit_on="2026-11-22",
+                       engineer_id=people["wang"].user_id, checklist=[{"area": "前端设备", "item": "摄像机清洁"}])
+    desk.sync()
+    made = office_job(timeline, people, "generate", horizon_days=31)  # up to Thursday 24 December
+    assert [(v["id"], v["plan_id"], v["due_on"]) for v in rows(engine, "maintenance_visit")] == [
+        (made[0], plan, "2026-12-22")]
+
+
+def test_a_visit_the_desk_booked_itself_for_a_time_on_its_date_is_not_made_again(people, timeline, engine):
+    """The desk booked December's visit to 上海浦东某医院 for 09:00 on its date; the job
+    makes January's, not a second December one."""
+    set_beijing_clock(timeline, "2026-11-23 10:00")
+    desk = timeline.device(people["desk"])
+    plan = desk.insert("maintenance_plan", every_months=1, first_visit_on="2026-12-01",
+                       engineer_id=people["wang"].user_id, checklist=[])
+    booked = desk.insert("maintenance_visit", plan_id=plan, engineer_id=people["wang"].user_id,
+                         due_on="2026-12-01T09:00:00+08:00", status="planned")
+    desk.sync()
+    made = office_job(timeline, people, "generate", horizon_days=40)  # up to Saturday 2 January 2027
+    assert sorted((v["id"], v["due_on"]) for v in rows(engine, "maintenance_visit", plan_id=plan)) == sorted([
+        (booked, "2026-12-01T09:00:00+08:00"), (made[0], "2027-01-01")])
+    assert len(made) == 1
