@@ -47,7 +47,7 @@ def test_monthly_plan_generates_visits_with_a_checklist_filled_item_by_item_offl
     desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
     customer = desk.insert("customer", name="Jinqiao Hospital", zone="ring1")
     contract = desk.insert("contract", number="MC-7", customer_id=customer, response_hours=2.0)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(timezone(timedelta(hours=8))).date()  # the deployment's day, in Beijing
     desk.insert("maintenance_plan", contract_id=contract, customer_id=customer, every_months=1,
                 first_visit_on=today.isoformat(), checklist=CHECKLIST, engineer_id=people["wang"].user_id)
     desk.sync()
@@ -413,7 +413,7 @@ def new_york_machine(monkeypatch):
     time.tzset()
 
 
-def test_a_server_on_a_machine_set_to_new_york_time_generates_the_visits_due_from_its_utc_day(
+def test_a_server_on_a_machine_set_to_new_york_time_generates_the_visits_due_from_the_beijing_day(
         people, timeline, engine, new_york_machine):
     """Monday 23 November 2026, 10:00 in Beijing, 02:00 UTC: still Sunday evening by the
     machine's clock. Sunday's visit is yesterday's (in UTC and in Beijing) and is not made."""
@@ -425,6 +425,32 @@ def test_a_server_on_a_machine_set_to_new_york_time_generates_the_visits_due_fro
     made = office_job(timeline, people, "generate", horizon_days=31)  # up to Thursday 24 December
     assert [(v["id"], v["plan_id"], v["due_on"]) for v in rows(engine, "maintenance_visit")] == [
         (made[0], plan, "2026-12-22")]
+
+
+def test_visits_generated_at_seven_in_the_beijing_morning_start_from_the_beijing_day_and_none_is_missed_at_once(
+        people, timeline, engine):
+    """Monday 23 November 2026, 07:00 in Beijing, still 23:00 on Sunday in UTC. The desk runs
+    the generate job, then the missed-visits job: Sunday's visit of 上海浦东某医院's plan is
+    yesterday's in Beijing and is not made (made on the UTC day, it would be marked missed
+    the same minute); Monday's is made and stays planned."""
+    set_beijing_clock(timeline, "2026-11-23 07:00")
+    desk = timeline.device(people["desk"])
+    customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
+    weekly_like = {
+        "sunday": desk.insert("maintenance_plan", customer_id=customer, every_months=1, first_visit_on="2026-11-22",
+                              engineer_id=people["wang"].user_id, checklist=[]),
+        "monday": desk.insert("maintenance_plan", customer_id=customer, every_months=1, first_visit_on="2026-11-23",
+                              engineer_id=people["chen"].user_id, checklist=[]),
+    }
+    desk.sync()
+    made = office_job(timeline, people, "generate", horizon_days=31)  # up to Thursday 24 December
+    assert office_job(timeline, people, "mark-missed") == []
+    assert sorted((v["plan_id"], v["due_on"], v["status"]) for v in rows(engine, "maintenance_visit")) == sorted([
+        (weekly_like["sunday"], "2026-12-22", "planned"),
+        (weekly_like["monday"], "2026-11-23", "planned"),
+        (weekly_like["monday"], "2026-12-23", "planned"),
+    ])
+    assert len(made) == 3
 
 
 def test_a_visit_the_desk_booked_itself_for_a_time_on_its_date_is_not_made_again(people, timeline, engine):

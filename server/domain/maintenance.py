@@ -60,9 +60,11 @@ def _due_dates(plan: dict, horizon: date) -> list[date]:
 def generate_visits(batch: "Batch", horizon_days: int = 31, today: date | None = None) -> list[str]:
     """Create the visits (and their checklist items) due within the horizon; return their ids.
 
-    Idempotent: a plan's visit for a due date is made once.
+    Idempotent: a plan's visit for a due date is made once. "Today" is the deployment's
+    local day, the one ``mark_missed_visits`` reads: on the UTC day, a job run between
+    00:00 and 08:00 in Beijing would make yesterday's visit, to be marked missed at once.
     """
-    today = today or datetime.fromtimestamp(batch.now_ms / 1000, timezone.utc).date()  # the server's clock
+    today = today or _local_today(batch)
     horizon = today + timedelta(days=horizon_days)
     plans = entity_table("maintenance_plan")
     visits = entity_table("maintenance_visit")
