@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from server.domain.complaints import overdue
@@ -12,6 +14,17 @@ from tests.conftest import Timeline, auth_header
 
 DAY = 86_400_000
 BEIJING = timezone(timedelta(hours=8))
+UTC = timezone.utc
+
+
+@pytest.fixture
+def machine_in_shanghai(monkeypatch):
+    """The server's machine keeps local time in Shanghai: no rule may read it."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def escalate(timeline: Timeline, person) -> list[str]:
@@ -67,7 +80,7 @@ def test_two_overdue_complaints_are_escalated_in_id_order(timeline, people):
     assert escalate(timeline, people["manager"]) == sorted(made)
 
 
-def test_overdue_reads_a_time_without_an_offset_as_utc(app, engine, people, replica_for):
+def test_overdue_reads_a_time_without_an_offset_as_utc(app, engine, people, replica_for, machine_in_shanghai):
     desk = replica_for(people["desk"])
     complaint = desk.insert("complaint", description="发票开错抬头", status="open",
                             deadline="2026-11-23T08:00:00")
@@ -84,3 +97,28 @@ def test_overdue_reads_a_time_without_an_offset_as_utc(app, engine, people, repl
     assert is_overdue(datetime(2026, 11, 23, 8, 0, 0, 1000))
     assert not is_overdue(datetime(2026, 11, 23, 15, 59, 59, 999000, tzinfo=BEIJING))
     assert is_overdue(datetime(2026, 11, 23, 16, 0, 0, 1000, tzinfo=BEIJING))
+
+
+def test_a_deadline_given_as_a_date_alone_is_that_days_start_in_utc(app, engine, people, replica_for):
+    desk = replica_for(people["desk"])
+    complaint = desk.insert("complaint", description="维修报告上的签字不是客户本人", status="open",
+                            deadline="2026-11-23")
+    desk.sync()
+    table = entity_table("complaint")
+
+    def is_overdue(now: datetime) -> bool:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(table.c.id).where(overdue(table, now))).scalars().all() == [complaint]
+
+    assert not is_overdue(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    assert is_overdue(datetime(2026, 11, 23, 0, 0, 0, 1000, tzinfo=UTC))
+
+
+def test_a_server_in_shanghai_escalates_by_the_instant_not_by_its_local_clock(timeline, people, machine_in_shanghai):
+    desk = timeline.device(people["desk"])
+    due_soon = desk.insert("complaint", description="保修期内同一故障第三次", status="open",
+                           received_at=iso(timeline.now - 13 * DAY + 60 * 60 * 1000))  # due in an hour
+    desk.sync()
+    assert escalate(timeline, people["manager"]) == []
+    timeline.advance(60 * 60 * 1000 + 1)
+    assert escalate(timeline, people["manager"]) == [due_soon]

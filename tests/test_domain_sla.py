@@ -13,7 +13,7 @@ from server.cli import main
 from server.domain import sla
 from server.domain.config import from_mapping
 from server.tables import entity_table
-from sync.hlc import now_ms
+from sync.hlc import format_hlc, now_ms
 from tests.conftest import Timeline, auth_header
 from tests.scenario import desk_opens_ticket
 
@@ -331,6 +331,13 @@ def test_working_hours_added_start_where_work_starts_and_end_on_the_last_minute_
     in_utc = cal.add(datetime(2026, 11, 30, 1, 0, tzinfo=UTC), 1)  # 09:00 in Beijing
     assert (in_utc, in_utc.tzinfo) == (datetime(2026, 11, 30, 2, 0, tzinfo=UTC), UTC)
     assert cal.add(bj("9999-12-30T09:00"), 100) == datetime.max.replace(tzinfo=UTC)
+    assert cal.add(bj(f"{monday}T07:00"), 2).isoformat() == f"{monday}T11:00:00+08:00"  # stored as the call's time
+    # Honolulu: four o'clock on Monday afternoon is already Tuesday in UTC; its last hour of work still counts
+    honolulu = timezone(timedelta(hours=-10))
+    west = sla.calendar(from_mapping({"local_utc_offset_hours": -10}))
+    assert west.add(datetime(2026, 11, 30, 16, 0, tzinfo=honolulu), 2) == datetime(2026, 12, 1, 10, 0, tzinfo=honolulu)
+    assert west.between(datetime(2026, 11, 30, 16, 0, tzinfo=honolulu),
+                        datetime(2026, 12, 1, 10, 0, tzinfo=honolulu)) == timedelta(hours=2)
     assert cal.between(bj(f"{monday}T10:00"), bj(f"{monday}T10:00")) == timedelta(0)
     assert cal.between(bj(f"{monday}T16:00"), bj("2026-12-01T10:30")) == timedelta(hours=2, minutes=30)
     assert cal.between(bj("2026-11-28T10:00"), bj("2026-11-29T16:00")) == timedelta(0)  # a weekend
@@ -665,17 +672,21 @@ def test_the_office_list_tells_how_long_is_left_how_late_and_leaves_out_deleted_
     called = world.now
     running = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
     reached = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
+    in_time = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
     gone = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
     cancelled = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
     desk.update("ticket", cancelled, status="cancelled", cancel_reason="客户自行修好")
     desk.delete("ticket", gone)
     desk.sync()
     wang.sync()
-    world.advance(7 * HOUR)
+    world.advance(5 * HOUR)
+    wang.update("ticket", in_time, status="on_site", arrived_at=iso(world.now))  # an hour to spare
+    wang.sync()
+    world.advance(2 * HOUR)
     wang.update("ticket", reached, status="on_site", arrived_at=iso(world.now))  # an hour late
     wang.sync()
     listed = sla_list(world, people)
-    assert listed["total"] == 2 and [t["id"] for t in listed["tickets"]] == sorted([running, reached])
+    assert listed["total"] == 3 and [t["id"] for t in listed["tickets"]] == sorted([running, reached, in_time])
     by_id = {t["id"]: t for t in listed["tickets"]}
     row = server_row(world.app.extensions["fieldsync"].engine, "ticket", running)
     assert by_id[running] == {
@@ -686,6 +697,25 @@ def test_the_office_list_tells_how_long_is_left_how_late_and_leaves_out_deleted_
         "late_minutes": None, "minutes_left": 0}  # not evaluated since: the time left is none, not negative
     assert (by_id[reached]["sla_state"], by_id[reached]["late_minutes"], by_id[reached]["minutes_left"],
             by_id[reached]["reached_at"]) == ("missed", 60, None, utc_text(world.now))
+    assert (by_id[in_time]["sla_state"], by_id[in_time]["late_minutes"], by_id[in_time]["minutes_left"],
+            by_id[in_time]["reached_at"]) == ("met", None, None, utc_text(world.now - 2 * HOUR))
     world.advance(-6 * HOUR)  # an hour after the calls, as the list reads it
     [still] = sla_list(world, people, state="on_time")["tickets"]
     assert (still["id"], still["minutes_left"], still["late_minutes"]) == (running, 5 * 60, None)
+
+
+def test_an_arrival_is_moved_onto_the_servers_line_by_the_pushing_devices_skew_and_never_for_the_servers_own_write():
+    from types import SimpleNamespace
+
+    now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    pushed = SimpleNamespace(now_ms=int(now.timestamp() * 1000), device_clock=SimpleNamespace(correction_ms=3 * HOUR))
+    by_office = SimpleNamespace(now_ms=pushed.now_ms, device_clock=None)  # head office's request: no clock measured
+    wangs = SimpleNamespace(hlc=format_hlc(pushed.now_ms, 0, "d-wang"))
+    servers = SimpleNamespace(hlc=format_hlc(pushed.now_ms, 0, "server"))
+    arrived = "2026-11-23T12:30:00+08:00"  # 04:30 UTC by a phone three hours fast: 01:30
+    assert sla.on_server_line(pushed, arrived, wangs) == datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+    assert sla.on_server_line(pushed, arrived, servers) == datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
+    assert sla.on_server_line(by_office, arrived, wangs) == datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
+    assert sla.on_server_line(by_office, "2026-11-24T08:00:00+08:00", wangs) == now  # not after it reached us
+    assert sla.on_server_line(pushed, "0001-01-01T00:00:00+00:00", wangs) == datetime.min.replace(tzinfo=UTC)
+    assert sla.on_server_line(pushed, "", wangs) is None
