@@ -338,6 +338,11 @@ def test_working_hours_added_start_where_work_starts_and_end_on_the_last_minute_
     assert west.add(datetime(2026, 11, 30, 16, 0, tzinfo=honolulu), 2) == datetime(2026, 12, 1, 10, 0, tzinfo=honolulu)
     assert west.between(datetime(2026, 11, 30, 16, 0, tzinfo=honolulu),
                         datetime(2026, 12, 1, 10, 0, tzinfo=honolulu)) == timedelta(hours=2)
+    # Vladivostok: half past nine on Tuesday morning is still Monday in UTC; its half hour of work counts
+    vladivostok = timezone(timedelta(hours=10))
+    east = sla.calendar(from_mapping({"local_utc_offset_hours": 10}))
+    assert east.between(datetime(2026, 11, 30, 16, 0, tzinfo=vladivostok),
+                        datetime(2026, 12, 1, 9, 30, tzinfo=vladivostok)) == timedelta(hours=1, minutes=30)
     assert cal.between(bj(f"{monday}T10:00"), bj(f"{monday}T10:00")) == timedelta(0)
     assert cal.between(bj(f"{monday}T16:00"), bj("2026-12-01T10:30")) == timedelta(hours=2, minutes=30)
     assert cal.between(bj("2026-11-28T10:00"), bj("2026-11-29T16:00")) == timedelta(0)  # a weekend
@@ -638,13 +643,15 @@ def test_evaluate_sla_fills_the_answer_deadline_of_tickets_from_before_the_rule_
     called = world.now
     old = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
     decided = hospital_ticket(desk, people["wang"].user_id, called)["ticket"]
+    no_status = hospital_ticket(desk, None, called, status=None)["ticket"]  # written by a client that left it out
     table = entity_table("ticket")
     with engine.begin() as conn:  # as the migration leaves a ticket made before the rule
         conn.execute(sa.update(table).where(table.c.id == old).values(
             sla_state=None, answer_state=None, answer_deadline=None, answered_at=None))
         conn.execute(sa.update(table).where(table.c.id == decided).values(sla_state="met"))  # decided: left
     world.advance(7 * HOUR)
-    assert evaluate(world, people) == [old]
+    assert sorted(evaluate(world, people)) == sorted([old, no_status])
+    assert sla_fields(engine, no_status)["sla_state"] == "late"
     assert sla_fields(engine, old) == {
         "deadline": iso(called + 6 * HOUR), "answer_deadline": utc_text(called + 24 * HOUR), "answered_at": None,
         "arrived_at_server": None, "logged_arrival_at": None, "sla_state": "late", "answer_state": None}
