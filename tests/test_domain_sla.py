@@ -726,3 +726,17 @@ def test_an_arrival_is_moved_onto_the_servers_line_by_the_pushing_devices_skew_a
     assert sla.on_server_line(by_office, "2026-11-24T08:00:00+08:00", wangs) == now  # not after it reached us
     assert sla.on_server_line(pushed, "0001-01-01T00:00:00+00:00", wangs) == datetime.min.replace(tzinfo=UTC)
     assert sla.on_server_line(pushed, "", wangs) is None
+
+
+def test_the_office_list_comes_in_id_order_whatever_order_the_rows_were_stored_in(world, people):
+    engine = world.app.extensions["fieldsync"].engine
+    desk = world.device(people["desk"])
+    first = hospital_ticket(desk, people["wang"].user_id, world.now)["ticket"]
+    table = entity_table("ticket")
+    with engine.begin() as conn:  # stored after the first, named to sort before it, out of order among themselves
+        row = {name: value for name, value in conn.execute(sa.select(table).where(table.c.id == first)).mappings().one()
+               .items() if table.c[name].computed is None}
+        for prefix in ("00c", "00a", "00b"):
+            conn.execute(sa.insert(table), [{**row, "id": f"{prefix}-{first}", "number": None}])
+    listed = [t["id"] for t in sla_list(world, people)["tickets"]]
+    assert listed == [f"00a-{first}", f"00b-{first}", f"00c-{first}", first]
