@@ -79,6 +79,8 @@ def test_a_ticket_30_hours_past_a_6_hour_deadline_never_reached_is_late_and_wang
     world.advance(HOUR)
     assert evaluate(world, people) == [ticket]  # 1 hour of 6 left, under a quarter
     assert server_row(engine, "ticket", ticket)["sla_state"] == "at_risk"
+    [risky] = sla_list(world, people, state="at_risk")["tickets"]
+    assert (risky["id"], risky["minutes_left"], risky["late_minutes"]) == (ticket, 60, None)
     world.advance(31 * HOUR)
     assert evaluate(world, people) == [ticket]
     assert server_row(engine, "ticket", ticket)["sla_state"] == "late"
