@@ -138,3 +138,29 @@ def test_a_second_push_numbering_in_the_same_month_waits_for_the_first_and_takes
         numbers.save()
         first.commit()
         assert (taken, waiting.result(timeout=BOUND_S)) == ("C2611-002", "C2611-003")
+
+
+def test_each_series_counts_its_own_local_month_and_a_push_writes_back_the_counters_it_moved(engine):
+    from server.tables import number_series
+
+    last_of_november, first_of_december = at("2026-11-30T23:59:59.999+08:00"), at("2026-12-01T00:00:00+08:00")
+    with engine.begin() as conn:
+        numbers = NumberSeries(conn, 8)
+        assert (numbers.period(last_of_november), numbers.period(first_of_december)) == ("2611", "2612")
+        assert NumberSeries(conn, 0).period(first_of_december) == "2611"  # 16:00 on 30 November in London
+        assert NumberSeries(conn, -10).period(at("2026-12-01T09:59:59+00:00")) == "2611"  # Honolulu
+        taken = [numbers.next("T", last_of_november), numbers.next("C", last_of_november),
+                 numbers.next("T", last_of_november), numbers.next("T", first_of_december)]
+        assert taken == ["T2611-00001", "C2611-001", "T2611-00002", "T2612-00001"]
+        numbers.save()
+        assert numbers.next("C", last_of_november) == "C2611-002"  # the same push goes on after a save
+        numbers.save()
+    with engine.begin() as conn:
+        stored = {(r.series, r.period): r.last for r in conn.execute(sa.select(number_series))}
+        assert stored == {("T", "2611"): 2, ("C", "2611"): 2, ("T", "2612"): 1}
+        later = NumberSeries(conn, 8)
+        assert [later.next("C", last_of_november), later.next("T", first_of_december)] == ["C2611-003", "T2612-00002"]
+        later.save()
+    with engine.connect() as conn:
+        stored = {(r.series, r.period): r.last for r in conn.execute(sa.select(number_series))}
+    assert stored == {("T", "2611"): 2, ("C", "2611"): 3, ("T", "2612"): 2}

@@ -43,7 +43,7 @@ from .config import DomainConfig
 if TYPE_CHECKING:
     from ..apply import Batch
 
-__all__ = ["STATES", "OPEN_STATES", "Calendar", "calendar", "response_hours", "deadline", "later", "evaluate",
+__all__ = ["STATES", "OPEN_STATES", "Calendar", "calendar", "deadline", "later", "evaluate",
            "after_ticket", "after_work_log", "refresh", "evaluate_open", "on_server_line", "parse_time"]
 
 STATES = SLA_STATES
@@ -169,13 +169,6 @@ def calendar(config: DomainConfig) -> Calendar:
 
 
 # -- deadlines -------------------------------------------------------------------------------
-
-
-def response_hours(config: DomainConfig, zone: str | None, urgency: str | None, contract_hours: float | None) -> float:
-    """The tighter of the zone's promise and the contract's; the default where neither says."""
-    zone_hours = _zone_hours(config, zone, urgency)
-    candidates = [h for h in (zone_hours, contract_hours) if h]
-    return min(candidates) if candidates else config.default_response_hours
 
 
 def _zone_hours(config: DomainConfig, zone: str | None, urgency: str | None) -> float | None:
