@@ -4,10 +4,15 @@ ticket moves — whole — from one engineer's replica to the other's."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from server import scopes
+from server.tables import change_log, change_scope, entity_table
 from sync.ids import new_id
+from sync.registry import REGISTRY
 from tests.conftest import auth_header
 from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
+from tests.test_authorization import mutation, push
 
 
 def pulled(client, person) -> set[tuple[str, str]]:
@@ -153,3 +158,169 @@ def test_customer_an_engineer_records_on_site_stays_with_the_ticket_he_opens_for
     assert report.rejected == 0
     wang.sync()
     assert wang.get("customer", customer)["phone"] == "139-0000-0000"
+
+
+# -- each change logged under exactly the keys its row has (issue 15, mutation run) ------------
+
+
+def logged(engine, entity: str, row_id: str) -> list[tuple[str, list[str]]]:
+    """Every log entry of a row, oldest first: ``(op, its scope keys sorted)``."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(change_log.c.seq, change_log.c.op, change_scope.c.scope_key)
+                             .select_from(change_log.outerjoin(change_scope, change_scope.c.seq == change_log.c.seq))
+                             .where(change_log.c.entity == entity, change_log.c.row_id == row_id)
+                             .order_by(change_log.c.seq, change_scope.c.scope_key)).all()
+    entries: dict[int, tuple[str, list[str]]] = {}
+    for seq, op, key in found:
+        entries.setdefault(seq, (op, []))[1].extend([key] if key is not None else [])
+    return list(entries.values())
+
+
+def test_the_desk_deleting_王师傅s_signed_ticket_takes_its_signature_off_his_phone_and_leaves_his_work_log(
+        people, replica_for, engine):
+    """The ticket's tombstone keeps its assignee, but a deleted ticket is in nobody's
+    scope: the signature, scoped through the ticket alone, is evicted; his work log,
+    his by its ``engineer_id`` too, stays."""
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id, fault_description="开机后报E302，卡纸")
+    wang.sync()
+    log = wang.insert("work_log", ticket_id=ids["ticket"], engineer_id=people["wang"].user_id, event="arrived",
+                      at="2026-11-23T09:40:00+08:00")
+    signature = complete_and_sign(wang, ids["ticket"])
+    assert wang.sync().rejected == 0, wang.parked()
+    desk.sync()
+    desk.delete("ticket", ids["ticket"])
+    desk.sync()
+    wang.sync()
+    assert (wang.get("ticket", ids["ticket"]), wang.get("signature", signature)) == (None, None)
+    assert wang.get("work_log", log)["event"] == "arrived"
+    assert logged(engine, "signature", signature) == [("upsert", ["engineer:u-wang"]), ("evict", ["engineer:u-wang"])]
+    assert logged(engine, "work_log", log) == [("upsert", ["engineer:u-wang"])]
+
+
+def test_王师傅s_work_log_on_a_ticket_the_server_never_had_is_his_alone_and_no_server_error(client, people, engine):
+    """His phone lost the ticket it was opened with (an app bug, a restore): the log
+    names a ticket id the server never stored. Nothing is read from a parent that is not
+    there; the log goes to him by its ``engineer_id``."""
+    wang = people["wang"]
+    log = new_id()
+    [result] = push(client, wang, mutation(wang, "work_log", log, "insert", ticket_id="never-stored-01",
+                                           engineer_id=wang.user_id, event="note", note="客户不在，改约明天上午"))
+    assert result["status"] == "applied", result
+    assert logged(engine, "work_log", log) == [("upsert", ["engineer:u-wang"])]
+    assert ("work_log", log) in pulled(client, wang) and ("work_log", log) not in pulled(client, people["chen"])
+
+
+def test_a_customer_with_tickets_for_王师傅_and_陈师傅_goes_to_both_when_the_desk_corrects_its_phone(
+        people, replica_for, engine):
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id, fault_description="冷库压缩机不启动")
+    desk.insert("ticket", customer_id=ids["customer"], assignee_id=people["chen"].user_id, status="dispatched",
+                urgency="normal", fault_description="展示柜温度偏高", channel="phone")
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    desk.update("customer", ids["customer"], phone="010-6555-0188")
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    assert (wang.get("customer", ids["customer"])["phone"], chen.get("customer", ids["customer"])["phone"]) == (
+        "010-6555-0188", "010-6555-0188")
+    assert logged(engine, "customer", ids["customer"])[-1] == ("upsert", ["engineer:u-chen", "engineer:u-wang"])
+
+
+def test_王师傅_pulls_the_conflict_record_of_his_contact_note_that_lost_to_the_desks_later_one(
+        people, timeline, engine):
+    """A conflict record is scoped by ``notify_key`` as it is (an owner with no prefix):
+    ``engineer:u-wang`` reaches him, and nobody else's device."""
+    desk, wang, chen = (timeline.device(people[name]) for name in ("desk", "wang", "chen"))
+    ids = desk_opens_ticket(desk, people["wang"].user_id, fault_description="印刷机运行十分钟后停机")
+    wang.sync()
+    wang.update("customer", ids["customer"], contact="刘经理")  # offline
+    timeline.advance(60_000)
+    desk.update("customer", ids["customer"], contact="刘建国（设备科）")
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    table = entity_table("conflict")
+    with engine.connect() as conn:
+        [(conflict, key)] = conn.execute(sa.select(table.c.id, table.c.notify_key)
+                                         .where(table.c.row_id == ids["customer"])).all()
+    assert key == "engineer:u-wang"
+    assert logged(engine, "conflict", conflict) == [("upsert", ["engineer:u-wang"])]
+    assert (wang.get("conflict", conflict)["lost_value"], chen.get("conflict", conflict)) == ("刘经理", None)
+
+
+class _NoRows:
+    """A row source with nothing in it: owner and catalog parts read no rows."""
+
+    def row(self, entity, row_id):
+        return None
+
+    def referencing(self, entity, field, row_id):
+        return []
+
+
+def test_a_van_stored_with_a_blank_or_numeric_crew_entry_is_read_only_by_the_engineers_it_names():
+    """A crew is a list of user ids (the push refuses any other, ``check_crew``); a van
+    stored before that check, or restored from an old backup, may hold an empty id or a
+    number: they name nobody, and no ``engineer:`` key is made of them."""
+    van = {"kind": "van", "name": "京A·3K721 维修车", "engineer_id": "u-wang", "crew": ["u-chen", "", 7, None, "u-li"]}
+    assert scopes.keys_of(_NoRows(), REGISTRY, "stock_location", "van-1", van) == [
+        "catalog", "engineer:u-wang", "engineer:u-chen", "engineer:u-li"]
+    assert scopes.owners(["", 0]) == [] and scopes.owners("") == [] and scopes.owners("u-wang") == ["u-wang"]
+
+
+def test_a_ticket_moved_to_陈师傅_with_its_customer_machine_and_contract_corrected_at_once_leaves_王师傅_whole(
+        people, replica_for, engine):
+    """Every field the ticket's scope is read from changes in one edit: the desk opened it
+    on the wrong customer's record and gives it, corrected, to 陈师傅."""
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    wrong_contract = desk.insert("contract", number="MC-2611-004", response_hours=8.0)
+    wrong = desk_opens_ticket(desk, people["wang"].user_id, contract_id=wrong_contract,
+                              fault_description="冷柜不制冷")
+    wrong["contract"] = wrong_contract
+    right = {"customer": desk.insert("customer", name="北京市丰台区新发地冷库", zone="ring4")}
+    right["equipment"] = desk.insert("equipment", customer_id=right["customer"], model="比泽尔4NES-20",
+                                     serial="BZ-0720")
+    right["contract"] = desk.insert("contract", number="MC-2611-019", response_hours=4.0)
+    desk.sync()
+    wang.sync()
+    desk.update("ticket", wrong["ticket"], assignee_id=people["chen"].user_id, customer_id=right["customer"],
+                equipment_id=right["equipment"], contract_id=right["contract"])
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    assert {entity: wang.get(entity, row_id) for entity, row_id in wrong.items()} == dict.fromkeys(wrong)
+    assert {entity: chen.get(entity, row_id) is not None for entity, row_id in right.items()} == dict.fromkeys(
+        right, True)
+    assert chen.get("ticket", wrong["ticket"])["customer_id"] == right["customer"]
+    assert {entity: chen.get(entity, wrong[entity]) for entity in ("customer", "equipment", "contract")} == {
+        "customer": None, "equipment": None, "contract": None}
+
+
+def test_a_phone_report_taken_without_a_customer_record_leaves_王师傅_when_unassigned_and_comes_back_with_its_customer(
+        people, replica_for, engine):
+    """A ticket with no assignee, customer, equipment or contract is in nobody's scope:
+    given only to 王师傅 and taken back it leaves him; given back together with the
+    customer registered meanwhile, it brings that customer."""
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket = desk.insert("ticket", status="reported", urgency="normal", channel="phone",
+                         fault_description="来电：门禁主机无法开门，客户未留单位名称")
+    desk.sync()
+    desk.update("ticket", ticket, assignee_id=people["wang"].user_id, status="dispatched")
+    desk.sync()
+    wang.sync()
+    assert wang.get("ticket", ticket)["status"] == "dispatched"
+    desk.update("ticket", ticket, assignee_id=None)
+    desk.sync()
+    wang.sync()
+    assert wang.get("ticket", ticket) is None
+    customer = desk.insert("customer", name="北京市海淀区学院路小区物业", zone="ring4", phone="010-6233-0101")
+    desk.sync()  # registered first, in nobody's scope
+    desk.update("ticket", ticket, assignee_id=people["wang"].user_id, customer_id=customer)
+    desk.sync()
+    wang.sync()
+    assert wang.get("ticket", ticket)["customer_id"] == customer
+    assert wang.get("customer", customer)["phone"] == "010-6233-0101"
+    assert logged(engine, "customer", customer) == [("upsert", []), ("upsert", ["engineer:u-wang"])]
