@@ -12,7 +12,7 @@ from sync.ids import new_id
 from sync.registry import REGISTRY
 from tests.conftest import auth_header
 from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
-from tests.test_authorization import mutation, push
+from tests.test_authorization import mutation, push, server_row
 
 
 def pulled(client, person) -> set[tuple[str, str]]:
@@ -220,6 +220,7 @@ def test_a_customer_with_tickets_for_王师傅_and_陈师傅_goes_to_both_when_t
     desk.sync()
     wang.sync()
     chen.sync()
+    assert chen.get("customer", ids["customer"])["name"] == "Huaxin Printing"  # brought by his ticket
     desk.update("customer", ids["customer"], phone="010-6555-0188")
     desk.sync()
     wang.sync()
@@ -324,3 +325,84 @@ def test_a_phone_report_taken_without_a_customer_record_leaves_王师傅_when_un
     assert wang.get("ticket", ticket)["customer_id"] == customer
     assert wang.get("customer", customer)["phone"] == "010-6233-0101"
     assert logged(engine, "customer", customer) == [("upsert", []), ("upsert", ["engineer:u-wang"])]
+
+
+def _changes_since(client, person, cursor: str) -> tuple[list[tuple], str]:
+    """What a replica of ``person`` at ``cursor`` pulls next: ``(entity, id, op, version,
+    has data)`` per change, and the new cursor."""
+    body = client.get(f"/v1/sync/pull?limit=1000&cursor={cursor}", headers=auth_header(person)).json
+    assert not body["has_more"]
+    return [(c["entity"], c["id"], c["op"], c["version"], c["data"] is not None) for c in body["changes"]], body["cursor"]
+
+
+def test_the_desk_giving_王师傅s_signed_ticket_to_陈师傅_sends_each_of_them_exactly_what_moved(
+        client, people, replica_for, engine):
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    contract = desk.insert("contract", number="MC-2612-008", response_hours=4.0, terms="年费一万二千元")
+    ids = desk_opens_ticket(desk, people["wang"].user_id, contract_id=contract, fault_description="打印头过热报警")
+    ids["contract"] = contract
+    wang.sync()
+    log = wang.insert("work_log", ticket_id=ids["ticket"], engineer_id=people["wang"].user_id, event="arrived",
+                      at="2026-11-23T09:40:00+08:00")
+    signature = complete_and_sign(wang, ids["ticket"])
+    assert wang.sync().rejected == 0, wang.parked()
+    start = {name: client.get("/v1/sync/pull?limit=1000", headers=auth_header(people[name])).json["cursor"]
+             for name in ("wang", "chen")}
+    desk.sync()
+    desk.update("ticket", ids["ticket"], assignee_id=people["chen"].user_id)
+    desk.sync()
+    version = {entity: server_row(engine, entity, row_id)["version"]
+               for entity, row_id in [*ids.items(), ("signature", signature), ("work_log", log)]}
+    wangs, _ = _changes_since(client, people["wang"], start["wang"])
+    chens, _ = _changes_since(client, people["chen"], start["chen"])
+    assert sorted(wangs) == sorted([("ticket", ids["ticket"], "evict", 0, False)]
+                                   + [(entity, ids[entity], "evict", 0, False)
+                                      for entity in ("customer", "equipment", "contract")]
+                                   + [("signature", signature, "evict", 0, False)])
+    assert sorted(chens) == sorted([(entity, row_id, "upsert", version[entity], True) for entity, row_id in ids.items()]
+                                   + [("signature", signature, "upsert", version["signature"], True),
+                                      ("work_log", log, "upsert", version["work_log"], True)])
+
+
+def test_a_ticket_whose_customer_never_reached_the_server_brings_the_customer_the_desk_corrects_it_to(
+        client, people, replica_for):
+    """王师傅 opened it on site naming a customer record his phone never sent; the desk
+    names the right one as it gives the ticket to 陈师傅, later takes it back, and then
+    dispatches it to 王师傅 under the customer's branch: each time the engineer it goes to
+    gets the customer it names now."""
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    right = desk.insert("customer", name="北京华信印刷厂", zone="ring2", phone="010-6555-0101")
+    branch = desk.insert("customer", name="北京华信印刷厂（亦庄分厂）", zone="ring5", phone="010-6788-0202")
+    desk.sync()  # in nobody's scope yet
+    me = people["wang"].user_id
+    [opened] = push(client, people["wang"], mutation(people["wang"], "ticket", ticket := new_id(), "insert",
+                                                     assignee_id=me, status="on_site", channel="on_site",
+                                                     customer_id="never-stored-02", fault_description="切纸机卡刀"))
+    assert opened["status"] == "applied", opened
+    desk.sync()
+    desk.update("ticket", ticket, customer_id=right, assignee_id=people["chen"].user_id)
+    desk.sync()
+    chen.sync()
+    assert chen.get("customer", right)["phone"] == "010-6555-0101"
+    desk.update("ticket", ticket, assignee_id=None)  # back to the desk, waiting
+    desk.sync()
+    desk.update("ticket", ticket, customer_id=branch, assignee_id=me)
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    assert wang.get("customer", branch)["phone"] == "010-6788-0202"
+    assert (wang.get("customer", right), chen.get("ticket", ticket), chen.get("customer", right)) == (None, None, None)
+
+
+def test_a_customer_record_the_desk_deleted_does_not_come_back_when_the_ticket_still_naming_it_goes_to_陈师傅(
+        people, replica_for, engine):
+    desk, chen = replica_for(people["desk"]), replica_for(people["chen"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id, fault_description="复印机卡纸")
+    desk.delete("customer", ids["customer"])  # a duplicate record, merged by hand elsewhere
+    desk.sync()
+    desk.update("ticket", ids["ticket"], assignee_id=people["chen"].user_id)
+    desk.sync()
+    chen.sync()
+    assert chen.get("ticket", ids["ticket"])["customer_id"] == ids["customer"]
+    assert chen.get("customer", ids["customer"]) is None
+    assert [op for op, keys in logged(engine, "customer", ids["customer"]) if "engineer:u-chen" in keys] == []
