@@ -10,7 +10,8 @@ from server import scopes
 from server.tables import change_log, change_scope, entity_table
 from sync.ids import new_id
 from sync.registry import REGISTRY
-from tests.conftest import auth_header
+from server.auth import add_device, add_user
+from tests.conftest import Person, auth_header
 from tests.scenario import complete_and_sign, desk_opens_ticket, stock_setup
 from tests.test_authorization import mutation, push, server_row
 
@@ -406,3 +407,56 @@ def test_a_customer_record_the_desk_deleted_does_not_come_back_when_the_ticket_s
     assert chen.get("ticket", ids["ticket"])["customer_id"] == ids["customer"]
     assert chen.get("customer", ids["customer"]) is None
     assert [op for op, keys in logged(engine, "customer", ids["customer"]) if "engineer:u-chen" in keys] == []
+
+
+@pytest.fixture
+def north_keeper(engine) -> Person:
+    with engine.begin() as conn:
+        add_user(conn, "北库管理员", "depot", user_id="u-north", depot_id="depot-north")
+        _, token = add_device(conn, "u-north", "北库的平板", device_id="d-north")
+    return Person("u-north", "depot", "d-north", token)
+
+
+def test_王师傅s_requisition_sent_to_the_north_depot_instead_leaves_the_main_depots_tablet(
+        people, replica_for, engine, north_keeper):
+    """A row on which nothing hangs moves too: the depot it no longer names is told to
+    drop it (it had kept the old copy, depot and all)."""
+    desk = replica_for(people["desk"])
+    where = stock_setup(desk, people)
+    north = desk.insert("stock_location", kind="depot", name="北库", depot_id="depot-north")
+    desk.sync()
+    wang, main, north_tablet = (replica_for(p) for p in (people["wang"], people["depot"], north_keeper))
+    wang.sync()
+    asked = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
+                        van_location_id=where["van_wang"], lines=[{"part_id": where["part"], "qty": 2}],
+                        reason="总库缺货，改从北库领")
+    wang.sync()
+    main.sync()
+    assert main.get("requisition", asked)["depot_location_id"] == where["depot"]
+    wang.update("requisition", asked, depot_location_id=north)
+    assert wang.sync().rejected == 0, wang.parked()
+    main.sync()
+    north_tablet.sync()
+    assert main.get("requisition", asked) is None
+    assert north_tablet.get("requisition", asked)["depot_location_id"] == north
+    assert logged(engine, "requisition", asked) == [("upsert", ["depot:depot-main", "engineer:u-wang"]),
+                                                    ("upsert", ["depot:depot-north", "engineer:u-wang"]),
+                                                    ("evict", ["depot:depot-main"])]
+
+
+def test_a_travel_advance_the_desk_filed_under_王师傅_by_mistake_leaves_his_phone_when_given_to_陈师傅(
+        people, replica_for, engine):
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    advance = desk.insert("expense_claim", engineer_id=people["wang"].user_id, kind="advance")
+    desk.sync()
+    assert desk.parked() == []
+    wang.sync()
+    assert wang.get("expense_claim", advance)["kind"] == "advance"
+    desk.update("expense_claim", advance, engineer_id=people["chen"].user_id)
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    assert (wang.get("expense_claim", advance), chen.get("expense_claim", advance)["kind"]) == (None, "advance")
+    assert logged(engine, "expense_claim", advance) == [("upsert", ["engineer:u-wang"]),
+                                                        ("upsert", ["engineer:u-chen"]),
+                                                        ("evict", ["engineer:u-wang"])]
