@@ -367,3 +367,23 @@ def test_an_edit_claiming_the_version_of_the_move_but_stamped_before_it_is_not_w
     [unaware] = push(client, wang, {**early, "mutation_id": new_id(), "base_version": moved["version"] - 1})
     assert unaware["status"] == "merged", unaware  # beside the desk's later move
     assert server_row(engine, "ticket", ticket)["diagnosis"] == "皮带打滑"
+
+
+def test_the_main_depots_keeper_crews_a_shelf_of_his_depot_but_opens_none_for_the_north_depot(
+        client, people, world, engine):
+    """A stock location is in the catalog and in its depot's and holders' scopes: the
+    keeper writes his own depot's, never another depot's."""
+    keeper = people["depot"]
+    station, north_station = new_id(), new_id()
+    opened, elsewhere = push(
+        client, keeper,
+        mutation(keeper, "stock_location", station, "insert", kind="station", name="亦庄服务站", depot_id="depot-main"),
+        mutation(keeper, "stock_location", north_station, "insert", kind="station", name="昌平服务站",
+                 depot_id="depot-north"))
+    assert opened["status"] == "applied"
+    assert (elsewhere["status"], elsewhere["code"], elsewhere["field"]) == ("rejected", "not_your_row", "depot_id")
+    [crewed] = push(client, keeper, mutation(keeper, "stock_location", station, base=1,
+                                             crew=[people["wang"].user_id, people["chen"].user_id]))
+    assert crewed["status"] == "applied", crewed
+    assert orjson.loads(server_row(engine, "stock_location", station)["crew"]) == ["u-wang", "u-chen"]
+    assert server_row(engine, "stock_location", north_station) is None
