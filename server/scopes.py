@@ -277,7 +277,9 @@ def follow(rows: StoredRows, registry: Registry, entity: str, row_id: str, befor
     if before is not None and not scope_moved(registry, entity, before, after):
         return []
     hangers = [h for h in _hangers_on(registry, entity) if before is not None or h[2] == "target"]
-    if not hangers:
+    # with nothing hanging on it, only a row that changed scope has keys to be evicted from:
+    # a new row had none, and a deleted row's delete goes to every key it had
+    if not hangers and (before is None or not after):
         return []
     old = set(keys_of(rows, registry, entity, row_id, before)) - {CATALOG} if before is not None else set()
     new = set(keys_of(rows, registry, entity, row_id, after)) - {CATALOG}

@@ -309,3 +309,81 @@ def test_王师傅_offline_names_the_customer_and_ticket_that_left_him_unseen_ev
     assert wang.sync().rejected == 0, wang.parked()
     assert server_row(engine, "equipment", printer)["customer_id"] == customer
     assert server_row(engine, "expense_claim", claim)["ticket_id"] == ticket
+
+
+def test_王师傅s_part_drawn_with_an_empty_holder_is_his_own_consumption_not_a_stranger_named(
+        client, people, world, engine):
+    """His phone's form sends every field, the holder left empty (``null``): an empty
+    person reference names nobody, and the server puts him down as the holder."""
+    wang = people["wang"]
+    used = new_id()
+    [result] = push(client, wang, mutation(wang, "stock_movement", used, "insert", kind="consume",
+                                           part_id=world["part"], qty=1.0, from_location_id=world["van_wang"],
+                                           ticket_id=world["wang"]["ticket"], held_by=None, note="更换传动皮带"))
+    assert result["status"] == "applied", result
+    assert server_row(engine, "stock_movement", used)["held_by"] == wang.user_id
+
+
+@pytest.fixture
+def huang(engine) -> Person:
+    """黄师傅 of the Guangzhou branch, whose staff id carries the branch: ``gz:huang``."""
+    with engine.begin() as conn:
+        add_user(conn, "黄师傅", "engineer", user_id="gz:huang")
+        _, token = add_device(conn, "gz:huang", "黄师傅的手机", device_id="d-gz-huang")
+    return Person("gz:huang", "engineer", "d-gz-huang", token)
+
+
+def test_黄师傅_whose_id_holds_a_colon_cannot_draw_a_part_from_陈师傅s_van_for_his_own_ticket(
+        client, people, world, huang, engine):
+    """A scope key is ``<kind>:<id>`` and an id may hold a colon: 陈师傅's van is another
+    engineer's all the same (the kind is what comes before the first colon)."""
+    mine = desk_opens_ticket(world["desk"], huang.user_id, fault_description="空调外机异响")["ticket"]
+    taken, drawn = new_id(), new_id()
+    from_chen, from_nobody = push(
+        client, huang,
+        mutation(huang, "stock_movement", taken, "insert", kind="consume", part_id=world["part"], qty=1.0,
+                 from_location_id=world["van_chen"], ticket_id=mine),
+        mutation(huang, "work_log", drawn, "insert", ticket_id=mine, engineer_id=huang.user_id, event="arrived",
+                 at="2026-11-23T09:40:00+08:00"))
+    assert (from_chen["status"], from_chen["code"], from_chen["field"], from_chen["message"]) == (
+        "rejected", "not_your_row", "from_location_id",
+        "stock_movement: stock_movement.from_location_id names a row in someone else's scope")
+    assert from_nobody["status"] == "applied"
+    assert server_row(engine, "stock_movement", taken) is None
+
+
+def test_an_edit_claiming_the_version_of_the_move_but_stamped_before_it_is_not_work_done_unaware(
+        client, people, world, engine):
+    """A device that sends the version the reassignment wrote had pulled the move: an
+    edit of it stamped earlier (a clock set back) is no offline work done unaware."""
+    wang, ticket = people["wang"], world["wang"]["ticket"]
+    early = mutation(wang, "ticket", ticket, diagnosis="皮带打滑")  # stamped now, sent later
+    world["desk"].update("ticket", ticket, assignee_id=people["chen"].user_id)
+    world["desk"].sync()
+    moved = server_row(engine, "ticket", ticket)
+    [result] = push(client, wang, {**early, "base_version": moved["version"]})
+    assert (result["status"], result["code"], result["server_row"]) == ("rejected", "not_your_row", None)
+    assert server_row(engine, "ticket", ticket) == moved
+    [unaware] = push(client, wang, {**early, "mutation_id": new_id(), "base_version": moved["version"] - 1})
+    assert unaware["status"] == "merged", unaware  # beside the desk's later move
+    assert server_row(engine, "ticket", ticket)["diagnosis"] == "皮带打滑"
+
+
+def test_the_main_depots_keeper_crews_a_shelf_of_his_depot_but_opens_none_for_the_north_depot(
+        client, people, world, engine):
+    """A stock location is in the catalog and in its depot's and holders' scopes: the
+    keeper writes his own depot's, never another depot's."""
+    keeper = people["depot"]
+    station, north_station = new_id(), new_id()
+    opened, elsewhere = push(
+        client, keeper,
+        mutation(keeper, "stock_location", station, "insert", kind="station", name="亦庄服务站", depot_id="depot-main"),
+        mutation(keeper, "stock_location", north_station, "insert", kind="station", name="昌平服务站",
+                 depot_id="depot-north"))
+    assert opened["status"] == "applied"
+    assert (elsewhere["status"], elsewhere["code"], elsewhere["field"]) == ("rejected", "not_your_row", "depot_id")
+    [crewed] = push(client, keeper, mutation(keeper, "stock_location", station, base=1,
+                                             crew=[people["wang"].user_id, people["chen"].user_id]))
+    assert crewed["status"] == "applied", crewed
+    assert orjson.loads(server_row(engine, "stock_location", station)["crew"]) == ["u-wang", "u-chen"]
+    assert server_row(engine, "stock_location", north_station) is None
