@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 
 import orjson
+import pytest
 import sqlalchemy as sa
 
 from server.tables import entity_table
@@ -15,6 +16,7 @@ from sync import hlc
 from tests.conftest import Person, auth_header
 
 _BASE_MS = hlc.now_ms()
+_SENT = itertools.count(1)  # change-set and mutation ids, and stamps, never reused in a process
 
 
 class Pusher:
@@ -23,7 +25,7 @@ class Pusher:
 
     def __init__(self, client, person: Person):
         self.client, self.person = client, person
-        self._counter = itertools.count(1)
+        self._counter = _SENT
 
     def push(self, *mutations: tuple) -> list[dict]:
         """``(entity, id, op, fields)`` or ``(entity, id, op, fields, base_version)`` each;
@@ -82,3 +84,131 @@ def test_a_movement_of_nothing_is_refused_and_an_adjustment_down_is_taken(client
     assert [refusal(r) for r in results] == [(REJECTED, "invalid_quantity", "qty"), ("applied",)]
     assert stored(engine, "stock_movement", "mv-zero") is None
     assert stored(engine, "stock_movement", "mv-down")["qty"] == -2.0
+
+
+def _stockroom(client, people) -> Pusher:
+    """Head office records a fuse (not returned when used), a belt, the Beijing and Tianjin
+    depots, 王伟's van and a repair at 华信印刷厂 dispatched to him."""
+    manager = Pusher(client, people["manager"])
+    answers = manager.push(
+        ("part", "p-fuse", "insert", {"code": "FUS-10", "name": "保险丝 10A", "unit": "个", "returnable": False}),
+        ("part", "p-belt", "insert", {"code": "BLT-200", "name": "传动皮带", "unit": "条", "returnable": True}),
+        ("stock_location", "l-bj", "insert", {"kind": "depot", "name": "北京总库", "depot_id": "depot-main"}),
+        ("stock_location", "l-tj", "insert", {"kind": "depot", "name": "天津分库", "depot_id": "depot-main"}),
+        ("stock_location", "l-van-wang", "insert", {"kind": "van", "name": "王伟的服务车", "depot_id": "depot-main",
+                                                    "engineer_id": people["wang"].user_id}),
+        ("stock_location", "l-van-chen", "insert", {"kind": "van", "name": "陈静的服务车", "depot_id": "depot-main",
+                                                    "engineer_id": people["chen"].user_id}),
+        ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "address": "北京市朝阳区建国路88号", "zone": "ring2"}),
+        ("ticket", "t-huaxin", "insert", {"customer_id": "c-huaxin", "status": "dispatched", "urgency": "normal",
+                                          "channel": "phone", "fault_description": "皮带磨损，运行十分钟后停机",
+                                          "assignee_id": people["wang"].user_id}),
+    )
+    assert [r["status"] for r in answers] == ["applied"] * len(answers)
+    return manager
+
+
+#: kind → (refused when it names only where the part goes, refused when it names only where it comes from)
+ENDS = {
+    "receive": (False, True),
+    "issue": (True, True),
+    "consume": (True, False),
+    "old_part_collected": (False, True),
+    "old_part_received": (True, True),
+    "transfer": (True, True),
+    "stocktake_adjustment": (False, True),
+    "write_off": (True, False),
+    "supplier_claim": (True, False),
+}
+
+
+@pytest.mark.parametrize("kind", ENDS)
+def test_each_kind_of_movement_names_the_ends_it_moves_a_fuse_between(client, people, engine, kind):
+    """Head office books one fuse of each kind of movement twice, once naming only the
+    depot it goes to, once only the depot it comes from."""
+    manager = _stockroom(client, people)
+    fuse = {"kind": kind, "part_id": "p-fuse", "qty": 1.0, "ticket_id": "t-huaxin", "held_by": people["wang"].user_id,
+            "note": "清点时发现"}
+    to_only, from_only = manager.push(
+        ("stock_movement", "mv-to", "insert", {**fuse, "to_location_id": "l-bj"}),
+        ("stock_movement", "mv-from", "insert", {**fuse, "from_location_id": "l-bj"}),
+    )
+    incomplete = (REJECTED, "incomplete_movement", "from_location_id")
+    needs_from, needs_to = ENDS[kind]
+    for result, refused in ((to_only, needs_from), (from_only, needs_to)):
+        if refused:
+            assert refusal(result) == incomplete
+            assert result["message"] == f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} names where the part " \
+                                        "comes from and goes to"
+        elif kind == "issue":
+            assert refusal(result) == (REJECTED, "requisition_not_approved", "requisition_id")
+        else:
+            assert refusal(result) == ("applied",)
+    assert stored(engine, "stock_movement", "mv-to") is None if needs_from else stored(engine, "stock_movement", "mv-to")
+    assert stored(engine, "stock_movement", "mv-from") is None if needs_to else stored(engine, "stock_movement", "mv-from")
+
+
+def test_a_movement_without_its_kind_part_quantity_or_ticket_is_refused_saying_which(client, people, engine):
+    manager = _stockroom(client, people)
+    fuse = {"kind": "consume", "part_id": "p-fuse", "qty": 1.0, "from_location_id": "l-bj", "ticket_id": "t-huaxin",
+            "held_by": people["wang"].user_id}
+    results = manager.push(
+        ("stock_movement", "mv-no-kind", "insert", {**fuse, "kind": None}),
+        ("stock_movement", "mv-no-part", "insert", {**fuse, "part_id": None}),
+        ("stock_movement", "mv-no-qty", "insert", {**fuse, "qty": None}),
+        ("stock_movement", "mv-minus", "insert", {**fuse, "qty": -1.0}),
+        ("stock_movement", "mv-no-ticket", "insert", {**fuse, "ticket_id": None}),
+        ("stock_movement", "mv-collected", "insert", {"kind": "old_part_collected", "part_id": "p-belt", "qty": 1.0,
+                                                      "to_location_id": "l-van-wang",
+                                                      "held_by": people["wang"].user_id}),
+        ("stock_movement", "mv-adjust-nil", "insert", {"kind": "stocktake_adjustment", "part_id": "p-fuse", "qty": 0.0,
+                                                       "to_location_id": "l-bj"}),
+        ("stock_movement", "mv-used", "insert", fuse),
+    )
+    assert [(r["mutation_id"][-1:], refusal(r), r.get("message")) for r in results] == [
+        (results[0]["mutation_id"][-1:], (REJECTED, "incomplete_movement", "kind"), "a stock movement names its kind and part"),
+        (results[1]["mutation_id"][-1:], (REJECTED, "incomplete_movement", "kind"), "a stock movement names its kind and part"),
+        (results[2]["mutation_id"][-1:], (REJECTED, "invalid_quantity", "qty"),
+         "a movement moves a positive quantity (adjustments may be negative)"),
+        (results[3]["mutation_id"][-1:], (REJECTED, "invalid_quantity", "qty"),
+         "a movement moves a positive quantity (adjustments may be negative)"),
+        (results[4]["mutation_id"][-1:], (REJECTED, "incomplete_movement", "ticket_id"), "a consume names its ticket"),
+        (results[5]["mutation_id"][-1:], (REJECTED, "incomplete_movement", "ticket_id"),
+         "an old_part_collected names its ticket"),
+        (results[6]["mutation_id"][-1:], ("applied",), None),
+        (results[7]["mutation_id"][-1:], ("applied",), None),
+    ]
+    assert [m for m in ("mv-no-kind", "mv-no-part", "mv-no-qty", "mv-minus", "mv-no-ticket", "mv-collected",
+                        "mv-adjust-nil", "mv-used") if stored(engine, "stock_movement", m)] == ["mv-adjust-nil", "mv-used"]
+
+
+@pytest.mark.parametrize(("who", "source", "target", "answer"), [
+    pytest.param("wang", "l-bj", "l-van-wang", (REJECTED, "requisition_required", "kind"), id="王伟 from the depot"),
+    pytest.param("depot", "l-bj", "l-van-wang", (REJECTED, "requisition_required", "kind"), id="the keeper to 王伟s van"),
+    pytest.param("manager", "l-bj", "l-van-wang", ("applied",), id="head office correcting"),
+    pytest.param("depot", "l-bj", "l-tj", ("applied",), id="the keeper between depots"),
+    pytest.param("wang", "l-van-wang", "l-bj", ("applied",), id="王伟 back to the depot"),
+    pytest.param("wang", "l-van-wang", "l-van-chen", ("applied",), id="王伟 to 陈静s van"),
+])
+def test_parts_go_from_a_depot_to_a_van_only_against_a_requisition_except_by_head_office(
+        client, people, engine, who, source, target, answer):
+    _stockroom(client, people)
+    result = Pusher(client, people[who]).one("stock_movement", "mv-belts", "insert", {
+        "kind": "transfer", "part_id": "p-belt", "qty": 2.0, "from_location_id": source, "to_location_id": target,
+        "held_by": people["wang"].user_id})
+    assert refusal(result) == answer
+    if answer[0] == REJECTED:
+        assert result["message"] == "parts go from a depot to a van as an issue against an approved requisition"
+    assert (stored(engine, "stock_movement", "mv-belts") is None) == (answer[0] == REJECTED)
+
+
+def test_a_booked_movement_edited_is_answered_by_the_ledger_not_by_the_checks_of_a_new_one(client, people, engine):
+    """The keeper's receipt of 5 belts is booked; an edit to 0 later is the ledger's to
+    refuse (entries are corrected by new entries), not a movement missing its kind."""
+    _stockroom(client, people)
+    depot = Pusher(client, people["depot"])
+    assert refusal(depot.one("stock_movement", "mv-in", "insert", {
+        "kind": "receive", "part_id": "p-belt", "qty": 5.0, "to_location_id": "l-bj"})) == ("applied",)
+    result = depot.one("stock_movement", "mv-in", "update", {"qty": 0.0}, 1)
+    assert refusal(result)[:2] == (REJECTED, "append_only")
+    assert stored(engine, "stock_movement", "mv-in")["qty"] == 5.0

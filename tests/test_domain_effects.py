@@ -14,3 +14,66 @@ def test_王伟s_site_days_set_his_claims_allowance_at_the_daily_rate(client, pe
         "description": "天津滨海新区 华信印刷厂 三天半"})
     assert refusal(result) == ("applied",)
     assert stored(engine, "expense_claim", "ex-trip")["allowance"] == 350.0
+
+
+def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_starts(client, people, engine):
+    """The desk leaves the category open; the server gives C within the warranty (its last
+    day included, in the time zone the call was taken in), B under a contract in force
+    (first and last day included, no end date for an open one; the ticket's own contract
+    before the equipment's), else A."""
+    desk = Pusher(client, people["desk"])
+    rows = [
+        ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "address": "北京市朝阳区建国路88号", "zone": "ring2"}),
+        ("contract", "k-ended", "insert", {"customer_id": "c-huaxin", "number": "HT-2026-001",
+                                           "starts_on": "2026-01-01", "ends_on": "2026-11-23"}),
+        ("contract", "k-next", "insert", {"customer_id": "c-huaxin", "number": "HT-2026-002",
+                                          "starts_on": "2026-11-24"}),
+        ("contract", "k-open", "insert", {"customer_id": "c-huaxin", "number": "HT-2025-009",
+                                          "starts_on": "2025-06-01"}),
+        ("equipment", "e-warranty", "insert", {"customer_id": "c-huaxin", "model": "海德堡 SM52", "serial": "SN-0452",
+                                               "warranty_end": "2026-11-23"}),
+        ("equipment", "e-contract", "insert", {"customer_id": "c-huaxin", "model": "小森 L226", "serial": "SN-7781",
+                                               "warranty_end": "2025-01-31", "contract_id": "k-ended"}),
+        ("equipment", "e-bare", "insert", {"customer_id": "c-huaxin", "model": "罗兰 R700", "serial": "SN-3301"}),
+        ("equipment", "e-new", "insert", {"customer_id": "c-huaxin", "model": "高宝 KBA105", "serial": "SN-9901",
+                                          "warranty_end": "2099-12-31"}),
+    ]
+    tickets = {
+        # id: (equipment, the ticket's contract, reported at, the desk's category) → the category given
+        "t-warranty-last-day": (("e-warranty", None, "2026-11-23T23:30:00+08:00", None), "C"),
+        "t-warranty-over": (("e-warranty", None, "2026-11-24T00:30:00+08:00", None), "A"),
+        "t-contract-last-day": (("e-contract", None, "2026-11-23T18:00:00+08:00", None), "B"),
+        "t-contract-over": (("e-contract", None, "2026-11-24T09:00:00+08:00", None), "A"),
+        "t-before-contract": (("e-bare", "k-next", "2026-11-23T09:00:00+08:00", None), "A"),
+        "t-contract-first-day": (("e-bare", "k-next", "2026-11-24T09:00:00+08:00", None), "B"),
+        "t-open-contract": (("e-bare", "k-open", "2026-11-23T09:00:00+08:00", None), "B"),
+        "t-own-contract-first": (("e-contract", "k-open", "2026-11-24T09:00:00+08:00", None), "B"),
+        "t-nothing": (("e-bare", None, "2026-11-23T09:00:00+08:00", None), "A"),
+        "t-no-equipment": ((None, None, "2026-11-23T09:00:00+08:00", None), "A"),
+        "t-desk-says-b": (("e-warranty", None, "2026-11-23T09:00:00+08:00", "B"), "B"),
+        "t-no-time-in-warranty": (("e-new", None, None, None), "C"),
+        "t-no-time-after-warranty": (("e-warranty", None, None, None), "A"),  # reported now, after 2026-11-23
+        "t-naive-time": (("e-warranty", None, "2026-11-23T23:30:00", None), "C"),
+    }
+    for ticket_id, ((equipment, contract, reported_at, category), _) in tickets.items():
+        fields = {"customer_id": "c-huaxin", "status": "reported", "urgency": "normal", "channel": "phone",
+                  "fault_description": "开机报警 E-21", "equipment_id": equipment, "contract_id": contract,
+                  "reported_at": reported_at, "category": category}
+        rows.append(("ticket", ticket_id, "insert", {k: v for k, v in fields.items() if v is not None}))
+    assert [r["status"] for r in desk.push(*rows)] == ["applied"] * len(rows)
+    assert {t: stored(engine, "ticket", t)["category"] for t in tickets} == {t: c for t, (_, c) in tickets.items()}
+
+
+def test_a_tickets_category_is_given_once_and_not_recomputed_when_its_equipment_changes(client, people, engine):
+    desk = Pusher(client, people["desk"])
+    assert [r["status"] for r in desk.push(
+        ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "zone": "ring2"}),
+        ("equipment", "e-bare", "insert", {"customer_id": "c-huaxin", "model": "罗兰 R700"}),
+        ("equipment", "e-new", "insert", {"customer_id": "c-huaxin", "model": "高宝 KBA105", "warranty_end": "2099-12-31"}),
+        ("ticket", "t-1", "insert", {"customer_id": "c-huaxin", "equipment_id": "e-bare", "status": "reported",
+                                     "urgency": "normal", "channel": "phone", "fault_description": "卡纸"}),
+    )] == ["applied"] * 4
+    assert stored(engine, "ticket", "t-1")["category"] == "A"
+    version = stored(engine, "ticket", "t-1")["version"]
+    assert refusal(desk.one("ticket", "t-1", "update", {"equipment_id": "e-new"}, version)) == ("applied",)
+    assert (stored(engine, "ticket", "t-1")["equipment_id"], stored(engine, "ticket", "t-1")["category"]) == ("e-new", "A")
