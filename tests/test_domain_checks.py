@@ -26,6 +26,7 @@ class Pusher:
     def __init__(self, client, person: Person):
         self.client, self.person = client, person
         self._counter = _SENT
+        self.stamps: dict[str, str] = {}  # mutation id → the stamp it was sent at
 
     def push(self, *mutations: tuple) -> list[dict]:
         """``(entity, id, op, fields)`` or ``(entity, id, op, fields, base_version)`` each;
@@ -34,9 +35,11 @@ class Pusher:
                 "schema_version": 1, "mutations": []}
         for entity, row_id, op, fields, *base in mutations:
             n = next(self._counter)
+            stamp = str(hlc.Timestamp(_BASE_MS + n, 0, self.person.device_id))
+            self.stamps[f"m-{self.person.device_id}-{n}"] = stamp
             body["mutations"].append({
                 "mutation_id": f"m-{self.person.device_id}-{n}", "entity": entity, "id": row_id, "op": op,
-                "fields": fields, "hlc": str(hlc.Timestamp(_BASE_MS + n, 0, self.person.device_id)),
+                "fields": fields, "hlc": stamp,
                 "base_version": base[0] if base else None})
         answer = self.client.post("/v1/sync/push", data=orjson.dumps(body),
                                   headers={**auth_header(self.person), "Content-Type": "application/json"})
@@ -61,6 +64,14 @@ def stored(engine, entity: str, row_id: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one_or_none()
     return dict(row) if row is not None else None
+
+
+def clock_of(engine, entity: str, row_id: str, field: str) -> str:
+    """The stamp the stored value of ``field`` was written at."""
+    table = entity_table(entity)
+    with engine.connect() as conn:
+        clock = conn.execute(sa.select(table.c.clock).where(table.c.id == row_id)).scalar_one()
+    return orjson.loads(clock)[field][0]
 
 
 REJECTED = "rejected"
@@ -212,3 +223,30 @@ def test_a_booked_movement_edited_is_answered_by_the_ledger_not_by_the_checks_of
     result = depot.one("stock_movement", "mv-in", "update", {"qty": 0.0}, 1)
     assert refusal(result)[:2] == (REJECTED, "append_only")
     assert stored(engine, "stock_movement", "mv-in")["qty"] == 5.0
+
+
+GOOD = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(("image", "report", "answer"), [
+    pytest.param(GOOD, GOOD[::-1], (REJECTED, "signed_before_completion", "ticket_id"),
+                 id="both lowercase hex of 64: the ticket answers next"),
+    pytest.param(GOOD.upper(), GOOD, (REJECTED, "invalid_value", "blob_sha256"), id="the image's upper case"),
+    pytest.param(GOOD[:63], GOOD, (REJECTED, "invalid_value", "blob_sha256"), id="the image's 63 digits"),
+    pytest.param(None, GOOD, (REJECTED, "invalid_value", "blob_sha256"), id="no image"),
+    pytest.param(GOOD, GOOD[1:], (REJECTED, "invalid_value", "report_hash"), id="the report's 63 digits"),
+    pytest.param(GOOD, "g" + GOOD[1:], (REJECTED, "invalid_value", "report_hash"), id="the report's g"),
+    pytest.param(GOOD, " " + GOOD[1:], (REJECTED, "invalid_value", "report_hash"), id="the report's space before"),
+    pytest.param(GOOD, None, (REJECTED, "invalid_value", "report_hash"), id="no report hash"),
+])
+def test_a_signature_names_its_image_and_report_by_lowercase_sha256(client, people, engine, image, report, answer):
+    """刘经理 signs 王伟's tablet; what the tablet sends names the image and the report
+    it signed by their SHA-256, as the server computes them."""
+    _stockroom(client, people)
+    result = Pusher(client, people["wang"]).one("signature", "sig-liu", "insert", {
+        "ticket_id": "t-huaxin", "blob_sha256": image, "report_hash": report, "signer_name": "刘经理",
+        "signed_at": "2026-11-23T11:10:00+08:00"})
+    assert refusal(result) == answer
+    if answer[1] == "invalid_value":
+        assert result["message"] == f"signature.{answer[2]} is a lowercase hex SHA-256"
+    assert stored(engine, "signature", "sig-liu") is None

@@ -4,7 +4,11 @@ signatures, the desk told of work kept after a reassignment."""
 
 from __future__ import annotations
 
-from tests.test_domain_checks import Pusher, refusal, stored
+import orjson
+import sqlalchemy as sa
+
+from server.tables import entity_table
+from tests.test_domain_checks import Pusher, clock_of, refusal, stored
 
 
 def test_王伟s_site_days_set_his_claims_allowance_at_the_daily_rate(client, people, engine):
@@ -77,3 +81,39 @@ def test_a_tickets_category_is_given_once_and_not_recomputed_when_its_equipment_
     version = stored(engine, "ticket", "t-1")["version"]
     assert refusal(desk.one("ticket", "t-1", "update", {"equipment_id": "e-new"}, version)) == ("applied",)
     assert (stored(engine, "ticket", "t-1")["equipment_id"], stored(engine, "ticket", "t-1")["category"]) == ("e-new", "A")
+
+
+def _conflicts(engine, row_id: str) -> list[dict]:
+    table = entity_table("conflict")
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(table).where(table.c.row_id == row_id)).mappings().all()
+    return [{k: (orjson.loads(v) if k in ("kept_value", "lost_value", "withheld") and isinstance(v, str) else v)
+             for k, v in row.items() if k in ("entity", "field", "rule", "winner", "kept_value", "kept_hlc", "lost_value",
+                                              "lost_hlc", "mutation_id", "device_id", "status", "withheld")}
+            for row in found]
+
+
+def test_王伟s_offline_diagnosis_on_a_ticket_given_to_陈静_is_kept_and_the_desk_told_who_has_it(client, people, engine):
+    desk, wang = Pusher(client, people["desk"]), Pusher(client, people["wang"])
+    assert [r["status"] for r in desk.push(
+        ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "zone": "ring2"}),
+        ("ticket", "t-1", "insert", {"customer_id": "c-huaxin", "status": "dispatched", "urgency": "normal",
+                                     "channel": "phone", "fault_description": "卡纸", "assignee_id": "u-wang"}),
+        ("ticket", "t-mine", "insert", {"customer_id": "c-huaxin", "status": "dispatched", "urgency": "normal",
+                                        "channel": "phone", "fault_description": "缺墨", "assignee_id": "u-wang"}),
+    )] == ["applied"] * 3
+    [moved] = desk.push(("ticket", "t-1", "update", {"assignee_id": "u-chen"}, stored(engine, "ticket", "t-1")["version"]))
+    given_at = clock_of(engine, "ticket", "t-1", "assignee_id")
+    assert given_at == desk.stamps[moved["mutation_id"]]
+    version = stored(engine, "ticket", "t-mine")["version"]
+    [offline, own] = wang.push(("ticket", "t-1", "update", {"diagnosis": "搓纸轮磨损"}, version),
+                               ("ticket", "t-mine", "update", {"diagnosis": "墨盒堵塞"}, version))
+    assert (moved["status"], offline["status"], own["status"]) == ("applied", "merged", "applied")
+    assert stored(engine, "ticket", "t-1")["diagnosis"] == "搓纸轮磨损"
+    wang_sent = wang.stamps[offline["mutation_id"]]
+    assert _conflicts(engine, "t-1") == [{
+        "entity": "ticket", "field": "assignee_id", "rule": "reassignment", "winner": "stored",
+        "kept_value": None, "kept_hlc": None, "withheld": {"kept_value": "u-chen", "kept_hlc": given_at},
+        "lost_value": "u-wang", "lost_hlc": wang_sent, "mutation_id": offline["mutation_id"], "device_id": "d-wang",
+        "status": "open"}]
+    assert _conflicts(engine, "t-mine") == []

@@ -66,3 +66,77 @@ def test_a_crew_changed_to_one_naming_陈静_twice_is_refused_and_the_van_keeps_
     assert refusal(result) == (REJECTED, "invalid_value", "crew")
     assert refusal(desk.one("stock_location", "van-wang", "update", {"name": "王伟和陈静的服务车"}, 1)) == ("applied",)
     assert as_json(stored(engine, "stock_location", "van-wang")["crew"]) == ["u-chen"]
+
+
+def _vans(client, people) -> None:
+    """Head office records a belt, the Beijing depot, 王伟's van, the van 陈静 shares
+    with him as crew, an outstation held by 陈静, a spare van nobody holds yet, and a
+    repair at 华信印刷厂."""
+    wang, chen = people["wang"].user_id, people["chen"].user_id
+    van = {"kind": "van", "depot_id": "depot-main"}
+    answers = Pusher(client, people["manager"]).push(
+        ("part", "p-belt", "insert", {"code": "BLT-200", "name": "传动皮带", "unit": "条", "returnable": False}),
+        ("stock_location", "l-bj", "insert", {"kind": "depot", "name": "北京总库", "depot_id": "depot-main"}),
+        ("stock_location", "l-van-wang", "insert", {**van, "name": "王伟的服务车", "engineer_id": wang}),
+        ("stock_location", "l-van-shared", "insert", {**van, "name": "二号服务车", "engineer_id": wang, "crew": [chen]}),
+        ("stock_location", "l-van-self", "insert", {**van, "name": "三号服务车", "engineer_id": wang, "crew": [wang]}),
+        ("stock_location", "l-station", "insert", {"kind": "station", "name": "天津服务站", "depot_id": "depot-main",
+                                                   "crew": [chen]}),
+        ("stock_location", "l-van-spare", "insert", {**van, "name": "备用服务车"}),
+        ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "address": "北京市朝阳区建国路88号", "zone": "ring2"}),
+        ("ticket", "t-huaxin", "insert", {"customer_id": "c-huaxin", "status": "dispatched", "urgency": "normal",
+                                          "channel": "phone", "fault_description": "皮带磨损", "assignee_id": wang}),
+    )
+    assert [r["status"] for r in answers] == ["applied"] * len(answers)
+
+
+SEVERAL = "several people hold this van: name which of them held the part (held_by)"
+NOBODY = "name who held the part (held_by)"
+NOT_A_HOLDER = "held_by names someone who does not hold this van or station"
+
+
+@pytest.mark.parametrize(("kind", "source", "target", "held_by", "answer"), [
+    pytest.param("receive", None, "l-bj", None, None, id="into the depot: nobody held it"),
+    pytest.param("consume", "l-bj", None, None, ("holder_required", NOBODY), id="used from the depot shelf"),
+    pytest.param("transfer", "l-van-wang", "l-bj", None, "u-wang", id="back from 王伟s own van: his"),
+    pytest.param("transfer", "l-bj", "l-van-self", None, "u-wang", id="to a van whose crew is its engineer"),
+    pytest.param("transfer", "l-van-shared", "l-bj", None, ("holder_required", SEVERAL), id="from the shared van"),
+    pytest.param("transfer", "l-van-wang", "l-van-shared", None, ("holder_required", SEVERAL), id="into the shared van"),
+    pytest.param("transfer", "l-van-shared", "l-bj", "u-chen", "u-chen", id="陈静 named, of the crew"),
+    pytest.param("transfer", "l-van-shared", "l-bj", "u-wang", "u-wang", id="王伟 named, its engineer"),
+    pytest.param("transfer", "l-van-wang", "l-bj", "u-chen", ("not_a_holder", NOT_A_HOLDER), id="陈静 named for 王伟s van"),
+    pytest.param("transfer", "l-van-wang", "l-station", "u-chen", "u-chen", id="陈静 named, holding the receiving end"),
+    pytest.param("transfer", "l-station", "l-bj", None, "u-chen", id="from the station 陈静 alone staffs"),
+    pytest.param("transfer", "l-station", "l-bj", "u-wang", ("not_a_holder", NOT_A_HOLDER), id="王伟 named for the station"),
+    pytest.param("transfer", "l-van-spare", "l-bj", None, ("holder_required", NOBODY), id="from a van nobody holds"),
+    pytest.param("transfer", "l-bj", "l-bj", "u-chen", "u-chen", id="a shelf move naming 陈静"),
+])
+def test_head_offices_movement_is_charged_to_the_one_person_who_held_the_part(
+        client, people, engine, kind, source, target, held_by, answer):
+    """Head office books a belt moved: a movement naming nobody is the only holder's of the
+    van it touches; with two holders, or for a part used, it must name one; the one it
+    names must hold a van or station the movement touches."""
+    _vans(client, people)
+    fields = {"kind": kind, "part_id": "p-belt", "qty": 1.0, "from_location_id": source, "to_location_id": target,
+              "ticket_id": "t-huaxin" if kind == "consume" else None, "held_by": held_by}
+    result = Pusher(client, people["manager"]).one("stock_movement", "mv-belt", "insert",
+                                                 {k: v for k, v in fields.items() if v is not None})
+    if isinstance(answer, tuple):
+        assert (refusal(result), result["message"]) == ((REJECTED, answer[0], "held_by"), answer[1])
+        assert stored(engine, "stock_movement", "mv-belt") is None
+    else:
+        assert refusal(result) == ("applied",)
+        assert stored(engine, "stock_movement", "mv-belt")["held_by"] == answer
+
+
+def test_王伟s_movement_naming_nobody_is_his_own_even_from_the_van_he_shares(client, people, engine):
+    _vans(client, people)
+    wang = Pusher(client, people["wang"])
+    results = wang.push(
+        ("stock_movement", "mv-used", "insert", {"kind": "consume", "part_id": "p-belt", "qty": 1.0,
+                                                 "from_location_id": "l-van-shared", "ticket_id": "t-huaxin"}),
+        ("stock_movement", "mv-back", "insert", {"kind": "transfer", "part_id": "p-belt", "qty": 1.0,
+                                                 "from_location_id": "l-van-shared", "to_location_id": "l-van-wang"}),
+    )
+    assert [refusal(r) for r in results] == [("applied",), ("applied",)]
+    assert [stored(engine, "stock_movement", m)["held_by"] for m in ("mv-used", "mv-back")] == ["u-wang", "u-wang"]
