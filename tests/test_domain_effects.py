@@ -4,20 +4,30 @@ signatures, the desk told of work kept after a reassignment."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import orjson
 import sqlalchemy as sa
 
 from server.tables import entity_table
+from sync import hlc
 from tests.test_domain_checks import Pusher, clock_of, refusal, stored
 
 
-def test_王伟s_site_days_set_his_claims_allowance_at_the_daily_rate(client, people, engine):
+def test_王伟s_site_days_set_his_claims_allowance_at_the_daily_rate_to_the_fen(client, people, engine):
+    """王伟 claims for three and a half days on site at 华信印刷厂, corrects it to a
+    fraction of a day, edits the description (the allowance stays), then clears the days."""
     wang = Pusher(client, people["wang"])
     result = wang.one("expense_claim", "ex-trip", "insert", {
         "engineer_id": people["wang"].user_id, "kind": "claim", "amount": 360.0, "site_days": 3.5,
         "description": "天津滨海新区 华信印刷厂 三天半"})
     assert refusal(result) == ("applied",)
-    assert stored(engine, "expense_claim", "ex-trip")["allowance"] == 350.0
+    allowances = [stored(engine, "expense_claim", "ex-trip")["allowance"]]
+    for fields in ({"site_days": 2.12345}, {"description": "天津滨海新区 华信印刷厂"}, {"site_days": None}):
+        version = stored(engine, "expense_claim", "ex-trip")["version"]
+        assert refusal(wang.one("expense_claim", "ex-trip", "update", fields, version)) == ("applied",)
+        allowances.append(stored(engine, "expense_claim", "ex-trip")["allowance"])
+    assert allowances == [350.0, 212.34, 212.34, 0]  # 2.12345 days × 100: 212.344999…
 
 
 def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_starts(client, people, engine):
@@ -117,3 +127,48 @@ def test_王伟s_offline_diagnosis_on_a_ticket_given_to_陈静_is_kept_and_the_d
         "lost_value": "u-wang", "lost_hlc": wang_sent, "mutation_id": offline["mutation_id"], "device_id": "d-wang",
         "status": "open"}]
     assert _conflicts(engine, "t-mine") == []
+
+
+def as_time(value) -> datetime:
+    """A time column as read back: ISO text or a datetime, naive read as UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def test_a_complaint_is_due_thirteen_days_after_it_was_received_seventeen_from_abroad(client, people, engine):
+    """The desk records four complaints: one from Beijing, one from Singapore, one taken
+    down without the time it came in (due from when it was written), one whose deadline
+    head office agreed with the customer."""
+    desk = Pusher(client, people["desk"])
+    results = desk.push(
+        ("complaint", "cp-home", "insert", {"description": "工程师未按约定时间到达", "received_at": "2026-11-02T10:00:00+08:00"}),
+        ("complaint", "cp-away", "insert", {"description": "新加坡客户：备件迟迟未到", "abroad": True,
+                                            "received_at": "2026-11-02T10:00:00+08:00"}),
+        ("complaint", "cp-naive", "insert", {"description": "维修后故障复发", "received_at": "2026-11-02T10:00:00"}),
+        ("complaint", "cp-untimed", "insert", {"description": "电话里态度不好", "abroad": False}),
+        ("complaint", "cp-agreed", "insert", {"description": "报价过高", "received_at": "2026-11-02T10:00:00+08:00",
+                                              "deadline": "2026-11-30T18:00:00+08:00"}),
+    )
+    assert [r["status"] for r in results] == ["applied"] * 5
+    untimed_sent = datetime.fromtimestamp(hlc.wall_of(desk.stamps[results[3]["mutation_id"]]) / 1000, timezone.utc)
+    rows = {c: stored(engine, "complaint", c) for c in ("cp-home", "cp-away", "cp-naive", "cp-untimed", "cp-agreed")}
+    assert {c: as_time(row["deadline"]) for c, row in rows.items()} == {
+        "cp-home": datetime(2026, 11, 15, 2, 0, tzinfo=timezone.utc),
+        "cp-away": datetime(2026, 11, 19, 2, 0, tzinfo=timezone.utc),
+        "cp-naive": datetime(2026, 11, 15, 10, 0, tzinfo=timezone.utc),
+        "cp-untimed": untimed_sent + timedelta(days=13),
+        "cp-agreed": datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc),
+    }
+    month = untimed_sent.strftime("%y%m")
+    assert [rows[c]["number"] for c in rows] == [f"C{month}-{n:03d}" for n in range(1, 6)]
+
+
+def test_a_complaint_edited_keeps_its_number_and_deadline(client, people, engine):
+    desk = Pusher(client, people["desk"])
+    assert refusal(desk.one("complaint", "cp-1", "insert", {
+        "description": "工程师未按约定时间到达", "received_at": "2026-11-02T10:00:00+08:00"})) == ("applied",)
+    before = stored(engine, "complaint", "cp-1")
+    assert refusal(desk.one("complaint", "cp-1", "update", {"received_at": "2026-11-05T10:00:00+08:00",
+                                                            "abroad": True}, before["version"])) == ("applied",)
+    after = stored(engine, "complaint", "cp-1")
+    assert (after["number"], as_time(after["deadline"])) == (before["number"], as_time(before["deadline"]))
