@@ -250,3 +250,75 @@ def test_a_signature_names_its_image_and_report_by_lowercase_sha256(client, peop
     if answer[1] == "invalid_value":
         assert result["message"] == f"signature.{answer[2]} is a lowercase hex SHA-256"
     assert stored(engine, "signature", "sig-liu") is None
+
+
+def _tickets_for_charges(client, people) -> tuple[Pusher, Pusher, Pusher]:
+    """The desk opens a paid repair (A) and a warranty repair (C) at 华信印刷厂, both 王伟's."""
+    desk = Pusher(client, people["desk"])
+    job = {"customer_id": "c-huaxin", "status": "dispatched", "urgency": "normal", "channel": "phone",
+           "fault_description": "变频器报警 OC", "assignee_id": people["wang"].user_id}
+    assert [r["status"] for r in desk.push(
+        ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "zone": "ring2"}),
+        ("ticket", "t-paid", "insert", {**job, "category": "A"}),
+        ("ticket", "t-warranty", "insert", {**job, "category": "C"}),
+        ("charge", "ch-desk", "insert", {"ticket_id": "t-warranty", "kind": "travel", "amount": 80.0}),
+    )] == ["applied"] * 4
+    return desk, Pusher(client, people["wang"]), Pusher(client, people["manager"])
+
+
+SALE_ABOVE = "a part sale above 500 needs an approval of this amount before payment and delivery"
+
+
+def test_王伟_charges_on_paid_service_and_a_part_sale_above_500_is_paid_only_once_approved(client, people, engine):
+    desk, wang, manager = _tickets_for_charges(client, people)
+    sale = {"ticket_id": "t-paid", "kind": "part_sale", "paid": True, "collected_on_site": True}
+    results = wang.push(
+        ("charge", "ch-warranty", "insert", {"ticket_id": "t-warranty", "kind": "labour", "amount": 200.0}),
+        ("charge", "ch-at-500", "insert", {**sale, "amount": 500.0, "description": "变频器风扇"}),
+        ("charge", "ch-above", "insert", {**sale, "amount": 500.01, "description": "变频器主板"}),
+        ("charge", "ch-labour", "insert", {"ticket_id": "t-paid", "kind": "labour", "amount": 800.0, "paid": True}),
+        ("charge", "ch-desk", "update", {"description": "往返车费（已核）"}, 1),
+    )
+    assert [(refusal(r), r.get("message")) for r in results] == [
+        ((REJECTED, "not_paid_service", "ticket_id"), "engineers collect charges only on paid (category A) service"),
+        (("applied",), None),
+        ((REJECTED, "approval_required", "paid"), SALE_ABOVE),
+        (("applied",), None),
+        (("applied",), None),
+    ]
+    # the sale asked for unpaid, approved by head office, then paid; another approved, then raised as it is paid
+    assert [r["status"] for r in wang.push(
+        ("charge", "ch-board", "insert", {"ticket_id": "t-paid", "kind": "part_sale", "amount": 800.0}),
+        ("charge", "ch-raised", "insert", {"ticket_id": "t-paid", "kind": "part_sale", "amount": 800.0}),
+    )] == ["applied", "applied"]
+    assert [r["status"] for r in manager.push(("charge", "ch-board", "update", {"status": "approved"}, 1),
+                                              ("charge", "ch-raised", "update", {"status": "approved"}, 1))] == \
+        ["applied", "applied"]
+    paid, raised = wang.push(("charge", "ch-board", "update", {"paid": True}, 2),
+                             ("charge", "ch-raised", "update", {"paid": True, "amount": 900.0}, 2))
+    assert (refusal(paid), refusal(raised), raised["message"]) == (
+        ("applied",), (REJECTED, "approval_required", "paid"), SALE_ABOVE)
+    assert {c: (stored(engine, "charge", c) or {}).get("paid") for c in (
+        "ch-warranty", "ch-at-500", "ch-above", "ch-labour", "ch-board", "ch-raised")} == {
+        "ch-warranty": None, "ch-at-500": True, "ch-above": None, "ch-labour": True, "ch-board": True,
+        "ch-raised": None}
+
+
+def test_a_paid_charge_keeps_its_ticket_kind_amount_and_status_and_takes_a_new_description(client, people, engine):
+    desk, wang, manager = _tickets_for_charges(client, people)
+    assert refusal(wang.one("charge", "ch-labour", "insert", {
+        "ticket_id": "t-paid", "kind": "labour", "amount": 300.0, "paid": True})) == ("applied",)
+    results = wang.push(
+        ("charge", "ch-labour", "update", {"amount": 350.0}, 1),
+        ("charge", "ch-labour", "update", {"kind": "travel"}, 1),
+        ("charge", "ch-labour", "update", {"status": "refused"}, 1),
+        ("charge", "ch-labour", "update", {"amount": 300.0, "kind": "labour", "description": "人工费 3小时"}, 1),
+    )
+    assert [(refusal(r), r.get("message")) for r in results] == [
+        ((REJECTED, "already_paid", "amount"), "this charge is paid: a difference is a new charge"),
+        ((REJECTED, "already_paid", "kind"), "this charge is paid: a difference is a new charge"),
+        ((REJECTED, "already_paid", "status"), "this charge is paid: a difference is a new charge"),
+        (("applied",), None),
+    ]
+    row = stored(engine, "charge", "ch-labour")
+    assert (row["amount"], row["kind"], row["description"], row["paid"]) == (300.0, "labour", "人工费 3小时", True)
