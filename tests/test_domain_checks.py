@@ -322,3 +322,57 @@ def test_a_paid_charge_keeps_its_ticket_kind_amount_and_status_and_takes_a_new_d
     ]
     row = stored(engine, "charge", "ch-labour")
     assert (row["amount"], row["kind"], row["description"], row["paid"]) == (300.0, "labour", "人工费 3小时", True)
+
+
+@pytest.mark.parametrize(("checklist", "answer"), [
+    pytest.param([{"area": "前端设备", "item": "摄像机清洁、对焦"}, {"area": "防雷接地", "item": "接地电阻小于4欧"}],
+                 ("applied",), id="two entries"),
+    pytest.param([{"area": "前" * 100, "item": "摄" * 300}], ("applied",), id="the longest area and item"),
+    pytest.param([{"area": "前端设备", "item": "摄像机清洁"}, {"area": "前" * 101, "item": "摄像机清洁"}],
+                 "the area of an entry", id="an area of 101 characters"),
+    pytest.param([{"area": "前端设备", "item": "摄" * 301}], "the item of an entry", id="an item of 301 characters"),
+    pytest.param([{"area": 4, "item": "接地电阻"}], "the area of an entry", id="an area that is a number"),
+    pytest.param([{"area": "前端设备"}], ("applied",), id="an entry without its item"),
+    pytest.param(["前端设备：摄像机清洁", {"area": "防雷接地", "item": "接地电阻小于4欧"}], ("applied",),
+                 id="an entry as text beside one as fields"),
+    pytest.param({"area": "前" * 101}, ("applied",), id="a mapping, not a list of entries"),
+])
+def test_a_maintenance_plans_checklist_holds_areas_and_items_its_visits_can_record(
+        client, people, engine, checklist, answer):
+    """The desk files 金桥医院's monthly CCTV maintenance plan; each entry becomes an
+    inspection item of every visit, so its area and item must fit those fields."""
+    desk = Pusher(client, people["desk"])
+    assert [r["status"] for r in desk.push(
+        ("customer", "c-jinqiao", "insert", {"name": "金桥医院", "zone": "ring1"}),
+        ("contract", "k-jinqiao", "insert", {"customer_id": "c-jinqiao", "number": "MC-7"}),
+    )] == ["applied", "applied"]
+    result = desk.one("maintenance_plan", "mp-cctv", "insert", {
+        "contract_id": "k-jinqiao", "customer_id": "c-jinqiao", "every_months": 1, "first_visit_on": "2026-12-07",
+        "checklist": checklist, "engineer_id": people["wang"].user_id})
+    if isinstance(answer, tuple):
+        assert refusal(result) == answer
+        assert stored(engine, "maintenance_plan", "mp-cctv") is not None
+    else:
+        assert refusal(result) == (REJECTED, "invalid_value", "checklist")
+        assert result["message"].startswith(f"maintenance_plan.checklist: {answer}: ")
+        assert stored(engine, "maintenance_plan", "mp-cctv") is None
+
+
+@pytest.mark.parametrize(("lines", "refused"), [
+    pytest.param([{"part_id": "p-belt", "qty": 2}, {"part_id": "p-fuse", "qty": 0.5}], False, id="two lines"),
+    pytest.param(None, False, id="no lines yet"),
+    pytest.param([], False, id="an empty list"),
+    pytest.param([{"part_id": "p-belt", "qty": 0}], True, id="none of a part"),
+    pytest.param([{"part_id": "", "qty": 2}], True, id="no part"),
+    pytest.param([{"part_id": "p-belt", "qty": "2"}], True, id="a quantity as text"),
+    pytest.param({"p-belt": 2}, True, id="a mapping"),
+])
+def test_王伟s_requisition_lists_each_part_with_a_positive_quantity(client, people, engine, lines, refused):
+    result = Pusher(client, people["wang"]).one("requisition", "rq-belts", "insert", {
+        "engineer_id": people["wang"].user_id, "lines": lines})
+    if refused:
+        assert (refusal(result), result["message"]) == (
+            (REJECTED, "invalid_value", "lines"), 'requisition.lines are a list of {"part_id": "...", "qty": a positive number}')
+    else:
+        assert refusal(result) == ("applied",)
+    assert (stored(engine, "requisition", "rq-belts") is None) == refused
