@@ -376,3 +376,42 @@ def test_王伟s_requisition_lists_each_part_with_a_positive_quantity(client, pe
     else:
         assert refusal(result) == ("applied",)
     assert (stored(engine, "requisition", "rq-belts") is None) == refused
+
+
+def test_head_office_settles_a_claim_only_against_an_advance_of_the_same_engineer(client, people, engine):
+    """王伟 and 陈静 each asked for a travel advance; head office files their claims and
+    decides: a claim of 王伟's names his advance, not 陈静's nor another claim; an advance
+    is approved or paid only with its sum; a claim is approved without one."""
+    wang, chen, manager = (Pusher(client, people[p]) for p in ("wang", "chen", "manager"))
+    assert [r["status"] for r in wang.push(
+        ("expense_claim", "ex-adv-wang", "insert", {"engineer_id": "u-wang", "kind": "advance", "amount": 2000.0,
+                                                    "description": "赴石家庄驻场借支"}),
+        ("expense_claim", "ex-adv-unsure", "insert", {"engineer_id": "u-wang", "kind": "advance",
+                                                      "description": "赴保定维修，金额待定"}),
+        ("expense_claim", "ex-taxi", "insert", {"engineer_id": "u-wang", "kind": "claim", "description": "出租车费"}),
+    )] == ["applied"] * 3
+    assert refusal(chen.one("expense_claim", "ex-adv-chen", "insert", {
+        "engineer_id": "u-chen", "kind": "advance", "amount": 500.0, "description": "赴唐山借支"})) == ("applied",)
+    claim = {"engineer_id": "u-wang", "kind": "claim"}  # the amount and description are his to write
+    results = manager.push(
+        ("expense_claim", "ex-on-chens", "insert", {**claim, "advance_id": "ex-adv-chen"}),
+        ("expense_claim", "ex-on-a-claim", "insert", {**claim, "advance_id": "ex-taxi"}),
+        ("expense_claim", "ex-advance-on-advance", "insert", {**claim, "kind": "advance", "advance_id": "ex-adv-wang"}),
+        ("expense_claim", "ex-hotel", "insert", {**claim, "advance_id": "ex-adv-wang"}),
+        ("expense_claim", "ex-adv-unsure", "update", {"status": "paid"}, 1),
+        ("expense_claim", "ex-adv-unsure", "update", {"status": "approved"}, 1),
+        ("expense_claim", "ex-taxi", "update", {"status": "approved"}, 1),
+        ("expense_claim", "ex-adv-wang", "update", {"status": "approved"}, 1),
+    )
+    invalid = ((REJECTED, "invalid_advance", "advance_id"), "a claim names an advance drawn by its own engineer")
+    no_sum = ((REJECTED, "amount_required", "amount"), "an advance is approved and paid only with the amount it advances")
+    assert [(refusal(r), r.get("message")) for r in results] == [
+        invalid, invalid, invalid, (("applied",), None), no_sum, no_sum, (("applied",), None), (("applied",), None)]
+    assert [(stored(engine, "expense_claim", e) or {}).get("status", "none") for e in (
+        "ex-on-chens", "ex-hotel", "ex-adv-unsure", "ex-taxi", "ex-adv-wang")] == [
+        "none", None, None, "approved", "approved"]
+    # approved once, approving it again is no decision; 王伟 describing his claim names nothing new
+    assert refusal(manager.one("expense_claim", "ex-adv-wang", "update", {"status": "approved"},
+                               stored(engine, "expense_claim", "ex-adv-wang")["version"]))[0] != REJECTED
+    assert refusal(wang.one("expense_claim", "ex-hotel", "update", {"description": "石家庄住宿三晚（含早）"},
+                            stored(engine, "expense_claim", "ex-hotel")["version"])) == ("applied",)
