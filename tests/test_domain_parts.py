@@ -140,3 +140,21 @@ def test_王伟s_movement_naming_nobody_is_his_own_even_from_the_van_he_shares(c
     )
     assert [refusal(r) for r in results] == [("applied",), ("applied",)]
     assert [stored(engine, "stock_movement", m)["held_by"] for m in ("mv-used", "mv-back")] == ["u-wang", "u-wang"]
+
+
+def test_a_delete_is_a_tombstone_whatever_the_screen_it_came_from_still_showed(client, people, engine):
+    """The desk deletes a van recorded twice and 王伟's requisition he no longer needs; its
+    screen sends the values it showed, edited into what a new write would be refused
+    for. A delete checks nothing of them: it removes the row."""
+    desk, wang = Pusher(client, people["desk"]), Pusher(client, people["wang"])
+    assert refusal(desk.one("stock_location", "van-dup", "insert", {
+        "kind": "van", "name": "王伟的服务车（重复）", "depot_id": "depot-main", "engineer_id": "u-wang",
+        "crew": ["u-chen"]})) == ("applied",)
+    assert refusal(wang.one("requisition", "rq-belts", "insert", {
+        "engineer_id": "u-wang", "lines": [{"part_id": "p-belt", "qty": 2}]})) == ("applied",)
+    results = desk.push(("stock_location", "van-dup", "delete", {"crew": ["u-chen", "u-chen"]}, 1),
+                        ("requisition", "rq-belts", "delete", {"lines": [{"part_id": "p-belt", "qty": 0}]},
+                         stored(engine, "requisition", "rq-belts")["version"]))
+    assert [refusal(r) for r in results] == [("applied",), ("applied",)]
+    assert [stored(engine, e, i)["deleted"] for e, i in (("stock_location", "van-dup"), ("requisition", "rq-belts"))] \
+        == [True, True]
