@@ -36,6 +36,7 @@ CREW_OF_FIFTY = [f"u-维修{i:02d}" for i in range(50)]
     pytest.param(CREW_OF_FIFTY, ("applied",), id="fifty people, the most a crew holds"),
     pytest.param(CREW_OF_FIFTY + ["u-chen"], (REJECTED, "invalid_value", "crew"), id="fifty-one people"),
     pytest.param(["u-" + "陈" * 62], ("applied",), id="an id of 64 characters"),
+    pytest.param(["陈"], ("applied",), id="an id of one character"),
     pytest.param(["u-" + "陈" * 63], (REJECTED, "invalid_value", "crew"), id="an id of 65 characters"),
     pytest.param(["u-chen", ""], (REJECTED, "invalid_value", "crew"), id="an empty id beside 陈静"),
     pytest.param(["u-chen", 42], (REJECTED, "invalid_value", "crew"), id="a number beside 陈静"),
