@@ -302,6 +302,11 @@ def test_王伟_charges_on_paid_service_and_a_part_sale_above_500_is_paid_only_o
         "ch-warranty", "ch-at-500", "ch-above", "ch-labour", "ch-board", "ch-raised")} == {
         "ch-warranty": None, "ch-at-500": True, "ch-above": None, "ch-labour": True, "ch-board": True,
         "ch-raised": None}
+    # paid as approved: a note on the sale changes nothing that was paid, and is taken
+    version = stored(engine, "charge", "ch-board")["version"]
+    assert refusal(wang.one("charge", "ch-board", "update", {"description": "变频器主板（已收款）"}, version)) == ("applied",)
+    row = stored(engine, "charge", "ch-board")
+    assert (row["status"], row["paid"], row["description"]) == ("approved", True, "变频器主板（已收款）")
 
 
 def test_a_paid_charge_keeps_its_ticket_kind_amount_and_status_and_takes_a_new_description(client, people, engine):
