@@ -420,3 +420,26 @@ def test_head_office_settles_a_claim_only_against_an_advance_of_the_same_enginee
                                stored(engine, "expense_claim", "ex-adv-wang")["version"]))[0] != REJECTED
     assert refusal(wang.one("expense_claim", "ex-hotel", "update", {"description": "石家庄住宿三晚（含早）"},
                             stored(engine, "expense_claim", "ex-hotel")["version"])) == ("applied",)
+
+
+def test_a_sale_paid_before_head_office_lowered_the_threshold_takes_a_note_without_an_approval(
+        client, people, engine, app_factory):
+    """王伟 sold a 400-yuan fan and was paid (no approval needed above 500); head office
+    then asks an approval above 300, later above 0 (every priced sale). The paid sale takes
+    his note; a new 400 sale, then any priced one, is paid only once approved; a part
+    given free (0 yuan) needs none."""
+    _tickets_for_charges(client, people)
+    sale = {"ticket_id": "t-paid", "kind": "part_sale", "paid": True, "collected_on_site": True}
+    assert refusal(Pusher(client, people["wang"]).one("charge", "ch-fan", "insert", {
+        **sale, "amount": 400.0, "description": "散热风扇"})) == ("applied",)
+    above_300 = Pusher(app_factory(DOMAIN={"part_sale_approval_above": 300}).test_client(), people["wang"])
+    results = above_300.push(("charge", "ch-fan", "update", {"description": "散热风扇（已收款）"},
+                              stored(engine, "charge", "ch-fan")["version"]),
+                             ("charge", "ch-fan-2", "insert", {**sale, "amount": 400.0}))
+    assert [refusal(r) for r in results] == [("applied",), (REJECTED, "approval_required", "paid")]
+    assert results[1]["message"] == "a part sale above 300 needs an approval of this amount before payment and delivery"
+    above_0 = Pusher(app_factory(DOMAIN={"part_sale_approval_above": 0}).test_client(), people["wang"])
+    results = above_0.push(("charge", "ch-free", "insert", {**sale, "amount": 0.0, "description": "赠送皮带扣"}),
+                           ("charge", "ch-cent", "insert", {**sale, "amount": 0.01}))
+    assert [refusal(r) for r in results] == [("applied",), (REJECTED, "approval_required", "paid")]
+    assert stored(engine, "charge", "ch-fan")["description"] == "散热风扇（已收款）"
