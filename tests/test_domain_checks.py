@@ -443,3 +443,13 @@ def test_a_sale_paid_before_head_office_lowered_the_threshold_takes_a_note_witho
                            ("charge", "ch-cent", "insert", {**sale, "amount": 0.01}))
     assert [refusal(r) for r in results] == [("applied",), (REJECTED, "approval_required", "paid")]
     assert stored(engine, "charge", "ch-fan")["description"] == "散热风扇（已收款）"
+
+
+def test_an_advance_sent_already_approved_is_refused_by_the_approval_rule_not_an_error(client, people, engine):
+    """王伟's tablet sends a new advance as approved (an old client, or a forged one): the
+    server answers with the approval rule's refusal, not a server error."""
+    result = Pusher(client, people["wang"]).one("expense_claim", "ex-adv", "insert", {
+        "engineer_id": "u-wang", "kind": "advance", "amount": 2000.0, "status": "approved",
+        "description": "赴石家庄驻场借支"})
+    assert refusal(result)[:2] == (REJECTED, "invalid_transition")
+    assert stored(engine, "expense_claim", "ex-adv") is None
