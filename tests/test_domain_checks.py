@@ -453,3 +453,30 @@ def test_an_advance_sent_already_approved_is_refused_by_the_approval_rule_not_an
         "description": "赴石家庄驻场借支"})
     assert refusal(result)[:2] == (REJECTED, "invalid_transition")
     assert stored(engine, "expense_claim", "ex-adv") is None
+
+
+def test_a_claim_moved_to_another_advance_or_engineer_is_checked_again_and_a_note_is_not(client, people, engine):
+    """王伟's hotel claim settles against his advance. Head office moving it to 陈静's
+    advance, or to 陈静 as its engineer, is refused; 王伟's later note on it is taken
+    even after his advance itself was re-filed as a claim (the note moves nothing)."""
+    wang, chen, manager = (Pusher(client, people[p]) for p in ("wang", "chen", "manager"))
+    assert [r["status"] for r in wang.push(
+        ("expense_claim", "ex-adv-wang", "insert", {"engineer_id": "u-wang", "kind": "advance", "amount": 1.0,
+                                                    "description": "赴石家庄驻场借支（公交卡充值）"}),
+        ("expense_claim", "ex-hotel", "insert", {"engineer_id": "u-wang", "kind": "claim", "amount": 900.0,
+                                                 "advance_id": "ex-adv-wang", "description": "石家庄住宿三晚"}),
+    )] == ["applied", "applied"]
+    assert refusal(chen.one("expense_claim", "ex-adv-chen", "insert", {
+        "engineer_id": "u-chen", "kind": "advance", "amount": 500.0})) == ("applied",)
+    version = stored(engine, "expense_claim", "ex-hotel")["version"]
+    results = manager.push(("expense_claim", "ex-hotel", "update", {"advance_id": "ex-adv-chen"}, version),
+                           ("expense_claim", "ex-hotel", "update", {"engineer_id": "u-chen"}, version),
+                           ("expense_claim", "ex-adv-wang", "update", {"status": "approved"}, 1))
+    assert [refusal(r) for r in results] == [
+        (REJECTED, "invalid_advance", "advance_id"), (REJECTED, "invalid_advance", "advance_id"), ("applied",)]
+    assert refusal(wang.one("expense_claim", "ex-adv-wang", "update", {"kind": "claim"},
+                            stored(engine, "expense_claim", "ex-adv-wang")["version"]))[0] != REJECTED
+    assert refusal(wang.one("expense_claim", "ex-hotel", "update", {"description": "石家庄住宿三晚（含早）"},
+                            stored(engine, "expense_claim", "ex-hotel")["version"])) == ("applied",)
+    row = stored(engine, "expense_claim", "ex-hotel")
+    assert (row["advance_id"], row["engineer_id"], row["description"]) == ("ex-adv-wang", "u-wang", "石家庄住宿三晚（含早）")
