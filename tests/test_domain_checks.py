@@ -341,6 +341,7 @@ def test_a_paid_charge_keeps_its_ticket_kind_amount_and_status_and_takes_a_new_d
     pytest.param(["前端设备：摄像机清洁", {"area": "防雷接地", "item": "接地电阻小于4欧"}], ("applied",),
                  id="an entry as text beside one as fields"),
     pytest.param({"area": "前" * 101}, ("applied",), id="a mapping, not a list of entries"),
+    pytest.param(None, ("applied",), id="no checklist yet"),
 ])
 def test_a_maintenance_plans_checklist_holds_areas_and_items_its_visits_can_record(
         client, people, engine, checklist, answer):
