@@ -51,6 +51,8 @@ def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_st
         ("equipment", "e-bare", "insert", {"customer_id": "c-huaxin", "model": "罗兰 R700", "serial": "SN-3301"}),
         ("equipment", "e-new", "insert", {"customer_id": "c-huaxin", "model": "高宝 KBA105", "serial": "SN-9901",
                                           "warranty_end": "2099-12-31"}),
+        ("equipment", "e-old", "insert", {"customer_id": "c-huaxin", "model": "海德堡 GTO52", "serial": "SN-0107",
+                                          "warranty_end": "2020-01-31"}),
     ]
     tickets = {
         # id: (equipment, the ticket's contract, reported at, the desk's category) → the category given
@@ -66,7 +68,7 @@ def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_st
         "t-no-equipment": ((None, None, "2026-11-23T09:00:00+08:00", None), "A"),
         "t-desk-says-b": (("e-warranty", None, "2026-11-23T09:00:00+08:00", "B"), "B"),
         "t-no-time-in-warranty": (("e-new", None, None, None), "C"),
-        "t-no-time-after-warranty": (("e-warranty", None, None, None), "A"),  # reported now, after 2026-11-23
+        "t-no-time-after-warranty": (("e-old", None, None, None), "A"),  # reported when pushed, after 2020
         "t-naive-time": (("e-warranty", None, "2026-11-23T23:30:00", None), "C"),
     }
     for ticket_id, ((equipment, contract, reported_at, category), _) in tickets.items():
