@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 
 from server.domain.requisitions import check_lines
+from tests.conftest import auth_header
+from tests.test_domain_approvals import approved_requisition, issue, server_row
 
 LINES_MESSAGE = 'lines are a list of {"part_id": "...", "qty": a positive number}'
 
@@ -34,3 +36,91 @@ LINES_MESSAGE = 'lines are a list of {"part_id": "...", "qty": a positive number
 ])
 def test_a_requisitions_lines_are_parts_each_with_a_positive_quantity(lines, why):
     assert check_lines(lines) == why
+
+
+def vans(client, person) -> list[dict]:
+    answer = client.get("/v1/depot/vans", headers=auth_header(person))
+    assert answer.status_code == 200, answer.json
+    return answer.json["vans"]
+
+
+def refusals(replica) -> list[tuple]:
+    return [(p.code, p.field, p.message) for p in replica.parked()]
+
+
+def test_an_issue_goes_from_the_requisitions_depot_to_its_van_only_for_a_part_it_lists_and_as_far_as_approved(
+        people, replica_for, engine):
+    where, requisition, devices = approved_requisition(people, replica_for)
+    desk, depot, wang = devices["desk"], devices["depot"], devices["wang"]
+    fuse = desk.insert("part", code="FUS-10", name="保险丝 10A", unit="个", price=2.0)
+    south = desk.insert("stock_location", kind="depot", name="南京分库", depot_id="depot-main")
+    desk.sync()
+    wang.sync()
+    unapproved = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
+                             van_location_id=where["van_wang"], lines=[{"part_id": where["part"], "qty": 1}],
+                             reason="备用皮带")
+    wang.sync()
+    depot.sync()
+    depot.insert("stock_movement", kind="issue", part_id=where["part"], qty=1.0, from_location_id=where["depot"],
+                 to_location_id=where["van_wang"], note="没有领料单")
+    depot.insert("stock_movement", kind="issue", part_id=where["part"], qty=1.0, from_location_id=south,
+                 to_location_id=where["van_wang"], requisition_id=requisition, note="从南京分库发出")
+    depot.insert("stock_movement", kind="issue", part_id=where["part"], qty=1.0, from_location_id=where["depot"],
+                 to_location_id=where["van_chen"], requisition_id=requisition, note="发到陈静的车上")
+    issue(depot, where, requisition, 1.0, part=fuse)
+    issue(depot, where, unapproved, 1.0)
+    issue(depot, where, requisition, 1.5)
+    issue(depot, where, requisition, 1.0)  # 2.5 of 2
+    depot.sync()
+    not_approved = ("requisition_not_approved", "requisition_id", "parts are issued against an approved requisition")
+    assert refusals(depot) == [
+        not_approved,
+        ("issue_not_as_requested", "from_location_id", "an issue goes from its requisition's depot to its van"),
+        ("issue_not_as_requested", "to_location_id", "an issue goes from its requisition's depot to its van"),
+        ("issue_not_as_requested", "part_id", "the approved requisition does not list this part"),
+        not_approved,
+        ("over_issue", "qty", "the requisition's approval covers 2 of this part and 1.5 were issued: 1 more is over it"),
+    ]
+    assert server_row(engine, "requisition", requisition)["issued"] is None  # never issued in full yet
+    issue(depot, where, requisition, 0.5)  # the rest, exactly
+    depot.sync()
+    assert len(depot.parked()) == 6
+    assert server_row(engine, "requisition", requisition)["issued"] is True
+    assert server_row(engine, "requisition", unapproved)["issued"] is None
+
+
+def test_a_part_asked_on_two_lines_is_issued_against_their_sum_and_tenths_of_a_metre_add_up_to_the_line(
+        people, replica_for, engine, client):
+    where, _, devices = approved_requisition(people, replica_for)
+    desk, wang, manager, depot = (devices[name] for name in ("desk", "wang", "manager", "depot"))
+    cable = desk.insert("part", code="CBL-3", name="三芯电源线", unit="米", price=12.0)
+    desk.sync()
+    wang.sync()
+    asked = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
+                        van_location_id=where["van_wang"],
+                        lines=[{"part_id": where["part"], "qty": 1}, {"part_id": cable, "qty": 0.3},
+                               {"part_id": where["part"], "qty": 1}], reason="华信印刷厂 大修")
+    wang.sync()
+    manager.sync()
+    manager.update("requisition", asked, status="approved")
+    manager.sync()
+    assert refusals(manager) == []
+    depot.sync()
+    for part, qty in ((cable, 0.1), (cable, 0.2), (where["part"], 1.5)):  # 0.1 + 0.2 is a hair over 0.3
+        depot.insert("stock_movement", kind="issue", part_id=part, qty=qty, from_location_id=where["depot"],
+                     to_location_id=where["van_wang"], requisition_id=asked, note="领料出库")
+    depot.sync()
+    assert depot.parked() == []
+    assert server_row(engine, "requisition", asked)["issued"] is None  # half a belt still to go
+    depot.insert("stock_movement", kind="issue", part_id=where["part"], qty=0.5, from_location_id=where["depot"],
+                 to_location_id=where["van_wang"], requisition_id=asked)
+    depot.sync()
+    assert depot.parked() == []
+    assert server_row(engine, "requisition", asked)["issued"] is True
+    [van] = vans(client, people["depot"])
+    balance = {r["requisition_id"]: r for r in van["requisitions"]}[asked]
+    assert (balance["requisition_id"], balance["engineer_id"], balance["status"]) == (
+        asked, people["wang"].user_id, "approved")
+    assert [(line["part_id"], line["asked"], line["approved"], line["issued"], line["left"]) for line in
+            balance["lines"]] == [(where["part"], 2.0, 2.0, 2.0, 0.0), (cable, 0.3, 0.3, pytest.approx(0.3), 0.0)]
+    assert [line["over"] for line in balance["lines"]] == [0.0, pytest.approx(0.0)]
