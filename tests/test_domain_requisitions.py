@@ -7,11 +7,17 @@ says was asked, approved, issued, left and over.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
-from server.domain.requisitions import check_lines
+from server.domain.requisitions import _ms, check_lines
 from tests.conftest import auth_header
+from tests.scenario import stock_setup
 from tests.test_domain_approvals import approved_requisition, issue, server_row
+
+MINUTE = 60_000
 
 LINES_MESSAGE = 'lines are a list of {"part_id": "...", "qty": a positive number}'
 
@@ -124,3 +130,44 @@ def test_a_part_asked_on_two_lines_is_issued_against_their_sum_and_tenths_of_a_m
     assert [(line["part_id"], line["asked"], line["approved"], line["issued"], line["left"]) for line in
             balance["lines"]] == [(where["part"], 2.0, 2.0, 2.0, 0.0), (cable, 0.3, 0.3, pytest.approx(0.3), 0.0)]
     assert [line["over"] for line in balance["lines"]] == [0.0, pytest.approx(0.0)]
+
+
+def test_an_issues_arrival_is_the_same_millisecond_whichever_zone_the_database_or_the_machine_keeps(monkeypatch):
+    arrived = 1_795_000_000_000  # 2026-11-18, in the afternoon in Beijing
+    utc = datetime.fromtimestamp(arrived / 1000, timezone.utc)
+    assert _ms(utc) == arrived
+    assert _ms(utc.astimezone(timezone(timedelta(hours=8)))) == arrived  # PostgreSQL set to Asia/Shanghai
+    # SQLite hands the time back without a zone, in UTC, on a machine set to Beijing time
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert _ms(utc.replace(tzinfo=None)) == arrived
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depot_are_kept_under_it(
+        people, timeline, engine):
+    desk, wang, manager, depot = (timeline.device(people[name]) for name in ("desk", "wang", "manager", "depot"))
+    where = stock_setup(desk, people)
+    desk.insert("stock_movement", kind="receive", part_id=where["part"], qty=10.0, to_location_id=where["depot"])
+    desk.sync()
+    wang.sync()
+    requisition = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
+                              van_location_id=where["van_wang"], lines=[{"part_id": where["part"], "qty": 2}],
+                              reason="更换磨损皮带")
+    wang.sync()
+    manager.sync()
+    timeline.advance(MINUTE)
+    manager.update("requisition", requisition, status="approved")
+    manager.sync()
+    depot.sync()  # the depot pulls the approval the millisecond it arrives, and hands out the belts
+    handed = issue(depot, where, requisition, 2.0)
+    timeline.advance(MINUTE)
+    wang.update("requisition", requisition, lines=[{"part_id": where["part"], "qty": 3}])
+    wang.sync()  # the approval is void from here on
+    timeline.advance(MINUTE)
+    depot.sync()
+    assert depot.parked() == []
+    assert server_row(engine, "stock_movement", handed)["qty"] == 2.0
