@@ -153,3 +153,47 @@ COUNTS = "each line counts a quantity of zero or more"
 ])
 def test_a_count_sheets_lines_name_each_part_and_condition_once_with_a_quantity(lines, why):
     assert _bad_lines(lines) == why
+
+
+def test_a_count_names_its_shelf_counter_and_time_and_once_approved_only_its_note_changes(people, timeline, engine):
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    depot.sync()
+    belts = [{"part_id": where["belt"], "condition": "new", "qty": 4}]
+    counted = at(timeline.now)
+    depot.insert("stock_count", counted_by=keeper, counted_at=counted, lines=belts)
+    depot.insert("stock_count", location_id=where["depot"], counted_at=counted, lines=belts)
+    depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, lines=belts)
+    depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=counted,
+                 lines=[*belts, {"part_id": where["belt"], "qty": 1}])
+    count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=counted, lines=belts)
+    depot.sync()
+    incomplete = "a count names its location, who counted and when"
+    assert [(p.code, p.field, p.message) for p in depot.parked()] == [
+        ("incomplete_count", "location_id", incomplete), ("incomplete_count", "counted_by", incomplete),
+        ("incomplete_count", "counted_at", incomplete),
+        ("invalid_value", "lines", "stock_count.lines: each part and condition once")]
+
+    desk.sync()
+    desk.update("stock_count", count, approved=True)
+    desk.sync()
+    assert [(p.code, p.field, p.message) for p in desk.parked()] == [
+        ("count_approval_not_allowed", "approved", "a count is approved by manager")]
+    manager.sync()
+    timeline.advance(HOUR)
+    manager.update("stock_count", count, approved=True)
+    manager.sync()
+    [approved] = rows_where(engine, "stock_count", id=count)
+    assert (approved["approved"], approved["approved_by"], approved["approved_at"]) == (
+        True, people["manager"].user_id, datetime.fromtimestamp(timeline.now / 1000, timezone.utc)
+        .isoformat(timespec="microseconds"))
+
+    depot.sync()
+    depot.update("stock_count", count, note="复核：货架B-3 确认")  # the note is not what was approved
+    depot.update("stock_count", count, lines=belts, counted_at=counted)  # sent again unchanged
+    depot.update("stock_count", count, counted_at=at(timeline.now), lines=[])  # both changed: the first named
+    depot.sync()
+    assert [(p.code, p.field) for p in depot.parked()[4:]] == [("count_approved", "counted_at")]
+    [closed] = rows_where(engine, "stock_count", id=count)
+    assert (closed["note"], closed["counted_at"]) == ("复核：货架B-3 确认", approved["counted_at"])
