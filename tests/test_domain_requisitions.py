@@ -11,8 +11,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
-from server.domain.requisitions import _ms, check_lines
+from server.domain.requisitions import _ms, balances, check_lines
+from server.tables import entity_table
 from tests.conftest import auth_header
 from tests.scenario import stock_setup
 from tests.test_domain_approvals import approved_requisition, issue, server_row
@@ -171,3 +173,34 @@ def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depo
     depot.sync()
     assert depot.parked() == []
     assert server_row(engine, "stock_movement", handed)["qty"] == 2.0
+
+
+def test_a_requisition_issued_in_full_is_open_again_when_its_engineer_asks_for_more_and_full_when_he_asks_less(
+        people, replica_for, engine, client):
+    where, requisition, devices = approved_requisition(people, replica_for, qty=3)
+    wang, manager, depot = devices["wang"], devices["manager"], devices["depot"]
+    issue(depot, where, requisition, 2.0)
+    depot.sync()
+    assert server_row(engine, "requisition", requisition)["issued"] is None  # one belt to go
+    wang.sync()
+    wang.update("requisition", requisition, lines=[{"part_id": where["part"], "qty": 2}])  # the job needs only 2
+    wang.sync()
+    assert server_row(engine, "requisition", requisition)["issued"] is True
+    wang.update("requisition", requisition, lines=[{"part_id": where["part"], "qty": 4}])  # then 4 after all
+    wang.sync()
+    assert server_row(engine, "requisition", requisition)["issued"] is False
+    manager.sync()
+    manager.update("requisition", requisition, status="approved")
+    manager.sync()
+    depot.sync()
+    issue(depot, where, requisition, 2.0)
+    depot.sync()
+    assert (depot.parked(), server_row(engine, "requisition", requisition)["issued"]) == ([], True)
+    full = [{"part_id": where["part"], "asked": 4.0, "approved": 4.0, "issued": 4.0, "left": 0.0, "over": 0.0}]
+    [van] = vans(client, people["depot"])
+    assert [r["lines"] for r in van["requisitions"]] == [full]
+    table = entity_table("requisition")  # the console's list of requisitions reads the same balance
+    with engine.connect() as conn:
+        listed = balances(conn, conn.execute(sa.select(table).where(table.c.id == requisition)).mappings().all())
+    assert listed == [{"requisition_id": requisition, "engineer_id": people["wang"].user_id, "status": "approved",
+                       "lines": full}]
