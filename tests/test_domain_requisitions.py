@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
 from server.domain.requisitions import _ms, balances, check_lines
+from server.domain.requisitions import vans as requisition_vans
 from server.tables import entity_table
 from tests.conftest import auth_header
 from tests.scenario import stock_setup
@@ -204,3 +206,60 @@ def test_a_requisition_issued_in_full_is_open_again_when_its_engineer_asks_for_m
         listed = balances(conn, conn.execute(sa.select(table).where(table.c.id == requisition)).mappings().all())
     assert listed == [{"requisition_id": requisition, "engineer_id": people["wang"].user_id, "status": "approved",
                        "lines": full}]
+
+
+def test_the_depot_sees_each_van_with_its_stock_and_its_own_live_requisitions_in_id_order_a_page_at_a_time(engine):
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+    def row(**fields) -> dict:
+        return {"version": 1, "deleted": False, "clock": "{}", "created_at": now, "updated_at": now, **fields}
+
+    def lines(part: str, qty: float) -> str:
+        return orjson.dumps([{"part_id": part, "qty": qty}]).decode()
+
+    beijing, nanjing = "loc-北京总库", "loc-南京分库"
+    stored = {
+        "stock_location": [
+            row(id=beijing, kind="depot", name="北京总库", depot_id="depot-main"),
+            row(id=nanjing, kind="depot", name="南京分库", depot_id="depot-south"),
+            row(id="van-王伟", kind="van", name="王伟的服务车", engineer_id="u-wang", depot_id="depot-main"),
+            row(id="van-陈静", kind="van", name="陈静的服务车", engineer_id="u-chen", depot_id="depot-main"),
+        ],
+        "requisition": [  # stored out of id order
+            row(id="r-3", engineer_id="u-wang", depot_location_id=beijing, van_location_id="van-王伟",
+                lines=lines("p-皮带", 2), status="approved"),
+            row(id="r-1", engineer_id="u-wang", depot_location_id=beijing, van_location_id="van-王伟",
+                lines=lines("p-保险丝", 5)),  # not decided yet
+            row(id="r-2", engineer_id="u-wang", depot_location_id=nanjing, van_location_id="van-王伟",
+                lines=lines("p-皮带", 1), status="approved"),  # on Nanjing's depot, not Beijing's
+            row(id="r-0", engineer_id="u-wang", depot_location_id=beijing, van_location_id="van-王伟",
+                lines=lines("p-皮带", 9), deleted=True),  # withdrawn
+            row(id="r-4", engineer_id="u-chen", depot_location_id=beijing, van_location_id="van-陈静",
+                lines=lines("p-皮带", 1), status="approved"),  # nothing issued yet
+        ],
+        "stock_movement": [
+            row(id="m-1", kind="issue", part_id="p-皮带", qty=2.0, condition="new", from_location_id=beijing,
+                to_location_id="van-王伟", requisition_id="r-3"),
+        ],
+    }
+    with engine.begin() as conn:
+        for entity, rows in stored.items():
+            for values in rows:
+                conn.execute(entity_table(entity).insert().values(**values))
+    wang = {"location_id": "van-王伟", "name": "王伟的服务车", "engineer_id": "u-wang",
+            "stock": [{"location_id": "van-王伟", "part_id": "p-皮带", "condition": "new", "qty": 2.0,
+                       "negative": False}],
+            "requisitions": [
+                {"requisition_id": "r-1", "engineer_id": "u-wang", "status": "submitted", "lines": [
+                    {"part_id": "p-保险丝", "asked": 5.0, "approved": 0.0, "issued": 0.0, "left": 0.0, "over": 0.0}]},
+                {"requisition_id": "r-3", "engineer_id": "u-wang", "status": "approved", "lines": [
+                    {"part_id": "p-皮带", "asked": 2.0, "approved": 2.0, "issued": 2.0, "left": 0.0, "over": 0.0}]}]}
+    chen = {"location_id": "van-陈静", "name": "陈静的服务车", "engineer_id": "u-chen", "stock": [],
+            "requisitions": [{"requisition_id": "r-4", "engineer_id": "u-chen", "status": "approved", "lines": [
+                {"part_id": "p-皮带", "asked": 1.0, "approved": 1.0, "issued": 0.0, "left": 1.0, "over": 0.0}]}]}
+    with engine.connect() as conn:
+        assert requisition_vans(conn, [beijing]) == [wang, chen]  # by id: 王 (U+738B) before 陈 (U+9648)
+        assert requisition_vans(conn, [beijing], limit=1) == [wang]
+        assert requisition_vans(conn, [beijing], after="van-王伟", limit=1) == [chen]
+        everyone = requisition_vans(conn, None)  # head office: Nanjing's requisition too
+        assert [r["requisition_id"] for van in everyone for r in van["requisitions"]] == ["r-1", "r-2", "r-3", "r-4"]
