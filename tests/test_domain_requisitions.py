@@ -224,6 +224,8 @@ def test_the_depot_sees_each_van_with_its_stock_and_its_own_live_requisitions_in
             row(id=nanjing, kind="depot", name="南京分库", depot_id="depot-south"),
             row(id="van-王伟", kind="van", name="王伟的服务车", engineer_id="u-wang", depot_id="depot-main"),
             row(id="van-陈静", kind="van", name="陈静的服务车", engineer_id="u-chen", depot_id="depot-main"),
+            row(id="van-李强", kind="van", name="李强的服务车", engineer_id="u-li", depot_id="depot-main"),
+            row(id="van-南京", kind="van", name="南京备用车", depot_id="depot-south"),
         ],
         "requisition": [  # stored out of id order
             row(id="r-3", engineer_id="u-wang", depot_location_id=beijing, van_location_id="van-王伟",
@@ -240,6 +242,14 @@ def test_the_depot_sees_each_van_with_its_stock_and_its_own_live_requisitions_in
         "stock_movement": [
             row(id="m-1", kind="issue", part_id="p-皮带", qty=2.0, condition="new", from_location_id=beijing,
                 to_location_id="van-王伟", requisition_id="r-3"),
+            # none of these makes a van of Beijing's: a transfer between depots, an issue
+            # recorded by mistake and deleted, an issue from Nanjing to a van of its own
+            row(id="m-2", kind="transfer", part_id="p-保险丝", qty=10.0, from_location_id=beijing,
+                to_location_id=nanjing),
+            row(id="m-3", kind="issue", part_id="p-皮带", qty=1.0, from_location_id=beijing,
+                to_location_id="van-李强", requisition_id="r-3", deleted=True),
+            row(id="m-4", kind="issue", part_id="p-皮带", qty=1.0, from_location_id=nanjing,
+                to_location_id="van-南京", requisition_id="r-2"),
         ],
     }
     with engine.begin() as conn:
@@ -261,5 +271,7 @@ def test_the_depot_sees_each_van_with_its_stock_and_its_own_live_requisitions_in
         assert requisition_vans(conn, [beijing]) == [wang, chen]  # by id: 王 (U+738B) before 陈 (U+9648)
         assert requisition_vans(conn, [beijing], limit=1) == [wang]
         assert requisition_vans(conn, [beijing], after="van-王伟", limit=1) == [chen]
-        everyone = requisition_vans(conn, None)  # head office: Nanjing's requisition too
+        everyone = requisition_vans(conn, None)  # head office: Nanjing's requisition and van too
+        assert [van["location_id"] for van in everyone] == ["van-南京", "van-王伟", "van-陈静"]  # 南 U+5357
         assert [r["requisition_id"] for van in everyone for r in van["requisitions"]] == ["r-1", "r-2", "r-3", "r-4"]
+        assert [van["location_id"] for van in requisition_vans(conn, None, limit=1)] == ["van-南京"]
