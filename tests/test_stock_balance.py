@@ -131,5 +131,6 @@ def test_old_parts_still_out_are_listed_oldest_first_with_their_age_on_the_serve
         ]
         assert [r["return_id"] for r in stock.outstanding_old_parts(conn, None, now=NOW)] == [
             "r-南京", "r-expected", "r-collected"]
+        assert stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW, limit=1) == out[:1]
         assert stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW, after=stock.outstanding_key(out[0]),
                                            limit=1) == out[1:]
