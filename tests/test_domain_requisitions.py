@@ -89,7 +89,8 @@ def test_an_issue_goes_from_the_requisitions_depot_to_its_van_only_for_a_part_it
         ("issue_not_as_requested", "to_location_id", "an issue goes from its requisition's depot to its van"),
         ("issue_not_as_requested", "part_id", "the approved requisition does not list this part"),
         not_approved,
-        ("over_issue", "qty", "the requisition's approval covers 2 of this part and 1.5 were issued: 1 more is over it"),
+        ("over_issue", "qty",
+         "the requisition's approval covers 2 of this part and 1.5 were issued: 1 more is over it"),
     ]
     assert server_row(engine, "requisition", requisition)["issued"] is None  # never issued in full yet
     issue(depot, where, requisition, 0.5)  # the rest, exactly

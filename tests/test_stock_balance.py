@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -118,7 +118,8 @@ def test_old_parts_still_out_are_listed_oldest_first_with_their_age_on_the_serve
                 "created_at": created, "updated_at": created, **more}
 
     with engine.begin() as conn:
-        for row in (back("r-collected", "collected", day(20)), back("r-expected", "expected", day(18)),
+        for row in (back("r-collected", "collected", day(20) + timedelta(hours=5)),
+                    back("r-expected", "expected", day(18)),
                     back("r-received", "received", day(10)), back("r-deleted", "expected", day(11), deleted=True),
                     back("r-南京", "expected", day(12), depot="仓库-南京-1")):
             conn.execute(returns.insert().values(**row))
@@ -127,7 +128,8 @@ def test_old_parts_still_out_are_listed_oldest_first_with_their_age_on_the_serve
             {"return_id": "r-expected", "engineer_id": "u-wang", "ticket_id": "t-华信印刷厂", "part_id": "传动皮带",
              "qty": 1.0, "status": "expected", "age_days": 5.0, "expected_at": day(18).isoformat()},  # 4 days 23 hours
             {"return_id": "r-collected", "engineer_id": "u-wang", "ticket_id": "t-华信印刷厂", "part_id": "传动皮带",
-             "qty": 1.0, "status": "collected", "age_days": 3.0, "expected_at": day(20).isoformat()},
+             "qty": 1.0, "status": "collected", "age_days": 2.8,  # 2.75, to the tenth
+             "expected_at": (day(20) + timedelta(hours=5)).isoformat()},
         ]
         assert [r["return_id"] for r in stock.outstanding_old_parts(conn, None, now=NOW)] == [
             "r-南京", "r-expected", "r-collected"]
