@@ -8,11 +8,14 @@ calls, the depot keeper issues parts.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import orjson
 import pytest
 import sqlalchemy as sa
 
 from server.auth import add_device
+from server.domain.approvals import advance_balances
 from server.tables import entity_table
 from sync.client import Replica
 from sync.transport import HttpTransport
@@ -532,3 +535,50 @@ def test_a_record_naming_an_advance_is_a_claim(people, replica_for, engine):
     wang.sync()
     assert [p.code for p in wang.parked() if p.row_id == claim] == ["invalid_advance"]
     assert server_row(engine, "expense_claim", claim)["kind"] == "claim"
+
+
+def test_advances_are_settled_to_the_cent_trip_by_trip_in_the_order_asked_and_engineer_by_engineer(engine):
+    # rows as the server keeps them; 李强's id is a generated one, the desk recorded one
+    # advance before naming the engineer. Wang's trip to Handan is stored before his trip
+    # to Tangshan though asked after it: a row updated after a later one was made moves to
+    # the end of PostgreSQL's table, so the table's order is not the order asked.
+    nov = lambda day, hour: datetime(2026, 11, day, hour, 0, tzinfo=timezone.utc)  # noqa: E731
+    li = "01a233dc-0a1b-7c2d-8e3f-4a5b6c7d8e9f"
+    rows = [
+        dict(id="a-邯郸", engineer_id="u-wang", kind="advance", amount=1000.0, status="paid", created_at=nov(20, 9)),
+        dict(id="a-唐山", engineer_id="u-wang", kind="advance", amount=1500.0, status="paid", created_at=nov(18, 9)),
+        dict(id="c-唐山住宿", engineer_id="u-wang", kind="claim", amount=333.333, status="approved",
+             advance_id="a-唐山", created_at=nov(19, 9)),  # typed to a tenth of a fen
+        dict(id="c-唐山驻场", engineer_id="u-wang", kind="claim", site_days=2.0, allowance=200.0, status="paid",
+             advance_id="a-唐山", created_at=nov(19, 10)),  # the site allowance alone, no amount
+        dict(id="c-邯郸", engineer_id="u-wang", kind="claim", amount=456.78, status="approved", advance_id="a-邯郸",
+             created_at=nov(21, 9)),
+        dict(id="c-邯郸加油", engineer_id="u-wang", kind="claim", amount=88.0, status="submitted",
+             advance_id="a-邯郸", created_at=nov(21, 10)),  # not yet decided: not claimed
+        dict(id="a-陈", engineer_id="u-chen", kind="advance", amount=500.0, status="paid", created_at=nov(17, 9)),
+        dict(id="c-陈", engineer_id="u-chen", kind="claim", amount=120.5, status="approved", advance_id="a-陈",
+             created_at=nov(17, 12)),
+        dict(id="a-李", engineer_id=li, kind="advance", amount=800.0, status="approved", created_at=nov(16, 9)),
+        dict(id="a-未定", kind="advance", amount=300.0, created_at=nov(15, 9)),
+    ]
+    table = entity_table("expense_claim")
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(table.insert().values(version=1, deleted=False, clock="{}", updated_at=row["created_at"],
+                                               **row))
+        assert advance_balances(conn) == [
+            {"engineer_id": None, "advanced": 0.0, "claimed": 0.0, "balance": 0.0, "trips": [
+                {"advance_id": "a-未定", "engineer_id": None, "status": "submitted", "asked": 300.0, "advanced": 0.0,
+                 "claimed": 0.0, "claims": [], "balance": 0.0}]},
+            {"engineer_id": li, "advanced": 0.0, "claimed": 0.0, "balance": 0.0, "trips": [
+                {"advance_id": "a-李", "engineer_id": li, "status": "approved", "asked": 800.0, "advanced": 0.0,
+                 "claimed": 0.0, "claims": [], "balance": 0.0}]},
+            {"engineer_id": "u-chen", "advanced": 500.0, "claimed": 120.5, "balance": 379.5, "trips": [
+                {"advance_id": "a-陈", "engineer_id": "u-chen", "status": "paid", "asked": 500.0, "advanced": 500.0,
+                 "claimed": 120.5, "claims": ["c-陈"], "balance": 379.5}]},
+            {"engineer_id": "u-wang", "advanced": 2500.0, "claimed": 990.11, "balance": 1509.89, "trips": [
+                {"advance_id": "a-唐山", "engineer_id": "u-wang", "status": "paid", "asked": 1500.0, "advanced": 1500.0,
+                 "claimed": pytest.approx(533.333), "claims": ["c-唐山住宿", "c-唐山驻场"], "balance": 966.67},
+                {"advance_id": "a-邯郸", "engineer_id": "u-wang", "status": "paid", "asked": 1000.0, "advanced": 1000.0,
+                 "claimed": 456.78, "claims": ["c-邯郸", "c-邯郸加油"], "balance": 543.22}]},
+        ]

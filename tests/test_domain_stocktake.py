@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from server.auth import add_device
+from server.domain.stocktake import _bad_lines
 from tests.conftest import Person, auth_header
 from tests.test_domain_writeoff import open_job, rows_where, stock_and_vans
 
@@ -116,3 +119,81 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
     assert depot_level(body, where["depot"], where["belt"]) == 3.0  # 4 on the shelf at the count, 1 taken since
     assert len(rows_where(engine, "stock_movement", ticket_id=job, kind="consume")) == 2  # both fitted on his job
     assert rows_where(engine, "stock_location", id=where["depot"])[0]["counted_as_of"] is not None
+
+
+BELT, FUSE = "part-belt", "part-fuse"
+NAMES_PART = "each line names its part_id"
+COUNTS = "each line counts a quantity of zero or more"
+
+
+@pytest.mark.parametrize(("lines", "why"), [
+    (None, None),  # a sheet started before anything was counted
+    ([], None),
+    ([{"part_id": BELT, "qty": 0}], None),  # an empty shelf is a count
+    ([{"part_id": BELT, "condition": "new", "qty": 4}, {"part_id": BELT, "condition": "old", "qty": 2},
+      {"part_id": FUSE, "qty": 15.5}], None),
+    ([{"part_id": BELT, "qty": 999_999_999_999.0}], None),
+    ({"part_id": BELT, "qty": 4}, "a list of {part_id, condition, qty}"),
+    ("货架B-3：皮带4条", "a list of {part_id, condition, qty}"),
+    ([BELT], NAMES_PART),
+    ([{"qty": 4}], NAMES_PART),
+    ([{"part_id": "", "qty": 4}], NAMES_PART),
+    ([{"part_id": 7, "qty": 4}], NAMES_PART),
+    ([{"part_id": BELT}], COUNTS),
+    ([{"part_id": BELT, "qty": "4"}], COUNTS),
+    ([{"part_id": BELT, "qty": True}], COUNTS),  # a tick is not a count
+    ([{"part_id": BELT, "qty": -1}], COUNTS),
+    ([{"part_id": BELT, "qty": 1e12}], COUNTS),
+    ([{"part_id": BELT, "qty": 4, "condition": "损坏"}], "a line's condition is new or old"),
+    ([{"part_id": BELT, "qty": 4, "condition": None}], "a line's condition is new or old"),
+    ([{"part_id": BELT, "qty": 4}, {"part_id": BELT, "condition": "new", "qty": 1}], "each part and condition once"),
+    ([{"part_id": BELT, "condition": "old", "qty": 4}, {"part_id": BELT, "condition": "old", "qty": 1}],
+     "each part and condition once"),
+    ([{"part_id": BELT, "qty": 4}, {"part_id": FUSE, "qty": -2}], COUNTS),  # the second line wrong
+])
+def test_a_count_sheets_lines_name_each_part_and_condition_once_with_a_quantity(lines, why):
+    assert _bad_lines(lines) == why
+
+
+def test_a_count_names_its_shelf_counter_and_time_and_once_approved_only_its_note_changes(people, timeline, engine):
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    depot.sync()
+    belts = [{"part_id": where["belt"], "condition": "new", "qty": 4}]
+    counted = at(timeline.now)
+    depot.insert("stock_count", counted_by=keeper, counted_at=counted, lines=belts)
+    depot.insert("stock_count", location_id=where["depot"], counted_at=counted, lines=belts)
+    depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, lines=belts)
+    depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=counted,
+                 lines=[*belts, {"part_id": where["belt"], "qty": 1}])
+    count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=counted, lines=belts)
+    depot.sync()
+    incomplete = "a count names its location, who counted and when"
+    assert [(p.code, p.field, p.message) for p in depot.parked()] == [
+        ("incomplete_count", "location_id", incomplete), ("incomplete_count", "counted_by", incomplete),
+        ("incomplete_count", "counted_at", incomplete),
+        ("invalid_value", "lines", "stock_count.lines: each part and condition once")]
+
+    desk.sync()
+    desk.update("stock_count", count, approved=True)
+    desk.sync()
+    assert [(p.code, p.field, p.message) for p in desk.parked()] == [
+        ("count_approval_not_allowed", "approved", "a count is approved by manager")]
+    manager.sync()
+    timeline.advance(HOUR)
+    manager.update("stock_count", count, approved=True)
+    manager.sync()
+    [approved] = rows_where(engine, "stock_count", id=count)
+    assert (approved["approved"], approved["approved_by"], approved["approved_at"]) == (
+        True, people["manager"].user_id, datetime.fromtimestamp(timeline.now / 1000, timezone.utc)
+        .isoformat(timespec="microseconds"))
+
+    depot.sync()
+    depot.update("stock_count", count, note="复核：货架B-3 确认")  # the note is not what was approved
+    depot.update("stock_count", count, lines=belts, counted_at=counted)  # sent again unchanged
+    depot.update("stock_count", count, counted_at=at(timeline.now), lines=[])  # both changed: the first named
+    depot.sync()
+    assert [(p.code, p.field) for p in depot.parked()[4:]] == [("count_approved", "counted_at")]
+    [closed] = rows_where(engine, "stock_count", id=count)
+    assert (closed["note"], closed["counted_at"]) == ("复核：货架B-3 确认", approved["counted_at"])

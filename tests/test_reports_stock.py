@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from server.auth import add_device
 from server.domain.moments import epoch_ms
+from server.domain.writeoff import open_consumptions
 from tests.conftest import Person, Timeline, auth_header
 from tests.test_domain_writeoff import stock_and_vans
 
@@ -311,6 +312,41 @@ def test_open_consumptions_by_engineer_follow_the_reassignment_the_stale_signatu
     w["chen"].sync()
     rows = by(report(timeline, people["manager"], "/reconciliation/open-consumptions")["rows"], "engineer_id")
     assert wang not in rows and (rows[chen]["open"], rows[chen]["waiting_signature"]) == (1, 1)
+
+
+@pytest.mark.parametrize("how", ["made returnable after it was fitted", "its return deleted"])
+def test_a_returnable_part_with_no_return_step_still_waits_for_its_old_part_in_the_tally(how, people, timeline):
+    """A fuse fitted while fuses were thrown away has no return; a belt whose return the
+    desk deleted has none either. Either way the part is returnable now, nothing came
+    back, and the tally counts it as waiting for its old part, as the list does."""
+    desk, wang = timeline.device(people["desk"]), timeline.device(people["wang"])
+    w = stock_and_vans(desk, people)
+    ticket = job(desk, people["wang"], "华信印刷厂", "ring2", "皮带磨损，保险丝烧断")
+    wang.sync()
+    part = w["fuse"] if how == "made returnable after it was fitted" else w["belt"]
+    fitted = wang.insert("stock_movement", kind="consume", part_id=part, qty=1.0, from_location_id=w["van_wang"],
+                         ticket_id=ticket, note="更换后试机")
+    wang.sync()
+
+    def tally() -> tuple:
+        [row] = report(timeline, people["manager"], "/reconciliation/open-consumptions")["rows"]
+        return row["engineer_id"], row["open"], row["waiting_signature"], row["waiting_old_part"]
+
+    if how == "made returnable after it was fitted":
+        assert tally() == (people["wang"].user_id, 1, 1, 0)  # thrown away: nothing to wait for
+        desk.update("part", w["fuse"], returnable=True)  # the supplier now takes burnt fuses back
+        desk.sync()
+    else:
+        assert tally() == (people["wang"].user_id, 1, 1, 1)  # the old belt is expected at the depot
+        desk.sync()
+        desk.delete("old_part_return", fitted)  # recorded by mistake, the desk thought
+        desk.sync()
+        assert desk.parked() == []
+    assert tally() == (people["wang"].user_id, 1, 1, 1)
+    with timeline.app.extensions["fieldsync"].engine.connect() as conn:
+        [listed] = open_consumptions(conn, None, datetime.fromtimestamp(timeline.now / 1000, timezone.utc))
+    assert (listed["movement_id"], listed["old_part_status"], listed["waiting_for"]) == (
+        fitted, None, ["signature", "old_part"])
 
 
 def test_old_parts_out_by_engineer_and_age_and_the_supplier_claims_with_their_outcome(people, timeline, engine):

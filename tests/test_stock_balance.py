@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -105,3 +105,34 @@ def test_a_bin_whose_every_movement_is_deleted_is_no_longer_listed(engine):
         assert ("van-陈静", "硒鼓", "new") in _kept(conn) or ("van-陈静", "硒鼓", "old") in _kept(conn)
         conn.execute(MOVES.update().where(MOVES.c.id == "m-0001").values(deleted=True))
         assert _kept(conn) == {}
+
+
+def test_old_parts_still_out_are_listed_oldest_first_with_their_age_on_the_servers_clock_a_page_at_a_time(engine):
+    # server/domain/stock.py's other list: returns expected or collected, not yet received
+    returns = entity_table("old_part_return")
+    day = lambda n: datetime(2026, 11, n, 9, 0, tzinfo=timezone.utc)  # noqa: E731
+
+    def back(row_id: str, status: str, created: datetime, depot: str = "仓库-北京-1", **more) -> dict:
+        return {"id": row_id, "ticket_id": "t-华信印刷厂", "part_id": "传动皮带", "qty": 1.0, "engineer_id": "u-wang",
+                "depot_location_id": depot, "status": status, "version": 1, "deleted": False, "clock": "{}",
+                "created_at": created, "updated_at": created, **more}
+
+    with engine.begin() as conn:
+        for row in (back("r-collected", "collected", day(20) + timedelta(hours=5)),
+                    back("r-expected", "expected", day(18)),
+                    back("r-received", "received", day(10)), back("r-deleted", "expected", day(11), deleted=True),
+                    back("r-南京", "expected", day(12), depot="仓库-南京-1")):
+            conn.execute(returns.insert().values(**row))
+        out = stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW)
+        assert out == [
+            {"return_id": "r-expected", "engineer_id": "u-wang", "ticket_id": "t-华信印刷厂", "part_id": "传动皮带",
+             "qty": 1.0, "status": "expected", "age_days": 5.0, "expected_at": day(18).isoformat()},  # 4 days 23 hours
+            {"return_id": "r-collected", "engineer_id": "u-wang", "ticket_id": "t-华信印刷厂", "part_id": "传动皮带",
+             "qty": 1.0, "status": "collected", "age_days": 2.8,  # 2.75, to the tenth
+             "expected_at": (day(20) + timedelta(hours=5)).isoformat()},
+        ]
+        assert [r["return_id"] for r in stock.outstanding_old_parts(conn, None, now=NOW)] == [
+            "r-南京", "r-expected", "r-collected"]
+        assert stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW, limit=1) == out[:1]
+        assert stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW, after=stock.outstanding_key(out[0]),
+                                           limit=1) == out[1:]
