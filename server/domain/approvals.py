@@ -75,6 +75,8 @@ def advance_balances(conn: sa.Connection) -> list[dict]:
                 trip["claimed"] += (r["amount"] or 0.0) + (r["allowance"] or 0.0)
     engineers: dict[str, dict] = {}
     for trip in trips.values():
+        # to the cent, as shown: the balance is what is shown advanced less what is shown claimed
+        trip["claimed"] = round(trip["claimed"], 2)
         trip["balance"] = round(trip["advanced"] - trip["claimed"], 2)
         person = engineers.setdefault(trip["engineer_id"], {"engineer_id": trip["engineer_id"], "advanced": 0.0,
                                                             "claimed": 0.0, "balance": 0.0, "trips": []})
