@@ -742,3 +742,57 @@ def test_the_office_list_comes_in_id_order_whatever_order_the_rows_were_stored_i
             conn.execute(sa.insert(table), [{**row, "id": f"{prefix}-{first}", "number": None}])
     listed = [t["id"] for t in sla_list(world, people)["tickets"]]
     assert listed == [f"00a-{first}", f"00b-{first}", f"00c-{first}", first]
+
+
+# -- the answer deadline: kept as promised, filled for calls from before the rule -------------
+
+
+def reported_call(world: Timeline, people, fault: str) -> str:
+    """A call the desk took for 上海浦东某医院 and left reported (nobody dispatched yet)."""
+    desk = world.device(people["desk"])
+    customer = desk.insert("customer", name="上海浦东某医院", zone="市区", address="上海市浦东新区张江路88号")
+    ticket = desk.insert("ticket", customer_id=customer, status="reported", urgency="normal", zone="市区",
+                         fault_description=fault, channel="phone", reported_at=iso(world.now))
+    desk.sync()
+    return ticket
+
+
+def test_a_call_the_desk_cancels_before_anyone_took_it_up_is_never_counted_answered(world, people):
+    engine = world.app.extensions["fieldsync"].engine
+    ticket = reported_call(world, people, "打印机卡纸（客户随后来电说已自行解决）")
+    world.advance(HOUR)
+    desk = world.device(people["desk"])
+    desk.sync()
+    desk.update("ticket", ticket, status="cancelled")
+    desk.sync()
+    assert sla_fields(engine, ticket)["answered_at"] is None
+
+
+def test_a_call_left_reported_from_before_the_answer_rule_gets_its_deadline_and_is_late_at_the_next_evaluate_sla(
+        world, people):
+    engine = world.app.extensions["fieldsync"].engine
+    called = world.now
+    ticket = reported_call(world, people, "门禁读卡器不识别员工卡")
+    table = entity_table("ticket")
+    with engine.begin() as conn:  # as the migration leaves a ticket made before the rule
+        conn.execute(sa.update(table).where(table.c.id == ticket).values(answer_deadline=None, answer_state=None))
+    world.advance(25 * HOUR)
+    assert ticket in evaluate(world, people)
+    fields = sla_fields(engine, ticket)
+    assert (fields["answer_deadline"], fields["answered_at"], fields["answer_state"]) == (
+        utc_text(called + 24 * HOUR), None, "late")
+
+
+def test_an_answer_deadline_promised_under_a_longer_window_is_kept_when_evaluate_sla_runs(world, people):
+    """The call came in when the deployment promised an answer within 48 hours; head office
+    has since cut it to 24. Thirty hours on, the call is still within what it was promised."""
+    engine = world.app.extensions["fieldsync"].engine
+    called = world.now
+    ticket = reported_call(world, people, "监控录像机硬盘报警")
+    table = entity_table("ticket")
+    with engine.begin() as conn:  # as the deployment of the 48-hour promise wrote it
+        conn.execute(sa.update(table).where(table.c.id == ticket).values(answer_deadline=utc_text(called + 48 * HOUR)))
+    world.advance(30 * HOUR)
+    evaluate(world, people)
+    fields = sla_fields(engine, ticket)
+    assert (fields["answer_deadline"], fields["answer_state"]) == (utc_text(called + 48 * HOUR), "on_time")
