@@ -796,3 +796,30 @@ def test_an_answer_deadline_promised_under_a_longer_window_is_kept_when_evaluate
     evaluate(world, people)
     fields = sla_fields(engine, ticket)
     assert (fields["answer_deadline"], fields["answer_state"]) == (utc_text(called + 48 * HOUR), "on_time")
+
+
+def test_a_ticket_written_without_a_call_time_keeps_its_answer_deadline_when_its_urgency_is_raised_later(
+        world, people):
+    """嘉定区某物流园's charger, entered with no call time: the answer is due 24 hours from
+    when the ticket was written, and raising it to an emergency two hours on does not
+    start that day again."""
+    engine = world.app.extensions["fieldsync"].engine
+    desk = world.device(people["desk"])
+    written = world.now
+    customer = desk.insert("customer", name="嘉定区某物流园", zone="市区")
+    ticket = desk.insert("ticket", customer_id=customer, status="dispatched", assignee_id=people["wang"].user_id,
+                         urgency="normal", zone="市区", fault_description="叉车充电桩不工作")
+    desk.sync()
+    world.advance(2 * HOUR)
+    desk.update("ticket", ticket, urgency="emergency", fault_description="叉车充电桩不工作，仓库停摆")
+    desk.sync()
+    fields = sla_fields(engine, ticket)
+    assert (fields["answer_deadline"], fields["answered_at"], fields["answer_state"]) == (
+        utc_text(written + 24 * HOUR), utc_text(written), "met")
+
+
+def test_a_contracts_three_quarters_of_an_hour_from_the_last_evening_there_is_end_at_the_last_instant():
+    """23:30 UTC on 31 December 9999 and a contract's 0.75 hours: past the end, held there
+    (not sent back to year 1 for being under an hour)."""
+    assert sla.later(datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc), 0.75) == datetime.max.replace(
+        tzinfo=timezone.utc)
