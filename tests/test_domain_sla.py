@@ -823,3 +823,8 @@ def test_a_contracts_three_quarters_of_an_hour_from_the_last_evening_there_is_en
     (not sent back to year 1 for being under an hour)."""
     assert sla.later(datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc), 0.75) == datetime.max.replace(
         tzinfo=timezone.utc)
+
+
+def test_a_department_that_works_every_day_of_the_week_has_a_calendar_of_seven_working_days():
+    config = from_mapping({"working_days": (1, 2, 3, 4, 5, 6, 7)})
+    assert sla.calendar(config).days == frozenset(range(1, 8))
