@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -282,3 +283,15 @@ def timeline(app_factory, replica_for) -> Timeline:
     made = Timeline(replica_for, now_ms())
     made.app = app_factory(CLOCK_MS=lambda: made.now)
     return made
+
+
+@pytest.fixture
+def machine_zone(monkeypatch):
+    """Set the server machine's local zone (``TZ``) for one test, restored after it: no rule
+    may read the machine's clock in local time, so tests run it in Shanghai or New York."""
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,13 +17,9 @@ UTC = timezone.utc
 
 
 @pytest.fixture
-def machine_in_shanghai(monkeypatch):
+def machine_in_shanghai(machine_zone):
     """The server's machine keeps local time in Shanghai: no rule may read it."""
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    machine_zone("Asia/Shanghai")
 
 
 def escalate(timeline: Timeline, person) -> list[str]:

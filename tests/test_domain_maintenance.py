@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 
 import orjson
@@ -404,13 +403,9 @@ def test_a_missed_visit_is_done_only_by_a_visit_recorded_on_site_and_a_started_o
 
 
 @pytest.fixture
-def new_york_machine(monkeypatch):
+def new_york_machine(machine_zone):
     """The server's machine set to New York time (UTC-5 in November)."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    machine_zone("America/New_York")
 
 
 def test_a_server_on_a_machine_set_to_new_york_time_generates_the_visits_due_from_the_beijing_day(

@@ -167,14 +167,9 @@ def test_each_series_counts_its_own_local_month_and_a_push_writes_back_the_count
 
 
 def test_a_job_made_at_one_in_the_beijing_morning_of_1_december_is_numbered_in_december_on_a_machine_set_to_new_york(
-        monkeypatch):
+        machine_zone):
     """17:00 UTC on 30 November is 01:00 on 1 December in Beijing and noon on 30 November in
     New York: the number's month is the deployment's (UTC+8), whatever the machine's zone."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    try:
-        series = NumberSeries(conn=None, utc_offset_hours=8)  # a month's period reads no row
-        assert series.period(int(datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc).timestamp() * 1000)) == "2612"
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    machine_zone("America/New_York")
+    series = NumberSeries(conn=None, utc_offset_hours=8)  # a month's period reads no row
+    assert series.period(int(datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc).timestamp() * 1000)) == "2612"

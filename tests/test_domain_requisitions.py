@@ -7,7 +7,6 @@ says was asked, approved, issued, left and over.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -137,19 +136,14 @@ def test_a_part_asked_on_two_lines_is_issued_against_their_sum_and_tenths_of_a_m
     assert [line["over"] for line in balance["lines"]] == [0.0, pytest.approx(0.0)]
 
 
-def test_an_issues_arrival_is_the_same_millisecond_whichever_zone_the_database_or_the_machine_keeps(monkeypatch):
+def test_an_issues_arrival_is_the_same_millisecond_whichever_zone_the_database_or_the_machine_keeps(machine_zone):
     arrived = 1_795_000_000_000  # 2026-11-18, in the afternoon in Beijing
     utc = datetime.fromtimestamp(arrived / 1000, timezone.utc)
     assert _ms(utc) == arrived
     assert _ms(utc.astimezone(timezone(timedelta(hours=8)))) == arrived  # PostgreSQL set to Asia/Shanghai
     # SQLite hands the time back without a zone, in UTC, on a machine set to Beijing time
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    try:
-        assert _ms(utc.replace(tzinfo=None)) == arrived
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    machine_zone("Asia/Shanghai")
+    assert _ms(utc.replace(tzinfo=None)) == arrived
 
 
 def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depot_are_kept_under_it(
