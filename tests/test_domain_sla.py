@@ -818,6 +818,30 @@ def test_a_ticket_written_without_a_call_time_keeps_its_answer_deadline_when_its
         utc_text(written + 24 * HOUR), utc_text(written), "met")
 
 
+def test_a_ticket_written_without_a_call_time_counts_its_site_deadline_from_when_it_was_written_when_raised_later(
+        world, people):
+    """嘉定区某物流园's charger again: entered with no call time, it is stamped called when
+    written, and raised to an emergency two hours on its site deadline is the one a call
+    made then as an emergency would have, not one started at the edit."""
+    engine = world.app.extensions["fieldsync"].engine
+    desk = world.device(people["desk"])
+    written = world.now
+    customer = desk.insert("customer", name="嘉定区某物流园", zone="市区")
+    silent = desk.insert("ticket", customer_id=customer, status="dispatched", assignee_id=people["wang"].user_id,
+                         urgency="normal", zone="市区", fault_description="叉车充电桩不工作")
+    stated = desk.insert("ticket", customer_id=customer, status="dispatched", assignee_id=people["wang"].user_id,
+                         urgency="emergency", zone="市区", fault_description="叉车充电桩不工作（已报时间）",
+                         reported_at=iso(written))
+    desk.sync()
+    assert server_row(engine, "ticket", silent)["reported_at"] == utc_text(written)
+    world.advance(2 * HOUR)
+    desk.update("ticket", silent, urgency="emergency")
+    desk.sync()
+    due, due_as_stated = (datetime.fromisoformat(sla_fields(engine, t)["deadline"]) for t in (silent, stated))
+    assert due == due_as_stated
+    assert desk.get("ticket", silent)["reported_at"] == utc_text(written)
+
+
 def test_a_contracts_three_quarters_of_an_hour_from_the_last_evening_there_is_end_at_the_last_instant():
     """23:30 UTC on 31 December 9999 and a contract's 0.75 hours: past the end, held there
     (not sent back to year 1 for being under an hour)."""

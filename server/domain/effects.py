@@ -86,11 +86,18 @@ def _parse_time(value: str | None, fallback_ms: int) -> datetime:
 def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
     row = batch.states["ticket"][row_id].row
     writes: dict = {}
-    if _created(batch, "ticket", row_id) and not row.values.get("number"):
-        writes["number"] = batch.numbers.next("T", _made_ms(batch, "ticket", row_id, mutation))
-        if not row.values.get("category"):
-            writes["category"] = service_category(batch, row.values, _parse_time(row.values.get("reported_at"),
-                                                                           hlc.wall_of(mutation.hlc)))
+    if _created(batch, "ticket", row_id):
+        made_ms = _made_ms(batch, "ticket", row_id, mutation)
+        if not row.values.get("reported_at"):
+            # A call written with no time was taken when it was written: both deadlines and
+            # the day's figures count from then, not from whichever later edit moves the SLA.
+            writes["reported_at"] = datetime.fromtimestamp(made_ms / 1000, timezone.utc).isoformat(
+                timespec="microseconds")
+        if not row.values.get("number"):
+            writes["number"] = batch.numbers.next("T", made_ms)
+            if not row.values.get("category"):
+                called = _parse_time(writes.get("reported_at") or row.values["reported_at"], made_ms)
+                writes["category"] = service_category(batch, row.values, called)
     sla.after_ticket(batch, row_id, merge, mutation, writes)  # with deadlines and SLA state: one write
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
         _restale(batch, row_id, mutation)
