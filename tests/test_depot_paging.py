@@ -19,6 +19,7 @@ import pytest
 
 from server.api import depot as depot_api
 from tests.conftest import Person, Timeline, auth_header
+from tests.test_domain_writeoff import DEPOT
 from tests.test_reports_stock import HOUR, at, build, issue, requisition
 from tests.test_reports_stock import timeline as timeline  # noqa: F401 (the fixture, on the reports' clock)
 
@@ -128,6 +129,54 @@ def test_paging_through_the_vans_gives_each_van_once_whole(world, people, timeli
     assert [v for page in paged for v in page["vans"]] == whole["vans"]
     assert len(paged) == math.ceil(3 / limit)
     assert {v["name"] for v in whole["vans"]} >= {"王伟的服务车", "陈静的服务车"}
+
+
+def test_vans_named_by_requisitions_alone_come_in_id_order_and_a_withdrawn_or_vanless_one_names_none(
+        world, people, timeline):
+    """The desk adds three spare vans, made in the reverse of their ids' order; 王伟 asks
+    the Beijing depot for fuses for each (nothing issued yet), the office withdraws a
+    fourth request of his for a van he has no use for, and asks for a belt without naming a van. Paged one
+    van at a time, the list is every van issued to or named, each once, in id order: the
+    three spares at the end, and neither the withdrawn request's van nor an empty one."""
+    desk, wang = world["desk"], timeline.device(people["wang"])
+    spares = [desk.insert("stock_location", id=f"van-spare-{n}", kind="van", name=f"备用车{n}号",
+                          depot_id=DEPOT, engineer_id=people["wang"].user_id) for n in (3, 2, 1)]
+    withdrawn_van = desk.insert("stock_location", id="van-spare-4", kind="van", name="备用车4号",
+                                depot_id=DEPOT, engineer_id=people["wang"].user_id)
+    desk.sync()
+    wang.sync()
+    for van in spares:
+        wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=world["depot"],
+                    van_location_id=van, lines=[{"part_id": world["fuse"], "qty": 2.0}], reason="备用车配保险丝")
+    withdrawn = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=world["depot"],
+                            van_location_id=withdrawn_van, lines=[{"part_id": world["fuse"], "qty": 1.0}],
+                            reason="申请错了")
+    wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=world["depot"],
+                lines=[{"part_id": world["belt"], "qty": 1.0}], reason="未指定车辆")
+    wang.sync()
+    manager = timeline.device(people["manager"])
+    manager.sync()
+    manager.delete("requisition", withdrawn)  # the office withdraws it for him
+    manager.sync()
+    for device in (wang, manager):
+        assert device.parked() == [], [(p.code, p.message) for p in device.parked()]
+    listed = [v["location_id"] for page in pages(timeline, people["manager"], "/vans", 1) for v in page["vans"]]
+    assert listed == sorted([world["van_wang"], world["van_chen"], world["van_south"], *spares])
+
+
+def test_fuses_still_booked_to_a_van_the_desk_retired_stay_on_its_depots_reconciliation(world, people, timeline):
+    """The desk deletes 王伟's van from the list (the van is sold) while five fuses are
+    still booked to it: the depot keeper still sees them, as head office does, until they are
+    moved back or written off."""
+    desk = world["desk"]
+    desk.sync()
+    desk.delete("stock_location", world["van_wang"])
+    desk.sync()
+    assert desk.parked() == [], [(p.code, p.message) for p in desk.parked()]
+    for who in ("depot", "manager"):
+        levels = get(timeline, people[who], "/reconciliation", limit=5000).json["levels"]
+        assert any(lv["location_id"] == world["van_wang"] and lv["part_id"] == world["fuse"] and lv["qty"] == 5.0
+                   for lv in levels), who
 
 
 def _cursor(key) -> str:

@@ -203,6 +203,45 @@ def test_a_requisition_issued_in_full_is_open_again_when_its_engineer_asks_for_m
                        "lines": full}]
 
 
+def test_a_part_issued_off_its_requisitions_lines_shows_over_and_a_requisition_without_lines_shows_none(engine):
+    """王伟's r-1 was approved for fuses and belts; the depot handed him a fuse, and he then
+    asked for belts alone, approved again: the fuse shows as issued off the lines, all of it
+    over, and a belt he took back to the depot naming r-1 is no issue. His r-2 (fuses, nothing issued) shows none of r-1's parts, and r-3, started
+    without its lines, shows no line at all."""
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    common = {"version": 1, "deleted": False, "clock": "{}", "created_at": now, "updated_at": now}
+    asked = {"r-1": [{"part_id": "p-皮带", "qty": 2}], "r-2": [{"part_id": "p-保险丝", "qty": 3}], "r-3": None}
+    with engine.begin() as conn:
+        conn.execute(entity_table("stock_location").insert(), [
+            {**common, "id": "loc-北京总库", "kind": "depot", "name": "北京总库", "depot_id": "depot-main"},
+            {**common, "id": "van-王伟", "kind": "van", "name": "王伟的服务车", "engineer_id": "u-wang",
+             "depot_id": "depot-main"}])
+        conn.execute(entity_table("requisition").insert(), [
+            {**common, "id": rid, "engineer_id": "u-wang", "depot_location_id": "loc-北京总库",
+             "van_location_id": "van-王伟", "lines": orjson.dumps(lines).decode() if lines else None,
+             "status": "approved" if lines else None} for rid, lines in asked.items()])
+        conn.execute(entity_table("stock_movement").insert(), [
+            {**common, "id": f"m-{n}", "kind": kind, "part_id": part, "qty": qty, "condition": "new",
+             "from_location_id": there, "to_location_id": here, "requisition_id": "r-1"}
+            for n, (kind, part, qty, there, here) in enumerate((
+                ("issue", "p-皮带", 2.0, "loc-北京总库", "van-王伟"),
+                ("issue", "p-保险丝", 1.0, "loc-北京总库", "van-王伟"),
+                ("transfer", "p-皮带", 1.0, "van-王伟", "loc-北京总库")))])  # a belt he did not need, back
+    table = entity_table("requisition")
+    with engine.connect() as conn:
+        listed = balances(conn, conn.execute(sa.select(table).order_by(table.c.id)).mappings().all())
+        [van] = requisition_vans(conn, None)
+    assert listed == [
+        {"requisition_id": "r-1", "engineer_id": "u-wang", "status": "approved", "lines": [
+            {"part_id": "p-皮带", "asked": 2.0, "approved": 2.0, "issued": 2.0, "left": 0.0, "over": 0.0},
+            {"part_id": "p-保险丝", "asked": 0.0, "approved": 0.0, "issued": 1.0, "left": 0.0, "over": 1.0}]},
+        {"requisition_id": "r-2", "engineer_id": "u-wang", "status": "approved", "lines": [
+            {"part_id": "p-保险丝", "asked": 3.0, "approved": 3.0, "issued": 0.0, "left": 3.0, "over": 0.0}]},
+        {"requisition_id": "r-3", "engineer_id": "u-wang", "status": "submitted", "lines": []},
+    ]
+    assert van["requisitions"] == listed
+
+
 def test_the_depot_sees_each_van_with_its_stock_and_its_own_live_requisitions_in_id_order_a_page_at_a_time(engine):
     now = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

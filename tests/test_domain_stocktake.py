@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 
 from server.auth import add_device
-from server.domain.stocktake import _bad_lines
+from server.domain.stocktake import _bad_lines, as_of_text, count_key, open_counts
+from server.tables import entity_table
 from tests.conftest import Person, auth_header
 from tests.test_domain_writeoff import open_job, rows_where, stock_and_vans
 
@@ -197,3 +199,104 @@ def test_a_count_names_its_shelf_counter_and_time_and_once_approved_only_its_not
     assert [(p.code, p.field) for p in depot.parked()[4:]] == [("count_approved", "counted_at")]
     [closed] = rows_where(engine, "stock_count", id=count)
     assert (closed["note"], closed["counted_at"]) == ("复核：货架B-3 确认", approved["counted_at"])
+
+
+def test_approving_mondays_count_posts_nothing_for_tuesdays_count_still_awaiting_approval(people, timeline, engine):
+    """北京总库 received five belts; the keeper counted four on Monday and three on
+    Tuesday. Head office approves Monday's: one belt written off for Monday, none for
+    Tuesday, whose difference is still listed against the ledger as of Tuesday (four)."""
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    depot.sync()
+    depot.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
+                 to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    depot.sync()
+    counts = []
+    for counted, note in ((4, "周一盘点：货架B-3"), (3, "周二复盘：货架B-3")):
+        timeline.advance(24 * HOUR)
+        counts.append(depot.insert("stock_count", location_id=where["depot"], counted_by=keeper,
+                                   counted_at=at(timeline.now),
+                                   lines=[{"part_id": where["belt"], "condition": "new", "qty": counted}], note=note))
+    depot.sync()
+    monday, tuesday = counts
+    manager.sync()
+    manager.update("stock_count", monday, approved=True)
+    manager.sync()
+    assert manager.parked() == []
+    assert [m["qty"] for m in rows_where(engine, "stock_movement", count_id=monday)] == [-1.0]
+    assert rows_where(engine, "stock_movement", count_id=tuesday) == []
+    [listed] = reconciliation(timeline, people["depot"])["open_counts"]
+    assert (listed["count_id"], listed["differences"]) == (tuesday, [
+        {"part_id": where["belt"], "condition": "new", "counted": 3.0, "ledger": 4.0, "difference": -1.0}])
+
+
+def test_open_counts_list_each_shelfs_differences_against_the_ledger_as_of_its_count_oldest_first_a_page_at_a_time(
+        engine):
+    """北京总库 received five belts on 20 November. Its keeper's counts, not yet approved:
+    on the 23rd three and a half metres of belt and two cables nobody ever booked in; on
+    the 24th (a count whose id sorts first) five belts and one old belt back from a van;
+    one marked not approved whose sheet is still blank. A count head office approved on
+    the 25th posted one belt missing: that is after both, so neither ledger holds it. A
+    count deleted by mistake and the Nanjing depot's count are not on Beijing's list."""
+    common = {"version": 1, "deleted": False, "clock": "{}"}
+    beijing, nanjing = "loc-北京总库", "loc-南京分库"
+
+    def moment(day: int, hour: int = 9) -> datetime:
+        return datetime(2026, 11, day, hour, tzinfo=timezone.utc)
+
+    def count(count_id: str, location: str, day: int, lines: list | None, **more) -> dict:
+        return {**common, "id": count_id, "location_id": location, "counted_by": "u-depot",
+                "counted_at": moment(day).isoformat(), "as_of": as_of_text(moment(day)),
+                "lines": orjson.dumps(lines).decode() if lines is not None else None,
+                "created_at": moment(day), "updated_at": moment(day), "note": None, "approved": None,
+                "approved_by": None, **more}
+
+    def line(part: str, qty: float, condition: str = "new") -> dict:
+        return {"part_id": part, "condition": condition, "qty": qty}
+
+    with engine.begin() as conn:
+        conn.execute(entity_table("stock_location").insert(), [
+            {**common, "id": beijing, "kind": "depot", "name": "北京总库", "depot_id": "depot-main",
+             "created_at": moment(1), "updated_at": moment(1)},
+            {**common, "id": nanjing, "kind": "depot", "name": "南京分库", "depot_id": "depot-south",
+             "created_at": moment(1), "updated_at": moment(1)}])
+        conn.execute(entity_table("stock_count").insert(), [
+            count("c-2", beijing, 23, [line("part-belt", 3.5), {"part_id": "part-cable", "qty": 2.0},  # new, unsaid
+                                       line("part-fuse", 0.0)],
+                  note="季度盘点：皮带按米计"),
+            count("c-1", beijing, 24, [line("part-belt", 5.0), line("part-belt", 1.0, "old")], note="复盘"),
+            count("c-3", beijing, 24, None, approved=False, note="空白盘点表"),
+            count("c-0", beijing, 23, [line("part-belt", 9.0)], deleted=True, note="录错了"),
+            count("c-9", beijing, 25, [line("part-belt", 4.0)], approved=True, approved_by="u-manager"),
+            count("c-5", nanjing, 23, [line("part-belt", 2.0)], note="南京盘点"),
+        ])
+        conn.execute(entity_table("stock_movement").insert(), [
+            {**common, "id": "m-received", "kind": "receive", "part_id": "part-belt", "qty": 5.0, "condition": None,
+             "to_location_id": beijing, "count_id": None, "device_time": moment(20), "occurred_at": moment(20).isoformat(),
+             "created_at": moment(20), "updated_at": moment(20)},
+            {**common, "id": "m-adjusted", "kind": "stocktake_adjustment", "part_id": "part-belt", "qty": -1.0,
+             "condition": "new", "to_location_id": beijing, "count_id": "c-9", "device_time": None,
+             "occurred_at": as_of_text(moment(25)), "created_at": moment(25), "updated_at": moment(25)}])
+
+    def listed(count_id: str, day: int, note: str, differences: list[tuple]) -> dict:
+        return {"count_id": count_id, "location_id": beijing, "counted_by": "u-depot",
+                "counted_at": moment(day).isoformat(), "as_of": as_of_text(moment(day)), "note": note,
+                "differences": [{"part_id": part, "condition": condition, "counted": counted, "ledger": ledger,
+                                 "difference": difference}
+                                for part, condition, counted, ledger, difference in differences]}
+
+    expected = [
+        listed("c-2", 23, "季度盘点：皮带按米计", [("part-belt", "new", 3.5, 5.0, -1.5),
+                                                  ("part-cable", "new", 2.0, 0.0, 2.0)]),
+        listed("c-1", 24, "复盘", [("part-belt", "old", 1.0, 0.0, 1.0)]),
+        listed("c-3", 24, "空白盘点表", []),
+    ]
+    with engine.connect() as conn:
+        assert open_counts(conn, [beijing]) == expected
+        pages, after = [], None
+        while page := open_counts(conn, [beijing], after, 1):
+            pages.append(page)
+            after = count_key(page[-1])
+        assert pages == [[row] for row in expected]
+        assert [row["count_id"] for row in open_counts(conn, None)] == ["c-2", "c-5", "c-1", "c-3"]

@@ -136,3 +136,24 @@ def test_old_parts_still_out_are_listed_oldest_first_with_their_age_on_the_serve
         assert stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW, limit=1) == out[:1]
         assert stock.outstanding_old_parts(conn, ["仓库-北京-1"], now=NOW, after=stock.outstanding_key(out[0]),
                                            limit=1) == out[1:]
+
+
+def test_a_level_is_negative_only_below_zero_half_a_metre_and_an_emptied_shelf_are_not(engine):
+    """仓库-北京-1 received two fuses and handed both out (none left, not short), and
+    three metres of cable of which it cut two and a half (half a metre left); 王伟's van
+    used half a metre more cable than it had been given (short: negative)."""
+    def move(n: int, part: str, qty: float, source: str | None, target: str | None) -> dict:
+        return {"id": f"m-{n}", "kind": "transfer", "part_id": part, "qty": qty, "condition": "new",
+                "from_location_id": source, "to_location_id": target, "note": "盘点前整理", "version": 1,
+                "deleted": False, "clock": "{}", "created_at": NOW, "updated_at": NOW}
+
+    with engine.begin() as conn:
+        conn.execute(MOVES.insert(), [
+            move(1, "保险丝", 2.0, None, "仓库-北京-1"), move(2, "保险丝", 2.0, "仓库-北京-1", None),
+            move(3, "电缆(米)", 3.0, None, "仓库-北京-1"), move(4, "电缆(米)", 2.5, "仓库-北京-1", "van-王伟"),
+            move(5, "电缆(米)", 3.0, "van-王伟", None)])
+    with engine.connect() as conn:
+        flagged = {(lv["location_id"], lv["part_id"]): (lv["qty"], lv["negative"]) for lv in stock.levels(conn)}
+    assert flagged[("仓库-北京-1", "保险丝")] == (0.0, False)
+    assert flagged[("仓库-北京-1", "电缆(米)")] == (0.5, False)
+    assert flagged[("van-王伟", "电缆(米)")] == (-0.5, True)

@@ -19,10 +19,10 @@ __all__ = ["levels", "level_key", "level_query", "outstanding_old_parts", "outst
 
 
 def depot_locations(conn: sa.Connection, depot_id: str) -> list[str]:
-    """The stock locations of one depot (its shelves and service stations)."""
+    """The stock locations of one depot (its shelves, service stations and vans), retired
+    ones too: what is still booked to a location the desk deleted is the depot's to find."""
     locations = entity_table("stock_location")
-    return [r[0] for r in conn.execute(
-        sa.select(locations.c.id).where(locations.c.depot_id == depot_id, locations.c.deleted.is_(False)))]
+    return [r[0] for r in conn.execute(sa.select(locations.c.id).where(locations.c.depot_id == depot_id))]
 
 
 def level_query(only: list[str] | None = None) -> sa.Select:
