@@ -79,6 +79,15 @@ def test_a_deployment_naming_a_role_fieldsync_does_not_have_as_approver_fails_at
         from_mapping({"approvers": approvers})
 
 
+@pytest.mark.parametrize("approvers", [["manager", "depot"], ["engineer"]])
+def test_a_deployment_letting_a_role_that_cannot_write_a_counts_approval_approve_counts_fails_at_start(approvers):
+    """Field ownership lets only the office write ``stock_count.approved``: a depot keeper
+    named approver would have every approval refused, so the deployment is told at start."""
+    with pytest.raises(ValueError, match=r"^stocktake_approvers: \['(depot|engineer)'\] may not write a count's "):
+        from_mapping({"stocktake_approvers": approvers})
+    assert tuple(from_mapping({"stocktake_approvers": ["desk", "manager"]}).stocktake_approvers) == ("desk", "manager")
+
+
 @pytest.mark.parametrize(("report", "category", "fields"), [
     pytest.param(None, "D", ("diagnosis", "actions", "result"), id="internal work: no arrival"),
     pytest.param(None, "C", FIELD_WORK, id="warranty: field work"),

@@ -123,6 +123,87 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
     assert rows_where(engine, "stock_location", id=where["depot"])[0]["counted_as_of"] is not None
 
 
+def test_a_belt_taken_before_two_approved_counts_and_synced_after_both_corrects_the_first_and_leaves_the_second(
+        people, timeline, engine):
+    """Five belts on the shelf; 王伟 takes one with no signal before Monday's count. The
+    keeper counts four new belts and one old one on Monday, three new on Tuesday; head
+    office approves both, then 王伟's phone syncs. Monday's count is corrected (+1: the
+    belt it missed had left before it), Tuesday's needs nothing (its ledger held Monday's
+    adjustments, not its own or later ones), and the shelf ends at Tuesday's three."""
+    desk, depot, manager, wang = (timeline.device(people[name]) for name in ("desk", "depot", "manager", "wang"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    depot.sync()
+    depot.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
+                 to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    depot.sync()
+    job = open_job(desk, people["wang"])
+    wang.sync()
+    timeline.advance(HOUR)
+    wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
+                from_location_id=where["depot"], ticket_id=job, note="库房无信号，先取后补")
+    counts = []
+    for lines, note in (([{"part_id": where["belt"], "condition": "new", "qty": 4},
+                          {"part_id": where["belt"], "condition": "old", "qty": 1}], "周一盘点"),
+                        ([{"part_id": where["belt"], "condition": "new", "qty": 3}], "周二盘点")):
+        timeline.advance(24 * HOUR)
+        counts.append(depot.insert("stock_count", location_id=where["depot"], counted_by=keeper,
+                                   counted_at=at(timeline.now), lines=lines, note=note))
+        depot.sync()
+        manager.sync()
+        manager.update("stock_count", counts[-1], approved=True)
+        manager.sync()
+    monday, tuesday = counts
+
+    def posted(count: str) -> list[tuple]:
+        return sorted((m["condition"], m["qty"]) for m in rows_where(engine, "stock_movement", count_id=count))
+
+    assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("old", 1.0)], [("new", -1.0)])
+    timeline.advance(HOUR)
+    wang.sync()
+    assert wang.parked() == []
+    assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("new", 1.0), ("old", 1.0)], [("new", -1.0)])
+    assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 3.0
+
+
+def test_a_managers_spot_count_approved_in_the_push_that_brings_the_write_offs_around_it_needs_no_adjustment(
+        people, timeline, engine):
+    """The manager spot-checks the depot with no signal in the store room: he writes off a
+    fuse that blew and a belt dropped in the yard (its condition left unsaid: new), counts
+    four belts at ten, writes off a belt he finds cracked at half past, and at eleven
+    types in his count sheet with the time he counted and approves it; one push brings
+    all of it. The count's ledger holds the two write-offs made before ten and not the
+    one after: nothing to adjust, and the shelf ends at three."""
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    where = stock_and_vans(desk, people)
+    keeper, boss = people["depot"].user_id, people["manager"].user_id
+    depot.sync()
+    for part, qty in (("belt", 5.0), ("fuse", 10.0)):
+        depot.insert("stock_movement", kind="receive", part_id=where[part], qty=qty, condition="new",
+                     to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    depot.sync()
+    manager.sync()
+    timeline.advance(HOUR)
+    manager.insert("stock_movement", kind="write_off", part_id=where["fuse"], qty=1.0, condition="new",
+                   from_location_id=where["depot"], held_by=keeper, note="保险丝熔断")
+    manager.insert("stock_movement", kind="write_off", part_id=where["belt"], qty=1.0,
+                   from_location_id=where["depot"], held_by=keeper, note="搬运时掉在院子里")
+    timeline.advance(HOUR)
+    counted_at = timeline.now
+    timeline.advance(HOUR // 2)
+    manager.insert("stock_movement", kind="write_off", part_id=where["belt"], qty=1.0, condition="new",
+                   from_location_id=where["depot"], held_by=keeper, note="发现皮带开裂")
+    timeline.advance(HOUR // 2)
+    count = manager.insert("stock_count", location_id=where["depot"], counted_by=boss, counted_at=at(counted_at),
+                           lines=[{"part_id": where["belt"], "condition": "new", "qty": 4}], note="经理抽盘",
+                           approved=True)
+    manager.sync()
+    assert manager.parked() == [], [(p.code, p.message) for p in manager.parked()]
+    assert rows_where(engine, "stock_count", id=count)[0]["approved"] is True
+    assert rows_where(engine, "stock_movement", count_id=count) == []
+    assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 3.0
+
+
 BELT, FUSE = "part-belt", "part-fuse"
 NAMES_PART = "each line names its part_id"
 COUNTS = "each line counts a quantity of zero or more"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from sync.entities import REGISTRY
 from sync.registry import ROLES
 
 __all__ = ["DomainConfig", "from_mapping", "DEFAULT_APPROVERS"]
@@ -125,6 +126,10 @@ class DomainConfig:
         if unknown:
             raise ValueError(f"approvers: unknown roles {sorted(unknown)}")
         object.__setattr__(self, "_approvers", resolved)
+        may_approve = REGISTRY.get("stock_count").field("approved").owners
+        if barred := sorted(set(self.stocktake_approvers) - may_approve):
+            raise ValueError(f"stocktake_approvers: {barred} may not write a count's approval "
+                             f"(stock_count.approved is written by {sorted(may_approve)})")
         _check_reports(self.reports)
 
     def report_setting(self, name: str) -> Any:
