@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from server.auth import add_device
+from server.auth import add_device, add_user
 from server.domain.stocktake import _bad_lines, as_of_text, count_key, open_counts
 from server.tables import entity_table
 from tests.conftest import Person, auth_header
@@ -81,7 +81,8 @@ def test_stocktake_with_a_missing_belt_shows_the_difference_and_posts_one_adjust
     depot.sync()
     depot.update("stock_count", count, lines=[{"part_id": where["belt"], "condition": "new", "qty": 5}])
     depot.sync()
-    assert [(p.code, p.field) for p in depot.parked()] == [("count_approved", "lines")]
+    assert [(p.code, p.field, p.message) for p in depot.parked()] == [
+        ("count_approved", "lines", "an approved count is closed and its differences posted: count again")]
     assert len(rows_where(engine, "stock_movement", count_id=count)) == 1
 
 
@@ -123,13 +124,59 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
     assert rows_where(engine, "stock_location", id=where["depot"])[0]["counted_as_of"] is not None
 
 
-def test_a_belt_taken_before_two_approved_counts_and_synced_after_both_corrects_the_first_and_leaves_the_second(
+def test_a_tablet_two_hours_fast_counts_the_shelf_as_of_the_true_time_and_approving_an_older_count_keeps_the_latest(
         people, timeline, engine):
-    """Five belts on the shelf; 王伟 takes one with no signal before Monday's count. The
-    keeper counts four new belts and one old one on Monday, three new on Tuesday; head
-    office approves both, then 王伟's phone syncs. Monday's count is corrected (+1: the
-    belt it missed had left before it), Tuesday's needs nothing (its ledger held Monday's
-    adjustments, not its own or later ones), and the shelf ends at Tuesday's three."""
+    """The keeper's tablet runs two hours fast. He counts five belts at (true) eight; at
+    nine 王伟 takes one; the tablet syncs at eleven. The count's ledger is the five before
+    it, not the four after, because its time (ten by the tablet) is put on the server's
+    line. Head office approves Tuesday's recount
+    first and Monday's after it: the depot's last approved count stays Tuesday's."""
+    desk, manager, wang = (timeline.device(people[name]) for name in ("desk", "manager", "wang"))
+    tablet = timeline.device(people["depot"], skew_ms=2 * HOUR)
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    tablet.sync()
+    tablet.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
+                  to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    tablet.sync()
+    job = open_job(desk, people["wang"])
+    wang.sync()
+    timeline.advance(HOUR)
+    monday = tablet.insert("stock_count", location_id=where["depot"], counted_by=keeper,
+                           counted_at=at(timeline.now + 2 * HOUR), note="周一盘点（平板时间快两小时）",
+                           lines=[{"part_id": where["belt"], "condition": "new", "qty": 5}])
+    timeline.advance(HOUR)
+    wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
+                from_location_id=where["depot"], ticket_id=job, note="急修领用")
+    wang.sync()
+    timeline.advance(2 * HOUR)
+    tablet.sync()  # at true eleven: the count's own clock said ten, two hours fast
+    assert [c["differences"] for c in reconciliation(timeline, people["depot"])["open_counts"]] == [[]]
+    timeline.advance(24 * HOUR)
+    tuesday = tablet.insert("stock_count", location_id=where["depot"], counted_by=keeper,
+                            counted_at=at(timeline.now + 2 * HOUR), note="周二复盘",
+                            lines=[{"part_id": where["belt"], "condition": "new", "qty": 4}])
+    tablet.sync()
+    manager.sync()
+    for count in (tuesday, monday):
+        manager.update("stock_count", count, approved=True)
+        manager.sync()
+    assert manager.parked() == []
+    [tuesdays] = rows_where(engine, "stock_count", id=tuesday)
+    assert rows_where(engine, "stock_location", id=where["depot"])[0]["counted_as_of"] == tuesdays["as_of"]
+    assert rows_where(engine, "stock_movement", count_id=monday) == []
+
+
+@pytest.mark.parametrize("phone_syncs", ["after both approvals", "between Tuesday's count and its approval"])
+def test_a_belt_taken_before_two_approved_counts_and_synced_late_corrects_the_first_and_leaves_the_second(
+        people, timeline, engine, phone_syncs):
+    """Five belts on the shelf; 王伟 takes one with no signal before Monday's count, and
+    hands in an old one. The keeper counts four new belts and the old one on Monday, three
+    new on Tuesday; head office approves both, and 王伟's phone syncs after both approvals
+    or between Tuesday's count and its approval. Monday's count is corrected (+1: the belt
+    it missed had left before it), Tuesday's needs nothing more than its one belt (its
+    ledger holds Monday's adjustments and the late belt, by when it was taken, not its own
+    or later ones), and the shelf ends at Tuesday's three."""
     desk, depot, manager, wang = (timeline.device(people[name]) for name in ("desk", "depot", "manager", "wang"))
     where = stock_and_vans(desk, people)
     keeper = people["depot"].user_id
@@ -142,6 +189,11 @@ def test_a_belt_taken_before_two_approved_counts_and_synced_after_both_corrects_
     timeline.advance(HOUR)
     wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
                 from_location_id=where["depot"], ticket_id=job, note="库房无信号，先取后补")
+    depot.insert("stock_movement", kind="transfer", part_id=where["belt"], qty=1.0, condition="old",
+                 from_location_id=where["van_wang"], to_location_id=where["depot"], held_by=people["wang"].user_id,
+                 note="王伟交回旧皮带")
+    depot.sync()
+    assert depot.parked() == [], [(p.code, p.message) for p in depot.parked()]
     counts = []
     for lines, note in (([{"part_id": where["belt"], "condition": "new", "qty": 4},
                           {"part_id": where["belt"], "condition": "old", "qty": 1}], "周一盘点"),
@@ -150,6 +202,9 @@ def test_a_belt_taken_before_two_approved_counts_and_synced_after_both_corrects_
         counts.append(depot.insert("stock_count", location_id=where["depot"], counted_by=keeper,
                                    counted_at=at(timeline.now), lines=lines, note=note))
         depot.sync()
+        if len(counts) == 2 and phone_syncs != "after both approvals":
+            timeline.advance(HOUR)
+            wang.sync()  # Tuesday's ledger reads the belt stored late, by when it was taken
         manager.sync()
         manager.update("stock_count", counts[-1], approved=True)
         manager.sync()
@@ -158,11 +213,12 @@ def test_a_belt_taken_before_two_approved_counts_and_synced_after_both_corrects_
     def posted(count: str) -> list[tuple]:
         return sorted((m["condition"], m["qty"]) for m in rows_where(engine, "stock_movement", count_id=count))
 
-    assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("old", 1.0)], [("new", -1.0)])
-    timeline.advance(HOUR)
-    wang.sync()
+    if phone_syncs == "after both approvals":
+        assert (posted(monday), posted(tuesday)) == ([("new", -1.0)], [("new", -1.0)])
+        timeline.advance(HOUR)
+        wang.sync()
     assert wang.parked() == []
-    assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("new", 1.0), ("old", 1.0)], [("new", -1.0)])
+    assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("new", 1.0)], [("new", -1.0)])
     assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 3.0
 
 
@@ -284,8 +340,10 @@ def test_a_count_names_its_shelf_counter_and_time_and_once_approved_only_its_not
 
 def test_approving_mondays_count_posts_nothing_for_tuesdays_count_still_awaiting_approval(people, timeline, engine):
     """北京总库 received five belts; the keeper counted four on Monday and three on
-    Tuesday. Head office approves Monday's: one belt written off for Monday, none for
-    Tuesday, whose difference is still listed against the ledger as of Tuesday (four)."""
+    Tuesday. Head office approves Monday's (the manager enters the regional manager's
+    approval given by phone the evening before, with its time): one belt written off for
+    Monday, none for Tuesday, whose difference is still listed against the ledger as of
+    Tuesday (four)."""
     desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
     where = stock_and_vans(desk, people)
     keeper = people["depot"].user_id
@@ -301,10 +359,15 @@ def test_approving_mondays_count_posts_nothing_for_tuesdays_count_still_awaiting
                                    lines=[{"part_id": where["belt"], "condition": "new", "qty": counted}], note=note))
     depot.sync()
     monday, tuesday = counts
+    with engine.begin() as conn:
+        add_user(conn, "李经理", "manager", user_id="u-李经理")
     manager.sync()
-    manager.update("stock_count", monday, approved=True)
+    by_phone = at(timeline.now - 14 * HOUR)
+    manager.update("stock_count", monday, approved=True, approved_by="u-李经理", approved_at=by_phone)
     manager.sync()
     assert manager.parked() == []
+    assert [(c["approved_by"], c["approved_at"]) for c in rows_where(engine, "stock_count", id=monday)] == [
+        ("u-李经理", by_phone)]
     assert [m["qty"] for m in rows_where(engine, "stock_movement", count_id=monday)] == [-1.0]
     assert rows_where(engine, "stock_movement", count_id=tuesday) == []
     [listed] = reconciliation(timeline, people["depot"])["open_counts"]
