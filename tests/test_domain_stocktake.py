@@ -339,24 +339,31 @@ def test_a_count_names_its_shelf_counter_and_time_and_once_approved_only_its_not
 
 
 def test_approving_mondays_count_posts_nothing_for_tuesdays_count_still_awaiting_approval(people, timeline, engine):
-    """北京总库 received five belts; the keeper counted four on Monday and three on
-    Tuesday. Head office approves Monday's (the manager enters the regional manager's
-    approval given by phone the evening before, with its time): one belt written off for
-    Monday, none for Tuesday, whose difference is still listed against the ledger as of
-    Tuesday (four)."""
+    """北京总库 received five belts and a ten-metre coil of cable; the keeper counted four
+    belts and 9.5 metres on Monday, three belts and 9.5 metres on Tuesday. Head office
+    approves Monday's (the manager enters the regional manager's approval given by phone
+    the evening before, with its time): one belt and half a metre written off as of
+    Monday's count, nothing for Tuesday, whose difference is still listed against the
+    ledger as of Tuesday (four belts)."""
     desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
     where = stock_and_vans(desk, people)
     keeper = people["depot"].user_id
     depot.sync()
+    cable = desk.insert("part", code="CBL-3x2.5", name="电源线 3×2.5", unit="米", returnable=False, price=6.5)
+    desk.sync()
+    depot.sync()
     depot.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
                  to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    depot.insert("stock_movement", kind="receive", part_id=cable, qty=10.0, condition="new",
+                 to_location_id=where["depot"], held_by=keeper, note="整卷电缆")
     depot.sync()
     counts = []
     for counted, note in ((4, "周一盘点：货架B-3"), (3, "周二复盘：货架B-3")):
         timeline.advance(24 * HOUR)
         counts.append(depot.insert("stock_count", location_id=where["depot"], counted_by=keeper,
                                    counted_at=at(timeline.now),
-                                   lines=[{"part_id": where["belt"], "condition": "new", "qty": counted}], note=note))
+                                   lines=[{"part_id": where["belt"], "condition": "new", "qty": counted},
+                                          {"part_id": cable, "condition": "new", "qty": 9.5}], note=note))
     depot.sync()
     monday, tuesday = counts
     with engine.begin() as conn:
@@ -368,7 +375,10 @@ def test_approving_mondays_count_posts_nothing_for_tuesdays_count_still_awaiting
     assert manager.parked() == []
     assert [(c["approved_by"], c["approved_at"]) for c in rows_where(engine, "stock_count", id=monday)] == [
         ("u-李经理", by_phone)]
-    assert [m["qty"] for m in rows_where(engine, "stock_movement", count_id=monday)] == [-1.0]
+    [mondays] = rows_where(engine, "stock_count", id=monday)
+    assert sorted((m["part_id"], m["qty"], m["occurred_at"]) for m in rows_where(
+        engine, "stock_movement", count_id=monday)) == sorted([(where["belt"], -1.0, mondays["as_of"]),
+                                                               (cable, -0.5, mondays["as_of"])])
     assert rows_where(engine, "stock_movement", count_id=tuesday) == []
     [listed] = reconciliation(timeline, people["depot"])["open_counts"]
     assert (listed["count_id"], listed["differences"]) == (tuesday, [
