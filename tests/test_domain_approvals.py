@@ -412,6 +412,7 @@ def test_two_tablets_issuing_the_same_belts_offline_both_count_and_the_excess_sh
     devices["manager"].sync()
     [note] = notes_on(devices["manager"], second, "over_issue")
     assert (note["kept_value"], note["lost_value"]) == (2.0, 0.0)
+    assert notes_on(devices["manager"], first, "over_issue") == []  # within the approval: nothing to see
     timeline.advance(MINUTE)
     issue(devices["tablet_b"], where, requisition, 1.0)  # made after the others' issues reached the server
     devices["tablet_b"].sync()
@@ -422,13 +423,18 @@ def test_belts_issued_offline_while_the_engineer_changed_his_requisition_stay_in
         on_time, timeline, people, engine):
     where, requisition, devices = on_time
     handed = issue(devices["tablet_a"], where, requisition, 2.0)  # offline, under the approval it had pulled
+    one_more = issue(devices["tablet_a"], where, requisition, 1.0)  # beyond it even then
     timeline.advance(MINUTE)
     devices["wang"].update("requisition", requisition, lines=[{"part_id": where["part"], "qty": 3}])
     devices["wang"].sync()  # the approval is void from here on
     timeline.advance(MINUTE)
     devices["tablet_a"].sync()
-    assert devices["tablet_a"].parked() == []
+    assert [(p.row_id, p.code, p.message) for p in devices["tablet_a"].parked()] == [
+        (one_more, "over_issue", "the requisition's approval covers 2 of this part and 2 were issued: 1 more is over it")]
     assert server_row(engine, "stock_movement", handed)["qty"] == 2.0
+    devices["manager"].sync()
+    [note] = notes_on(devices["manager"], handed, "over_issue")  # kept: over what is approved now (nothing)
+    assert (note["kept_value"], note["lost_value"]) == (2.0, 0.0)
     row = server_row(engine, "requisition", requisition)
     assert (row["status"], events(row)) == ("submitted", ["approved", "voided"])
     vans = timeline.app.test_client().get("/v1/depot/vans", headers=auth_header(people["manager"])).json["vans"]

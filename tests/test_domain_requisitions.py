@@ -172,6 +172,37 @@ def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depo
     assert server_row(engine, "stock_movement", handed)["qty"] == 2.0
 
 
+def test_belts_handed_out_on_the_managers_word_before_his_approval_reached_the_tablet_are_kept_a_fuse_not_asked_is_not(
+        people, timeline, engine):
+    """The manager tells the keeper by phone that 王伟's request for two belts is approved;
+    the keeper's tablet, with no signal in the store room, still shows it submitted. He
+    hands out the two belts and a fuse 王伟 did not ask for. When the tablet syncs the
+    approval is there: the belts are within it and kept; the fuse is not on the lines."""
+    desk, wang, manager, depot = (timeline.device(people[name]) for name in ("desk", "wang", "manager", "depot"))
+    where = stock_setup(desk, people)
+    fuse = desk.insert("part", code="FUS-10", name="保险丝 10A", unit="个", price=2.0)
+    desk.insert("stock_movement", kind="receive", part_id=where["part"], qty=10.0, to_location_id=where["depot"])
+    desk.sync()
+    wang.sync()
+    requisition = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
+                              van_location_id=where["van_wang"], lines=[{"part_id": where["part"], "qty": 2}],
+                              reason="更换磨损皮带")
+    wang.sync()
+    depot.sync()
+    timeline.advance(MINUTE)
+    belts = issue(depot, where, requisition, 2.0)
+    extra = issue(depot, where, requisition, 1.0, part=fuse)
+    timeline.advance(MINUTE)
+    manager.sync()
+    manager.update("requisition", requisition, status="approved")
+    manager.sync()
+    timeline.advance(MINUTE)
+    depot.sync()
+    assert [(p.row_id, p.code, p.field) for p in depot.parked()] == [(extra, "issue_not_as_requested", "part_id")]
+    assert server_row(engine, "stock_movement", belts)["qty"] == 2.0
+    assert server_row(engine, "requisition", requisition)["issued"] is True
+
+
 def test_a_requisition_issued_in_full_is_open_again_when_its_engineer_asks_for_more_and_full_when_he_asks_less(
         people, replica_for, engine, client):
     where, requisition, devices = approved_requisition(people, replica_for, qty=3)
