@@ -203,6 +203,34 @@ def test_belts_handed_out_on_the_managers_word_before_his_approval_reached_the_t
     assert server_row(engine, "requisition", requisition)["issued"] is True
 
 
+def test_belts_brought_back_naming_the_requisition_or_delivered_beside_an_issue_are_not_issues_of_it(
+        people, replica_for, engine):
+    """Three belts approved for 王伟's van; the keeper issues two. 王伟 brings one back (a
+    transfer naming the requisition); later, in one push, the keeper takes back the other,
+    books in a supplier's delivery of five, and issues the third belt: only the three
+    issues count against the approval, so the third is within it."""
+    where, requisition, devices = approved_requisition(people, replica_for, qty=3)
+    depot = devices["depot"]
+
+    def bring_back() -> None:
+        depot.insert("stock_movement", kind="transfer", part_id=where["part"], qty=1.0,
+                     from_location_id=where["van_wang"], to_location_id=where["depot"], requisition_id=requisition,
+                     held_by=people["wang"].user_id, note="退回未用皮带")
+
+    issue(depot, where, requisition, 2.0)
+    depot.sync()
+    bring_back()
+    depot.sync()
+    bring_back()
+    depot.insert("stock_movement", kind="receive", part_id=where["part"], qty=5.0, to_location_id=where["depot"],
+                 note="供应商到货")
+    third = issue(depot, where, requisition, 1.0)
+    depot.sync()
+    assert refusals(depot) == []
+    assert server_row(engine, "stock_movement", third)["qty"] == 1.0
+    assert server_row(engine, "requisition", requisition)["issued"] is True
+
+
 def test_a_requisition_issued_in_full_is_open_again_when_its_engineer_asks_for_more_and_full_when_he_asks_less(
         people, replica_for, engine, client):
     where, requisition, devices = approved_requisition(people, replica_for, qty=3)
