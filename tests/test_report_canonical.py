@@ -120,7 +120,8 @@ def test_a_signature_made_in_the_old_form_still_verifies_in_it_and_goes_stale_wh
         people, replica_for, engine, client):
     """An older app (no report_format, ``2.0`` for two belts) signs offline; the server
     finds the format its hash was made in, keeps it current, and marks it stale once 王师傅
-    changes the actions afterwards — checked in format 1 still."""
+    changes the actions afterwards — checked in format 1 still. A signature that states
+    format 2 is checked in format 2 only: an old-form hash under it is stale."""
     desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
     where = stock_setup(desk, people)
     ticket = desk_opens_ticket(desk, people["wang"].user_id, fault_description="运行十分钟后停机")["ticket"]
@@ -136,9 +137,15 @@ def test_a_signature_made_in_the_old_form_still_verifies_in_it_and_goes_stale_wh
     signature = wang.insert("signature", ticket_id=ticket, blob_sha256=wang.put_blob(b"\x89PNG strokes"),
                             signer_name="刘先生", signed_at="2026-11-23T11:10:00+08:00", report_hash=old_hash,
                             report_format=None)
+    # an app that says format 2 but hashed in the old form signed nothing the server can show
+    claimed = wang.insert("signature", ticket_id=ticket, blob_sha256=wang.put_blob(b"\x89PNG other strokes"),
+                          signer_name="刘先生", signed_at="2026-11-23T11:11:00+08:00", report_hash=old_hash,
+                          report_format=2)
     wang.sync()
     stored = server_row(engine, "signature", signature)
     assert (stored["stale"], stored["report_format"]) == (False, 1)
+    said = server_row(engine, "signature", claimed)
+    assert (said["stale"], said["report_format"]) == (True, 2)
     pulled = client.get(f"/v1/sync/rows/signature/{signature}", headers=auth_header(people["wang"])).json
     assert (pulled["data"]["stale"], pulled["data"]["report_format"]) == (False, 1)
     wang.update("ticket", ticket, actions="更换传动皮带和张紧轮")
