@@ -140,15 +140,14 @@ def _row(batch: "Batch", caller: "Caller", entity: Entity, stored: StoredRow | N
         return _not_yours(entity, f"{entity.name}.{peer_field} names a row in someone else's scope", peer_field)
     if not mine and (stored is not None or anyone):
         return _not_yours(entity, "the row would not be in your scope: name your own ticket, van or id")
-    return _references(rows, batch, caller, entity, mutation, me)
+    return _references(rows, batch, entity, mutation, me)
 
 
 def _not_yours(entity: Entity, message: str, field: str | None = None) -> Rejection:
     return Rejection("not_your_row", f"{entity.name}: {message}", field)
 
 
-def _references(rows: _BatchRows, batch: "Batch", caller: "Caller", entity: Entity, mutation: Mutation,
-                me: str) -> Rejection | None:
+def _references(rows: _BatchRows, batch: "Batch", entity: Entity, mutation: Mutation, me: str) -> Rejection | None:
     """The first reference the write sets that names a row or person out of the author's reach.
 
     Scope follows references (a ticket brings its customer and equipment), so a reference

@@ -92,6 +92,22 @@ def test_engineer_cannot_log_work_sign_or_draw_parts_on_another_engineers_ticket
         assert server_row(engine, attempt["entity"], attempt["id"]) is None, name
 
 
+def test_engineer_who_clears_his_name_from_his_own_expense_claim_is_refused_the_claim_would_be_nobodys(
+        client, people, world, engine):
+    """王伟's claim for a taxi to 华信印刷厂: clearing its engineer would take it out of
+    his scope, and out of every engineer's; the claim stays his."""
+    wang = people["wang"]
+    claim = new_id()
+    [made] = push(client, wang, mutation(wang, "expense_claim", claim, "insert", engineer_id=wang.user_id,
+                                         kind="claim", amount=86.5, description="打车去华信印刷厂"))
+    assert made["status"] == "applied"
+    [result] = push(client, wang, mutation(wang, "expense_claim", claim, base=1, engineer_id=None))
+    assert (result["status"], result["code"], result["message"]) == (
+        "rejected", "not_your_row",
+        "expense_claim: the row would not be in your scope: name your own ticket, van or id")
+    assert server_row(engine, "expense_claim", claim)["engineer_id"] == wang.user_id
+
+
 def test_engineer_may_hand_a_part_to_another_van_or_the_depot_but_only_from_his_own(client, people, world):
     wang = people["wang"]
     to_chen = mutation(wang, "stock_movement", new_id(), "insert", kind="transfer", part_id=world["part"], qty=1.0,
