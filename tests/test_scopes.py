@@ -460,3 +460,23 @@ def test_a_travel_advance_the_desk_filed_under_王师傅_by_mistake_leaves_his_p
     assert logged(engine, "expense_claim", advance) == [("upsert", ["engineer:u-wang"]),
                                                         ("upsert", ["engineer:u-chen"]),
                                                         ("evict", ["engineer:u-wang"])]
+
+
+def test_a_printer_the_desk_moves_to_its_new_owners_record_stays_on_王师傅s_phone_while_his_ticket_names_it(
+        people, replica_for, engine):
+    """华信印刷厂 sold its printer to 北京东城区某出版社, and the desk moves the machine to
+    the new owner's record while 王师傅's ticket on it is open: the machine stays on his
+    phone, now under the new owner, and 陈师傅's phone never gets it."""
+    desk, wang, chen = replica_for(people["desk"]), replica_for(people["wang"]), replica_for(people["chen"])
+    ids = desk_opens_ticket(desk, people["wang"].user_id, fault_description="印刷机卡纸")
+    buyer = desk.insert("customer", name="北京东城区某出版社", zone="ring2")
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    desk.update("equipment", ids["equipment"], customer_id=buyer)
+    desk.sync()
+    wang.sync()
+    chen.sync()
+    assert (wang.get("equipment", ids["equipment"]) or {}).get("customer_id") == buyer
+    assert chen.get("equipment", ids["equipment"]) is None
+    assert logged(engine, "equipment", ids["equipment"])[-1][0] == "upsert"
