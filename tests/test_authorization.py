@@ -108,6 +108,18 @@ def test_engineer_who_clears_his_name_from_his_own_expense_claim_is_refused_the_
     assert server_row(engine, "expense_claim", claim)["engineer_id"] == wang.user_id
 
 
+def test_engineer_who_writes_himself_as_assignee_of_a_ticket_already_stored_is_refused_the_field(
+        client, people, world, engine):
+    """Only a new row is claimed by naming oneself its owner: a ticket already stored is
+    given out by the desk, so 王伟 writing himself onto 陈师傅's is refused for the field
+    (``assignee_id`` is the office's), before any question of whose row it is."""
+    wang = people["wang"]
+    chen_ticket = world["chen"]["ticket"]
+    [result] = push(client, wang, mutation(wang, "ticket", chen_ticket, base=1, assignee_id=wang.user_id))
+    assert (result["status"], result["code"], result["field"]) == ("rejected", "field_not_owned", "assignee_id")
+    assert server_row(engine, "ticket", chen_ticket)["assignee_id"] == people["chen"].user_id
+
+
 def test_engineer_may_hand_a_part_to_another_van_or_the_depot_but_only_from_his_own(client, people, world):
     wang = people["wang"]
     to_chen = mutation(wang, "stock_movement", new_id(), "insert", kind="transfer", part_id=world["part"], qty=1.0,
