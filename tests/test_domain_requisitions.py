@@ -136,6 +136,32 @@ def test_a_part_asked_on_two_lines_is_issued_against_their_sum_and_tenths_of_a_m
     assert [line["over"] for line in balance["lines"]] == [0.0, pytest.approx(0.0)]
 
 
+def test_a_requisition_for_belts_and_half_a_metre_of_cable_is_not_issued_in_full_until_the_cable_is(
+        people, replica_for, engine):
+    """王伟 asks for two belts and half a metre of cable; the depot hands out the belts
+    today and the cable tomorrow: the requisition is issued in full only then."""
+    where, _, devices = approved_requisition(people, replica_for)
+    desk, wang, manager, depot = (devices[name] for name in ("desk", "wang", "manager", "depot"))
+    cable = desk.insert("part", code="CBL-3", name="三芯电源线", unit="米", price=12.0)
+    desk.sync()
+    wang.sync()
+    asked = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
+                        van_location_id=where["van_wang"],
+                        lines=[{"part_id": where["part"], "qty": 2}, {"part_id": cable, "qty": 0.5}],
+                        reason="华信印刷厂 换皮带接线")
+    wang.sync()
+    manager.sync()
+    manager.update("requisition", asked, status="approved")
+    manager.sync()
+    depot.sync()
+    for part, qty, issued in ((where["part"], 2.0, None), (cable, 0.5, True)):
+        depot.insert("stock_movement", kind="issue", part_id=part, qty=qty, from_location_id=where["depot"],
+                     to_location_id=where["van_wang"], requisition_id=asked, note="领料出库")
+        depot.sync()
+        assert depot.parked() == []
+        assert server_row(engine, "requisition", asked)["issued"] is issued
+
+
 def test_an_issues_arrival_is_the_same_millisecond_whichever_zone_the_database_or_the_machine_keeps(machine_zone):
     arrived = 1_795_000_000_000  # 2026-11-18, in the afternoon in Beijing
     utc = datetime.fromtimestamp(arrived / 1000, timezone.utc)
