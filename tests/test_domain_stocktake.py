@@ -4,7 +4,7 @@ once, whatever arrives later."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -16,6 +16,7 @@ from tests.conftest import Person, auth_header
 from tests.test_domain_writeoff import open_job, rows_where, stock_and_vans
 
 HOUR = 3_600_000
+BEIJING = timezone(timedelta(hours=8))
 
 
 def at(ms: int) -> str:
@@ -125,12 +126,15 @@ def test_belt_taken_before_the_count_but_synced_after_its_approval_is_not_missin
 
 
 def test_a_tablet_two_hours_fast_counts_the_shelf_as_of_the_true_time_and_approving_an_older_count_keeps_the_latest(
-        people, timeline, engine):
+        people, timeline, engine, machine_zone):
     """The keeper's tablet runs two hours fast. He counts five belts at (true) eight; at
     nine 王伟 takes one; the tablet syncs at eleven. The count's ledger is the five before
     it, not the four after, because its time (ten by the tablet) is put on the server's
     line. Head office approves Tuesday's recount
-    first and Monday's after it: the depot's last approved count stays Tuesday's."""
+    first and Monday's after it: the depot's last approved count stays Tuesday's. The
+    server runs in Beijing's zone: a count's time is kept in UTC all the same, so that its
+    text sorts as its time does."""
+    machine_zone("Asia/Shanghai")
     desk, manager, wang = (timeline.device(people[name]) for name in ("desk", "manager", "wang"))
     tablet = timeline.device(people["depot"], skew_ms=2 * HOUR)
     where = stock_and_vans(desk, people)
@@ -143,7 +147,8 @@ def test_a_tablet_two_hours_fast_counts_the_shelf_as_of_the_true_time_and_approv
     wang.sync()
     timeline.advance(HOUR)
     monday = tablet.insert("stock_count", location_id=where["depot"], counted_by=keeper,
-                           counted_at=at(timeline.now + 2 * HOUR), note="周一盘点（平板时间快两小时）",
+                           counted_at=datetime.fromtimestamp((timeline.now + 2 * HOUR) / 1000, BEIJING).isoformat(),
+                           note="周一盘点（平板时间快两小时，北京时间）",
                            lines=[{"part_id": where["belt"], "condition": "new", "qty": 5}])
     timeline.advance(HOUR)
     wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
@@ -163,6 +168,7 @@ def test_a_tablet_two_hours_fast_counts_the_shelf_as_of_the_true_time_and_approv
         manager.sync()
     assert manager.parked() == []
     [tuesdays] = rows_where(engine, "stock_count", id=tuesday)
+    assert tuesdays["as_of"].endswith("+00:00")
     assert rows_where(engine, "stock_location", id=where["depot"])[0]["counted_as_of"] == tuesdays["as_of"]
     assert rows_where(engine, "stock_movement", count_id=monday) == []
 
