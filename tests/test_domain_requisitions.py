@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from server.domain.requisitions import _ms, balances, check_lines
 from server.domain.requisitions import vans as requisition_vans
 from server.tables import entity_table
+from sync.client import Replica
 from tests.conftest import auth_header
 from tests.scenario import stock_setup
 from tests.test_domain_approvals import approved_requisition, issue, server_row
@@ -172,8 +173,9 @@ def test_an_issues_arrival_is_the_same_millisecond_whichever_zone_the_database_o
     assert _ms(utc.replace(tzinfo=None)) == arrived
 
 
-def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depot_are_kept_under_it(
-        people, timeline, engine):
+def two_belts_asked(timeline, people) -> tuple[tuple[Replica, ...], dict, str]:
+    """The desk's, 王伟's, the manager's and the depot's devices; the main depot with ten
+    belts on its shelf; 王伟's requisition for two of them, submitted, not yet approved."""
     desk, wang, manager, depot = (timeline.device(people[name]) for name in ("desk", "wang", "manager", "depot"))
     where = stock_setup(desk, people)
     desk.insert("stock_movement", kind="receive", part_id=where["part"], qty=10.0, to_location_id=where["depot"])
@@ -183,6 +185,12 @@ def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depo
                               van_location_id=where["van_wang"], lines=[{"part_id": where["part"], "qty": 2}],
                               reason="更换磨损皮带")
     wang.sync()
+    return (desk, wang, manager, depot), where, requisition
+
+
+def test_belts_issued_offline_the_very_millisecond_the_approval_reached_the_depot_are_kept_under_it(
+        people, timeline, engine):
+    (desk, wang, manager, depot), where, requisition = two_belts_asked(timeline, people)
     manager.sync()
     timeline.advance(MINUTE)
     manager.update("requisition", requisition, status="approved")
@@ -204,16 +212,9 @@ def test_belts_handed_out_on_the_managers_word_before_his_approval_reached_the_t
     the keeper's tablet, with no signal in the store room, still shows it submitted. He
     hands out the two belts and a fuse 王伟 did not ask for. When the tablet syncs the
     approval is there: the belts are within it and kept; the fuse is not on the lines."""
-    desk, wang, manager, depot = (timeline.device(people[name]) for name in ("desk", "wang", "manager", "depot"))
-    where = stock_setup(desk, people)
+    (desk, wang, manager, depot), where, requisition = two_belts_asked(timeline, people)
     fuse = desk.insert("part", code="FUS-10", name="保险丝 10A", unit="个", price=2.0)
-    desk.insert("stock_movement", kind="receive", part_id=where["part"], qty=10.0, to_location_id=where["depot"])
     desk.sync()
-    wang.sync()
-    requisition = wang.insert("requisition", engineer_id=people["wang"].user_id, depot_location_id=where["depot"],
-                              van_location_id=where["van_wang"], lines=[{"part_id": where["part"], "qty": 2}],
-                              reason="更换磨损皮带")
-    wang.sync()
     depot.sync()
     timeline.advance(MINUTE)
     belts = issue(depot, where, requisition, 2.0)
