@@ -23,6 +23,14 @@ def at(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat()
 
 
+def five_belts_delivered(device, where: dict, keeper: str) -> None:
+    """The keeper's device books a supplier's five new belts onto the depot's shelf."""
+    device.sync()
+    device.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
+                  to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    device.sync()
+
+
 def reconciliation(timeline, person: Person) -> dict:
     answer = timeline.app.test_client().get("/v1/depot/reconciliation", headers=auth_header(person))
     assert answer.status_code == 200, answer.json
@@ -139,10 +147,7 @@ def test_a_tablet_two_hours_fast_counts_the_shelf_as_of_the_true_time_and_approv
     tablet = timeline.device(people["depot"], skew_ms=2 * HOUR)
     where = stock_and_vans(desk, people)
     keeper = people["depot"].user_id
-    tablet.sync()
-    tablet.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
-                  to_location_id=where["depot"], held_by=keeper, note="供应商到货")
-    tablet.sync()
+    five_belts_delivered(tablet, where, keeper)
     job = open_job(desk, people["wang"])
     wang.sync()
     timeline.advance(HOUR)
@@ -186,10 +191,7 @@ def test_a_belt_taken_before_two_approved_counts_and_synced_late_corrects_the_fi
     desk, depot, manager, wang = (timeline.device(people[name]) for name in ("desk", "depot", "manager", "wang"))
     where = stock_and_vans(desk, people)
     keeper = people["depot"].user_id
-    depot.sync()
-    depot.insert("stock_movement", kind="receive", part_id=where["belt"], qty=5.0, condition="new",
-                 to_location_id=where["depot"], held_by=keeper, note="供应商到货")
-    depot.sync()
+    five_belts_delivered(depot, where, keeper)
     job = open_job(desk, people["wang"])
     wang.sync()
     timeline.advance(HOUR)
