@@ -33,6 +33,7 @@ from sync.report import REPORT_FORMAT, REPORT_FORMATS, report_hash
 from sync.rules import Merge, Overwrite
 
 from . import maintenance, parts, requisitions, signoff, sla
+from .moments import stored_text
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -91,8 +92,7 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
         if not row.values.get("reported_at"):
             # A call written with no time was taken when it was written: both deadlines and
             # the day's figures count from then, not from whichever later edit moves the SLA.
-            writes["reported_at"] = datetime.fromtimestamp(made_ms / 1000, timezone.utc).isoformat(
-                timespec="microseconds")
+            writes["reported_at"] = stored_text(datetime.fromtimestamp(made_ms / 1000, timezone.utc))
         if not row.values.get("number"):
             writes["number"] = batch.numbers.next("T", made_ms)
             if not row.values.get("category"):

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "epoch_ms", "stamp_ms", "day_number", "month_of_day", "day_of", "day_start_ms",
+__all__ = ["DAY_MS", "HOUR_MS", "EPOCH", "stored_text", "epoch_ms", "stamp_ms", "day_number", "month_of_day", "day_of", "day_start_ms",
            "moment", "iso", "INSTANTS", "instant_column", "instant_ms", "stored_epoch_ms", "stored_moment",
            "RECEIPT_LAGS", "RECEIPT_LAG_COLUMN", "lag_ms", "receipt_lag"]
 
@@ -234,3 +234,9 @@ def iso(at: datetime | None) -> str | None:
     if at is None:
         return None
     return (at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def stored_text(moment: datetime) -> str:
+    """A server-line time as the server stores it: UTC, fixed width, so that text order
+    is time order (``as_of``, the SLA deadlines, a call time the server fills in)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")

@@ -39,6 +39,7 @@ from sync.rules.lww import node_of
 
 from ..tables import entity_table
 from .config import DomainConfig
+from .moments import stored_text
 
 if TYPE_CHECKING:
     from ..apply import Batch
@@ -219,7 +220,7 @@ def parse_time(value) -> datetime | None:
 
 def _text(moment: datetime | None) -> str | None:
     """A server-line time as stored: UTC, fixed width, so text order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds") if moment is not None else None
+    return stored_text(moment) if moment is not None else None
 
 
 def on_server_line(batch: "Batch", value, mutation: Mutation) -> datetime | None:

@@ -36,6 +36,7 @@ from sync.rules import SYSTEM, StoredRow
 
 from ..keyset import after_key
 from ..tables import entity_table
+from .moments import stored_text
 
 if TYPE_CHECKING:
     from ..apply import Batch, Caller
@@ -52,8 +53,8 @@ Bin = tuple[str, str]  # (part id, condition)
 
 
 def as_of_text(moment: datetime) -> str:
-    """A moment as ``as_of`` holds it: UTC, fixed width, so text order is time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    """A moment as ``as_of`` holds it (:func:`.moments.stored_text`)."""
+    return stored_text(moment)
 
 
 def _moment(text: str) -> datetime:
