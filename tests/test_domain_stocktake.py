@@ -178,6 +178,31 @@ def test_a_tablet_two_hours_fast_counts_the_shelf_as_of_the_true_time_and_approv
     assert rows_where(engine, "stock_movement", count_id=monday) == []
 
 
+def test_a_count_timed_without_an_offset_is_kept_as_of_that_time_in_utc(people, timeline, engine):
+    """An older tablet writes its count's time as ``2026-…T08:30:00`` with no offset. As
+    every time field without one, it is read as UTC: the count's ledger is the shelf at
+    that instant, and approving it posts nothing when the shelf matched."""
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    five_belts_delivered(depot, where, keeper)
+    timeline.advance(HOUR)
+    counted = datetime.fromtimestamp(timeline.now / 1000, timezone.utc).replace(tzinfo=None, microsecond=0)
+    count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper,
+                         counted_at=counted.isoformat(), note="旧平板盘点：货架B-3（无时区）",
+                         lines=[{"part_id": where["belt"], "condition": "new", "qty": 5}])
+    depot.sync()
+    assert depot.parked() == []
+    [stored] = rows_where(engine, "stock_count", id=count)
+    assert stored["as_of"] == as_of_text(counted.replace(tzinfo=timezone.utc))
+    assert [c["differences"] for c in reconciliation(timeline, people["depot"])["open_counts"]] == [[]]
+    manager.sync()
+    manager.update("stock_count", count, approved=True)
+    manager.sync()
+    assert manager.parked() == []
+    assert rows_where(engine, "stock_movement", count_id=count) == []
+
+
 @pytest.mark.parametrize("phone_syncs", ["after both approvals", "between Tuesday's count and its approval"])
 def test_a_belt_taken_before_two_approved_counts_and_synced_late_corrects_the_first_and_leaves_the_second(
         people, timeline, engine, phone_syncs):
@@ -228,6 +253,143 @@ def test_a_belt_taken_before_two_approved_counts_and_synced_late_corrects_the_fi
     assert wang.parked() == []
     assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("new", 1.0)], [("new", -1.0)])
     assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 3.0
+
+
+def posted_by(engine, count: str) -> list[tuple]:
+    """A count's adjustments, ``(condition, qty)`` in order of size."""
+    return sorted((m["condition"], m["qty"]) for m in rows_where(engine, "stock_movement", count_id=count))
+
+
+def test_two_belts_and_a_fuse_taken_before_an_approved_count_and_synced_together_each_correct_it_once(
+        people, timeline, engine):
+    """Five belts on the shelf. With no signal in the store room 王伟 takes a fuse and two
+    belts (their condition left unsaid: new). The keeper counts three belts; head office
+    approves, which posts two missing. 王伟's phone then brings all three in one push: each
+    belt, taken before the count, corrects it by one, the second counting the first's
+    correction, and the shelf ends at the three counted."""
+    desk, depot, manager, wang = (timeline.device(people[name]) for name in ("desk", "depot", "manager", "wang"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    five_belts_delivered(depot, where, keeper)
+    depot.insert("stock_movement", kind="receive", part_id=where["fuse"], qty=10.0, condition="new",
+                 to_location_id=where["depot"], held_by=keeper, note="供应商到货")
+    depot.sync()
+    job = open_job(desk, people["wang"])
+    wang.sync()
+    timeline.advance(HOUR)
+    wang.insert("stock_movement", kind="consume", part_id=where["fuse"], qty=1.0, condition="new",
+                from_location_id=where["depot"], ticket_id=job, note="库房无信号：保险丝")
+    for note in ("库房无信号：第一条皮带", "库房无信号：第二条皮带"):
+        wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0,
+                    from_location_id=where["depot"], ticket_id=job, note=note)
+    timeline.advance(HOUR)
+    count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=at(timeline.now),
+                         lines=[{"part_id": where["belt"], "condition": "new", "qty": 3}], note="月末盘点：少两条")
+    depot.sync()
+    manager.sync()
+    manager.update("stock_count", count, approved=True)
+    manager.sync()
+    assert posted_by(engine, count) == [("new", -2.0)]
+    timeline.advance(HOUR)
+    wang.sync()
+    assert wang.parked() == [], [(p.code, p.message) for p in wang.parked()]
+    assert posted_by(engine, count) == [("new", -2.0), ("new", 1.0), ("new", 1.0)]
+    assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 3.0
+
+
+def test_an_old_belt_handed_in_before_the_count_and_synced_after_its_approval_is_not_counted_twice(
+        people, timeline, engine):
+    """王伟 hands his old belt in at the depot counter while the keeper's tablet has no
+    signal; the keeper counts one old belt on the returns shelf (and the five new), head
+    office approves, which posts the old belt as found. When the tablet syncs, the handing
+    in (into the depot, old) corrects the count: the returns shelf ends at one, not two."""
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    with engine.begin() as conn:
+        _, token = add_device(conn, people["depot"].user_id, "库房平板", device_id="d-depot-tablet")
+    tablet = timeline.device(Person(people["depot"].user_id, "depot", "d-depot-tablet", token))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    five_belts_delivered(depot, where, keeper)
+    tablet.sync()
+    timeline.advance(HOUR)
+    tablet.insert("stock_movement", kind="transfer", part_id=where["belt"], qty=1.0, condition="old",
+                  from_location_id=where["van_wang"], to_location_id=where["depot"], held_by=people["wang"].user_id,
+                  note="王伟交回旧皮带（平板无信号）")
+    timeline.advance(HOUR)
+    count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=at(timeline.now),
+                         lines=[{"part_id": where["belt"], "condition": "new", "qty": 5},
+                                {"part_id": where["belt"], "condition": "old", "qty": 1}], note="盘点：回收架一条旧皮带")
+    depot.sync()
+    manager.sync()
+    manager.update("stock_count", count, approved=True)
+    manager.sync()
+    assert posted_by(engine, count) == [("old", 1.0)]
+    timeline.advance(HOUR)
+    tablet.sync()
+    assert tablet.parked() == [], [(p.code, p.message) for p in tablet.parked()]
+    assert posted_by(engine, count) == [("old", -1.0), ("old", 1.0)]
+    levels = reconciliation(timeline, people["manager"])["levels"]
+    assert sorted((lv["condition"], lv["qty"]) for lv in levels
+                  if (lv["location_id"], lv["part_id"]) == (where["depot"], where["belt"])) == [("new", 5.0), ("old", 1.0)]
+
+
+def test_tuesdays_count_approved_before_mondays_in_one_push_leaves_monday_matching_the_shelf(people, timeline, engine):
+    """Monday's count finds the five belts; by Tuesday one is lost (no record). The
+    manager approves Tuesday's count and then Monday's, offline, and both approvals come
+    in one push: Tuesday's loss, posted first, is after Monday's count and not in its
+    ledger, so Monday posts nothing."""
+    desk, depot, manager = (timeline.device(people[name]) for name in ("desk", "depot", "manager"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    five_belts_delivered(depot, where, keeper)
+    counts = []
+    for qty, note in ((5, "周一盘点"), (4, "周二盘点：丢失一条")):
+        timeline.advance(24 * HOUR)
+        counts.append(depot.insert("stock_count", location_id=where["depot"], counted_by=keeper,
+                                   counted_at=at(timeline.now), note=note,
+                                   lines=[{"part_id": where["belt"], "condition": "new", "qty": qty}]))
+        depot.sync()
+    monday, tuesday = counts
+    manager.sync()
+    manager.update("stock_count", tuesday, approved=True)
+    manager.update("stock_count", monday, approved=True)
+    manager.sync()
+    assert manager.parked() == []
+    assert (posted_by(engine, monday), posted_by(engine, tuesday)) == ([], [("new", -1.0)])
+    assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 4.0
+
+
+@pytest.mark.parametrize("phone_syncs", ["before the approval", "after the approval"])
+def test_a_belt_taken_in_the_millisecond_of_the_count_was_gone_from_the_shelf_it_counted(
+        people, timeline, engine, phone_syncs):
+    """王伟 takes a belt in the very millisecond the keeper's count is timed. A count
+    holds what happened up to and including its moment: the belt is in its ledger, whether
+    王伟's phone syncs before the approval or after it."""
+    desk, depot, manager, wang = (timeline.device(people[name]) for name in ("desk", "depot", "manager", "wang"))
+    where = stock_and_vans(desk, people)
+    keeper = people["depot"].user_id
+    five_belts_delivered(depot, where, keeper)
+    job = open_job(desk, people["wang"])
+    wang.sync()
+    timeline.advance(HOUR)
+    wang.insert("stock_movement", kind="consume", part_id=where["belt"], qty=1.0, condition="new",
+                from_location_id=where["depot"], ticket_id=job, note="盘点同时领用")
+    count = depot.insert("stock_count", location_id=where["depot"], counted_by=keeper, counted_at=at(timeline.now),
+                         lines=[{"part_id": where["belt"], "condition": "new", "qty": 4}], note="盘点：四条")
+    timeline.advance(HOUR)
+    if phone_syncs == "before the approval":
+        wang.sync()
+    depot.sync()
+    manager.sync()
+    manager.update("stock_count", count, approved=True)
+    manager.sync()
+    wang.sync()
+    assert wang.parked() == []
+    taken = rows_where(engine, "stock_movement", note="盘点同时领用")[0]["device_time"]
+    taken = taken if taken.tzinfo else taken.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
+    assert as_of_text(taken) == rows_where(engine, "stock_count", id=count)[0]["as_of"]
+    assert sum(qty for _, qty in posted_by(engine, count)) == 0.0
+    assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 4.0
 
 
 def test_a_managers_spot_count_approved_in_the_push_that_brings_the_write_offs_around_it_needs_no_adjustment(
