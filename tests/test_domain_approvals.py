@@ -18,6 +18,7 @@ from server.auth import add_device
 from server.domain.approvals import advance_balances
 from server.tables import entity_table
 from sync.client import Replica
+from sync.rules.lww import node_of
 from sync.transport import HttpTransport
 from tests.conftest import Person, auth_header, http_client
 from tests.scenario import desk_opens_ticket, stock_setup
@@ -414,6 +415,8 @@ def test_two_tablets_issuing_the_same_belts_offline_both_count_and_the_excess_sh
     approved_at = [e["at"] for e in server_row(engine, "requisition", requisition)["approval_history"]
                    if e["event"] == "approved"]
     assert (note["kept_value"], note["lost_value"], note["lost_hlc"]) == (2.0, 1.0, approved_at[-1])  # one was left when it was made
+    assert (note["entity"], note["field"], note["winner"]) == ("stock_movement", "qty", "incoming")
+    assert (node_of(note["kept_hlc"]), note["device_id"]) == ("d-depot-2", people["manager"].device_id)
     assert notes_on(devices["manager"], first, "over_issue") == []  # within the approval: nothing to see
     timeline.advance(MINUTE)
     issue(devices["tablet_b"], where, requisition, 1.0)  # made after the others' issues reached the server
