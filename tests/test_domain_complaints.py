@@ -75,6 +75,23 @@ def test_two_overdue_complaints_are_escalated_in_id_order(timeline, people):
     assert escalate(timeline, people["manager"]) == sorted(made)
 
 
+def test_a_complaint_written_without_its_received_time_on_a_tablet_two_days_slow_counts_13_days_from_then(
+        timeline, people, engine, machine_in_shanghai):
+    """The desk's tablet runs two days slow and the clerk leaves the received time empty.
+    The complaint was received when it was written, by the true clock: the server fills
+    that in, in UTC, and the deadline is 13 days on from it — not from the tablet's clock,
+    nor from the server machine's local time."""
+    desk = timeline.device(people["desk"], skew_ms=-2 * DAY)
+    complaint = desk.insert("complaint", description="维修后三天同一故障复发，客户要求更换整机", status="open")
+    desk.sync()
+    assert desk.parked() == []
+    written = datetime.fromtimestamp(timeline.now / 1000, UTC)
+    row = stored(engine, complaint)
+    assert row["received_at"] == written.isoformat(timespec="microseconds")
+    assert row["deadline"] == (written + timedelta(days=13)).isoformat()
+    assert row["number"].startswith("C" + written.strftime("%y%m"))
+
+
 def test_overdue_reads_a_time_without_an_offset_as_utc(app, engine, people, replica_for, machine_in_shanghai):
     desk = replica_for(people["desk"])
     complaint = desk.insert("complaint", description="发票开错抬头", status="open",

@@ -33,8 +33,9 @@ def test_王伟s_site_days_set_his_claims_allowance_at_the_daily_rate_to_the_fen
 def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_starts(client, people, engine):
     """The desk leaves the category open; the server gives C within the warranty (its last
     day included, in the time zone the call was taken in), B under a contract in force
-    (first and last day included, no end date for an open one; the ticket's own contract
-    before the equipment's), else A."""
+    (first and last day included, no end date for an open one, no start date for one in
+    force since before it was recorded; the ticket's own contract before the
+    equipment's), else A."""
     desk = Pusher(client, people["desk"])
     rows = [
         ("customer", "c-huaxin", "insert", {"name": "华信印刷厂", "address": "北京市朝阳区建国路88号", "zone": "ring2"}),
@@ -44,6 +45,9 @@ def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_st
                                           "starts_on": "2026-11-24"}),
         ("contract", "k-open", "insert", {"customer_id": "c-huaxin", "number": "HT-2025-009",
                                           "starts_on": "2025-06-01"}),
+        ("contract", "k-undated", "insert", {"customer_id": "c-huaxin", "number": "HT-口头-003"}),
+        ("contract", "k-end-only", "insert", {"customer_id": "c-huaxin", "number": "HT-2024-017",
+                                              "ends_on": "2026-11-22"}),
         ("equipment", "e-warranty", "insert", {"customer_id": "c-huaxin", "model": "海德堡 SM52", "serial": "SN-0452",
                                                "warranty_end": "2026-11-23"}),
         ("equipment", "e-contract", "insert", {"customer_id": "c-huaxin", "model": "小森 L226", "serial": "SN-7781",
@@ -64,6 +68,8 @@ def test_the_service_category_turns_on_the_day_a_warranty_or_contract_ends_or_st
         "t-contract-first-day": (("e-bare", "k-next", "2026-11-24T09:00:00+08:00", None), "B"),
         "t-open-contract": (("e-bare", "k-open", "2026-11-23T09:00:00+08:00", None), "B"),
         "t-own-contract-first": (("e-contract", "k-open", "2026-11-24T09:00:00+08:00", None), "B"),
+        "t-undated-contract": (("e-bare", "k-undated", "2026-11-23T09:00:00+08:00", None), "B"),
+        "t-end-only-contract-over": (("e-bare", "k-end-only", "2026-11-23T09:00:00+08:00", None), "A"),
         "t-nothing": (("e-bare", None, "2026-11-23T09:00:00+08:00", None), "A"),
         "t-no-equipment": ((None, None, "2026-11-23T09:00:00+08:00", None), "A"),
         "t-desk-says-b": (("e-warranty", None, "2026-11-23T09:00:00+08:00", "B"), "B"),

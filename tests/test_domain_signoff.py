@@ -159,6 +159,47 @@ def test_a_part_consumed_after_signing_takes_the_ticket_out_of_signed(people, re
     assert server_row(engine, "ticket", ticket)["status"] == "completed"
 
 
+def test_a_bearing_fitted_offline_and_synced_after_the_desk_closed_the_ticket_reopens_it_and_tells_the_desk(
+        people, replica_for, engine):
+    """王师傅 fits a bearing after the customer signed, with no signal; the desk closes the
+    signed ticket meanwhile. When his phone syncs, the report the customer signed no longer
+    lists every part: the ticket goes back to completed, flagged for review, and the desk,
+    who closed it, is told."""
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    part = desk.insert("part", code="BRG-6204", name="深沟球轴承", unit="个", returnable=False, price=35.0)
+    van = desk.insert("stock_location", kind="van", name="王师傅的车", engineer_id=people["wang"].user_id)
+    ticket, first = signed_job(desk, wang)
+    desk.sync()
+    desk.update("ticket", ticket, status="closed", closed_at="2026-11-24T09:00:00+08:00")
+    desk.sync()
+    wang.insert("stock_movement", kind="consume", part_id=part, qty=1.0, from_location_id=van, ticket_id=ticket,
+                condition="new", note="离站前补换轴承")
+    wang.sync()
+    assert wang.parked() == []
+    row = server_row(engine, "ticket", ticket)
+    assert (row["status"], row["closed_at"], bool(row["needs_review"])) == ("completed", None, True)
+    assert server_row(engine, "signature", first)["stale"]
+    [note] = [n for n in notes_about(engine, ticket) if n["rule"] == "signature"]
+    assert (orjson.loads(note["lost_value"]), orjson.loads(note["kept_value"])) == ("closed", "completed")
+    assert note["device_id"] == people["desk"].device_id
+
+
+def test_a_signature_gone_stale_is_written_once_however_often_the_report_changes_after(people, replica_for, engine):
+    """The report is edited three times after the customer signed: the signature is marked
+    stale at the first edit and left alone after, so no device pulls it again for nothing."""
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    ticket, first = signed_job(desk, wang)
+    wang.update("ticket", ticket, diagnosis="传动皮带磨损")
+    wang.sync()
+    marked = server_row(engine, "signature", first)
+    assert marked["stale"]
+    for result in ("运行正常", "运行正常，噪音偏大", "运行正常，噪音偏大，建议复查"):
+        wang.update("ticket", ticket, result=result)
+        wang.sync()
+    again = server_row(engine, "signature", first)
+    assert (again["version"], again["clock"]) == (marked["version"], marked["clock"])
+
+
 def test_engineer_completing_offline_without_a_diagnosis_is_refused_and_parked_with_the_missing_fields(
         people, replica_for, engine):
     desk, wang = replica_for(people["desk"]), replica_for(people["wang"])

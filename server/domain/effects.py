@@ -25,7 +25,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from sync import hlc
 from sync.changeset import Mutation
 from sync.entities import REPORT_FIELDS
 from sync.registry import Entity
@@ -67,36 +66,31 @@ def _created(batch: "Batch", entity: str, row_id: str) -> bool:
     return not state.exists and state.row.version == 1
 
 
-def _made_ms(batch: "Batch", entity: str, row_id: str, mutation: Mutation) -> int:
+def _made_ms(batch: "Batch", entity: str, row_id: str) -> int:
     """When a new row was made on its device: its ``device_time`` (the device's clock
-    corrected by the skew measured at the push), which numbers and reports go by."""
-    made = (batch.states[entity][row_id].meta or {}).get("device_time")
-    return int(made.timestamp() * 1000) if made is not None else hlc.wall_of(mutation.hlc)
+    corrected by the skew measured at the push, kept for every new row), which numbers,
+    filled-in times and reports go by."""
+    return int(batch.states[entity][row_id].meta["device_time"].timestamp() * 1000)
 
 
-def _parse_time(value: str | None, fallback_ms: int) -> datetime:
-    if value:
-        try:
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-        except ValueError:
-            pass
-    return datetime.fromtimestamp(fallback_ms / 1000, timezone.utc)
+def _made_text(made_ms: int) -> str:
+    """A time field the server fills in for a record written without one: when it was made."""
+    return stored_text(datetime.fromtimestamp(made_ms / 1000, timezone.utc))
 
 
 def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> None:
     row = batch.states["ticket"][row_id].row
     writes: dict = {}
     if _created(batch, "ticket", row_id):
-        made_ms = _made_ms(batch, "ticket", row_id, mutation)
+        made_ms = _made_ms(batch, "ticket", row_id)
         if not row.values.get("reported_at"):
             # A call written with no time was taken when it was written: both deadlines and
             # the day's figures count from then, not from whichever later edit moves the SLA.
-            writes["reported_at"] = stored_text(datetime.fromtimestamp(made_ms / 1000, timezone.utc))
+            writes["reported_at"] = _made_text(made_ms)
         if not row.values.get("number"):
             writes["number"] = batch.numbers.next("T", made_ms)
             if not row.values.get("category"):
-                called = _parse_time(writes.get("reported_at") or row.values["reported_at"], made_ms)
+                called = sla.parse_time(writes.get("reported_at") or row.values["reported_at"])
                 writes["category"] = service_category(batch, row.values, called)
     sla.after_ticket(batch, row_id, merge, mutation, writes)  # with deadlines and SLA state: one write
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
@@ -107,15 +101,15 @@ def service_category(batch: "Batch", ticket: dict, when: datetime) -> str:
     """A paid, B contract, C free warranty (004 §6), from the equipment and contract
     (the console shows it at intake before the ticket is saved)."""
     equipment = batch.lookup("equipment", ticket.get("equipment_id") or "")
-    warranty_end = equipment.values.get("warranty_end") if equipment else None
-    if warranty_end and _parse_time(warranty_end, 0).date() >= when.date():
+    day = when.date()
+    warranty_end = sla.parse_time(equipment.values.get("warranty_end")) if equipment else None
+    if warranty_end is not None and warranty_end.date() >= day:
         return "C"
     contract_id = ticket.get("contract_id") or (equipment.values.get("contract_id") if equipment else None)
     contract = batch.lookup("contract", contract_id or "")
     if contract is not None:
-        starts = _parse_time(contract.values.get("starts_on"), 0).date()
-        ends = contract.values.get("ends_on")
-        if starts <= when.date() and (not ends or _parse_time(ends, 0).date() >= when.date()):
+        starts, ends = (sla.parse_time(contract.values.get(name)) for name in ("starts_on", "ends_on"))
+        if (starts is None or starts.date() <= day) and (ends is None or ends.date() >= day):
             return "B"
     return "A"
 
@@ -124,10 +118,13 @@ def _complaint(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) ->
     if not _created(batch, "complaint", row_id):
         return
     row = batch.states["complaint"][row_id].row
-    writes = {"number": batch.numbers.next("C", _made_ms(batch, "complaint", row_id, mutation))}
+    made_ms = _made_ms(batch, "complaint", row_id)
+    writes = {"number": batch.numbers.next("C", made_ms)}
+    if not row.values.get("received_at"):
+        writes["received_at"] = _made_text(made_ms)  # as a ticket's call time: its deadline counts from it
     if not row.values.get("deadline"):
         days = batch.config.complaint_days_abroad if row.values.get("abroad") else batch.config.complaint_days_domestic
-        received = _parse_time(row.values.get("received_at"), hlc.wall_of(mutation.hlc))
+        received = sla.parse_time(writes.get("received_at") or row.values["received_at"])
         writes["deadline"] = sla.later(received, days * 24).isoformat()
     batch.system_write("complaint", row_id, writes)
 

@@ -36,7 +36,7 @@ def before_merge(batch: "Batch", caller: "Caller", entity: Entity, stored: Store
 def _movement(batch: "Batch", caller: "Caller", stored: StoredRow | None, mutation: Mutation) -> Rejection | None:
     if stored is not None:
         return None  # a ledger entry again: counted once by its rule
-    return holders.check_movement(batch, caller, mutation) or writeoff.check_movement(batch, caller, mutation)
+    return holders.check_movement(batch, caller, mutation) or writeoff.check_movement(caller, mutation)
 
 
 _CHECKS = {

@@ -51,7 +51,7 @@ _BACK = ("received", "disposed")
 _CONSOLE = "console-"
 
 
-def check_movement(batch: "Batch", caller: "Caller", mutation: Mutation) -> Rejection | None:
+def check_movement(caller: "Caller", mutation: Mutation) -> Rejection | None:
     f = mutation.fields
     if f.get("kind") != "write_off":
         return None
