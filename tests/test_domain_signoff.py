@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from server.tables import entity_table
-from tests.conftest import auth_header
+from sync.report import report_hash
+from server.auth import add_device
+from tests.conftest import Person, auth_header
 from tests.scenario import complete_and_sign, desk_opens_ticket
 
 ARRIVED = "2026-11-23T09:40:00+08:00"
@@ -182,6 +184,41 @@ def test_a_bearing_fitted_offline_and_synced_after_the_desk_closed_the_ticket_re
     [note] = [n for n in notes_about(engine, ticket) if n["rule"] == "signature"]
     assert (orjson.loads(note["lost_value"]), orjson.loads(note["kept_value"])) == ("closed", "completed")
     assert note["device_id"] == people["desk"].device_id
+
+
+def test_the_same_result_saved_again_from_the_engineers_tablet_leaves_both_signatures_current(
+        people, replica_for, engine):
+    """王师傅 finishes the job on his phone; the customer signs on the new app, and his
+    colleague's old app (format 1, quantities as ``2.0``) takes a second signature of the
+    same report. 王师傅's tablet, which synced before he wrote the job up, then saves the
+    result he had also typed there — the same words. The report is unchanged: both
+    signatures stay current and the ticket stays signed."""
+    desk, wang = replica_for(people["desk"]), replica_for(people["wang"])
+    with engine.begin() as conn:
+        _, token = add_device(conn, people["wang"].user_id, "王师傅的平板", device_id="d-wang-tablet")
+    tablet = replica_for(Person(people["wang"].user_id, "engineer", "d-wang-tablet", token))
+    part = desk.insert("part", code="BLT-200", name="传动皮带", unit="条", returnable=False, price=80.0)
+    van = desk.insert("stock_location", kind="van", name="王师傅的车", engineer_id=people["wang"].user_id)
+    ticket = desk_opens_ticket(desk, "u-wang", fault_description="冷水机组运行十分钟后停机")["ticket"]
+    wang.sync()
+    tablet.sync()
+    wang.insert("stock_movement", kind="consume", part_id=part, qty=2.0, from_location_id=van, ticket_id=ticket,
+                condition="new")
+    current = complete_and_sign(wang, ticket, image="刘先生的签名笔迹".encode())
+    consumed = [m for m in wang.all("stock_movement").values() if m["kind"] == "consume"]
+    old_form = report_hash(ticket, wang.get("ticket", ticket), consumed, 1)
+    assert old_form != wang.report_hash(ticket)
+    old_app = wang.insert("signature", ticket_id=ticket, blob_sha256=wang.put_blob("刘先生第二份签名".encode()),
+                          signer_name="刘先生", signed_at="2026-11-23T11:12:00+08:00", report_hash=old_form,
+                          report_format=1)
+    wang.update("ticket", ticket, status="signed")
+    wang.sync()
+    assert [server_row(engine, "signature", s)["stale"] for s in (current, old_app)] == [False, False]
+    tablet.update("ticket", ticket, result=wang.get("ticket", ticket)["result"])  # its copy had none: a write
+    tablet.sync()
+    assert [(p.code, p.message) for p in tablet.parked()] == []
+    assert [server_row(engine, "signature", s)["stale"] for s in (current, old_app)] == [False, False]
+    assert server_row(engine, "ticket", ticket)["status"] == "signed"
 
 
 def test_a_signature_gone_stale_is_written_once_however_often_the_report_changes_after(people, replica_for, engine):

@@ -87,11 +87,10 @@ def _ticket(batch: "Batch", row_id: str, merge: Merge, mutation: Mutation) -> No
             # A call written with no time was taken when it was written: both deadlines and
             # the day's figures count from then, not from whichever later edit moves the SLA.
             writes["reported_at"] = _made_text(made_ms)
-        if not row.values.get("number"):
-            writes["number"] = batch.numbers.next("T", made_ms)
-            if not row.values.get("category"):
-                called = sla.parse_time(writes.get("reported_at") or row.values["reported_at"])
-                writes["category"] = service_category(batch, row.values, called)
+        writes["number"] = batch.numbers.next("T", made_ms)  # server-owned: no device sends one
+        if not row.values.get("category"):
+            called = sla.parse_time(writes.get("reported_at") or row.values["reported_at"])
+            writes["category"] = service_category(batch, row.values, called)
     sla.after_ticket(batch, row_id, merge, mutation, writes)  # with deadlines and SLA state: one write
     if not _REPORT_FIELDS.isdisjoint(merge.writes):
         _restale(batch, row_id, mutation)
