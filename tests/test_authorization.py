@@ -200,6 +200,19 @@ def test_desk_and_manager_write_any_row(client, people, world, engine):
     assert urgency["status"] != "rejected" and logged["status"] == "applied"
 
 
+def test_engineer_deleting_his_own_ticket_or_the_customer_is_refused_and_both_stay(client, people, world, engine):
+    """王伟 tries to clear a job from his list by deleting it, and the customer with it:
+    only the office deletes tickets and customers. Each delete is refused with the role
+    and the entity named, and both rows stay as they were."""
+    wang, ticket, customer = people["wang"], world["wang"]["ticket"], world["wang"]["customer"]
+    job, client_row = push(client, wang, mutation(wang, "ticket", ticket, "delete", base=1),
+                           mutation(wang, "customer", customer, "delete", base=1))
+    assert [(r["status"], r["code"], r["message"]) for r in (job, client_row)] == [
+        ("rejected", "not_allowed", "an engineer may not delete a ticket"),
+        ("rejected", "not_allowed", "an engineer may not delete a customer")]
+    assert not server_row(engine, "ticket", ticket)["deleted"] and not server_row(engine, "customer", customer)["deleted"]
+
+
 def test_only_depot_and_office_change_the_part_catalog_and_only_the_office_a_contract(client, people, world, engine):
     wang, depot = people["wang"], people["depot"]
     contract = world["desk"].insert("contract", number="MC-1", response_hours=4.0)
