@@ -164,7 +164,7 @@ def test_a_ticket_opened_before_the_month_ends_and_synced_after_is_numbered_in_i
 
 
 def test_a_server_that_numbers_tickets_by_the_month_they_arrive_is_caught(monkeypatch):
-    monkeypatch.setattr(effects, "_made_ms", lambda batch, entity, row_id, mutation: batch.now_ms)
+    monkeypatch.setattr(effects, "_made_ms", lambda batch, entity, row_id: batch.now_ms)
     with pytest.raises(AssertionError, match="a ticket's number is not its month's next"):
         replay(WorkOnTheLastEveningOfTheMonth, OPENED_BEFORE_MIDNIGHT)
 
