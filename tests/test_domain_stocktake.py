@@ -203,6 +203,11 @@ def test_a_count_timed_without_an_offset_is_kept_as_of_that_time_in_utc(people, 
     assert rows_where(engine, "stock_movement", count_id=count) == []
 
 
+def posted_by(engine, count: str) -> list[tuple]:
+    """A count's adjustments, ``(condition, qty)`` in order of size."""
+    return sorted((m["condition"], m["qty"]) for m in rows_where(engine, "stock_movement", count_id=count))
+
+
 @pytest.mark.parametrize("phone_syncs", ["after both approvals", "between Tuesday's count and its approval"])
 def test_a_belt_taken_before_two_approved_counts_and_synced_late_corrects_the_first_and_leaves_the_second(
         people, timeline, engine, phone_syncs):
@@ -243,21 +248,13 @@ def test_a_belt_taken_before_two_approved_counts_and_synced_late_corrects_the_fi
         manager.sync()
     monday, tuesday = counts
 
-    def posted(count: str) -> list[tuple]:
-        return sorted((m["condition"], m["qty"]) for m in rows_where(engine, "stock_movement", count_id=count))
-
     if phone_syncs == "after both approvals":
-        assert (posted(monday), posted(tuesday)) == ([("new", -1.0)], [("new", -1.0)])
+        assert (posted_by(engine, monday), posted_by(engine, tuesday)) == ([("new", -1.0)], [("new", -1.0)])
         timeline.advance(HOUR)
         wang.sync()
     assert wang.parked() == []
-    assert (posted(monday), posted(tuesday)) == ([("new", -1.0), ("new", 1.0)], [("new", -1.0)])
+    assert (posted_by(engine, monday), posted_by(engine, tuesday)) == ([("new", -1.0), ("new", 1.0)], [("new", -1.0)])
     assert depot_level(reconciliation(timeline, people["manager"]), where["depot"], where["belt"]) == 3.0
-
-
-def posted_by(engine, count: str) -> list[tuple]:
-    """A count's adjustments, ``(condition, qty)`` in order of size."""
-    return sorted((m["condition"], m["qty"]) for m in rows_where(engine, "stock_movement", count_id=count))
 
 
 def test_two_belts_and_a_fuse_taken_before_an_approved_count_and_synced_together_each_correct_it_once(
