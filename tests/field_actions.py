@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from server import changelog
 from server.compaction import compact
 from sync.rules.ticket import RANK
-from tests.domain_invariants import expected_report_hash
+from tests.report_oracle import expected_report_hash
 from tests.world import Decision, Device, Image, Signing
 
 if TYPE_CHECKING:
