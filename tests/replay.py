@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from tests.field_actions import INDOOR_WORKERS
+from tests.field_day import INDOOR_WORKERS
 
 __all__ = ["Row", "Scripted", "Step", "Found", "replay"]
 

@@ -65,7 +65,8 @@ from tests.faults import (
     RestartableServer,
     scratch_dir,
 )
-from tests.field_actions import (
+from tests.field_actions import ROLE_ACTIONS
+from tests.field_day import (
     ASSIGNEES,
     BLOB_LIMIT,
     CLOCK_ERRORS,
@@ -81,7 +82,6 @@ from tests.field_actions import (
     PART,
     PEOPLE,
     RETURNABLE_PART,
-    ROLE_ACTIONS,
     VAN_OF,
 )
 from tests.invariants import (
