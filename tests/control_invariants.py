@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from tests.domain_invariants import holds_a_current_signature
-from tests.world import ServerState, World
+from tests.world import World
 
 __all__ = [
     "CONTROL_INVARIANTS",

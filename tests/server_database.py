@@ -23,8 +23,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from server.db import create_schema, make_engine
 from server.tables import metadata
 
